@@ -1,0 +1,14 @@
+"""skalign: compare and diagnose neural-network representations across scales.
+
+Functions live in :mod:`skalign.metrics` (one implementation per measure);
+estimators that wrap them for scikit-learn pipelines, cross-validation and grid
+search are importable from the top level.
+"""
+
+__version__ = "0.1.0"
+
+from . import metrics  # noqa: E402
+from .estimators import *  # noqa: E402,F401,F403
+from .estimators import __all__ as _estimator_names  # noqa: E402
+
+__all__ = ["metrics", "__version__", *_estimator_names]

@@ -1,0 +1,216 @@
+"""Input validation shared by every skalign function and estimator.
+
+One place decides what a representation is: a dense, finite, real 2-D array with
+samples in rows. Errors name the argument and what was wrong with it, so a user
+never meets a numpy traceback from deep inside a metric.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "check_representation",
+    "check_paired",
+    "check_n_neighbors",
+    "check_nonconstant",
+    "check_random_state",
+]
+
+from sklearn.utils import check_random_state  # re-exported: one import site for the package
+
+
+def _feature_names(X):
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    return np.asarray([str(c) for c in columns], dtype=object)
+
+
+def check_representation(
+    X,
+    *,
+    name="X",
+    min_samples=1,
+    min_features=1,
+    ndim=2,
+    dtype_float=True,
+    return_feature_names=False,
+):
+    """Validate one representation and return it as a float ndarray.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or pandas.DataFrame
+        The representation. Integer and boolean input is converted to float64;
+        float32 stays float32 and float64 stays float64 (float16 becomes float32).
+    name : str
+        Name of the argument, used in error messages.
+    min_samples : int
+        Fewest rows the calling method needs.
+    min_features : int
+        Fewest columns the calling method needs.
+    ndim : int or tuple of int
+        Allowed numbers of dimensions (2 for paired representations; the cubical
+        transformers allow 2, 3 and 4).
+    dtype_float : bool
+        Convert to a floating dtype as described above.
+    return_feature_names : bool
+        Also return the DataFrame's column names (or None).
+
+    Returns
+    -------
+    X : ndarray
+    feature_names : ndarray of str or None
+        Only when ``return_feature_names`` is True.
+
+    Raises
+    ------
+    TypeError
+        Sparse matrices, complex, object or string dtype, or a non-array.
+    ValueError
+        Wrong number of dimensions, too few samples or features, NaN or inf.
+    """
+    names = _feature_names(X)
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix ({type(X).__name__}); skalign needs a dense "
+            f"array. Convert it with {name}.toarray() if it fits in memory."
+        )
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+        # pandas: mixed numeric columns become float64, any text column becomes object
+        # and is refused below with the dtype check.
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} could not be read as an array: {exc}") from None
+    if not _is_real_dtype(arr.dtype):
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}; skalign needs real numbers "
+            "(float or integer), not complex, object or string data."
+        )
+    allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
+    if arr.ndim not in allowed:
+        want = " or ".join(f"{d}-D" for d in allowed)
+        hint = ""
+        if arr.ndim == 1 and 2 in allowed:
+            hint = f" Use {name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) for a single sample."
+        raise ValueError(
+            f"{name} must be a {want} array (n_samples, n_features, ...); got shape {arr.shape}.{hint}"
+        )
+    if dtype_float:
+        if arr.dtype == np.float16:
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind in "biu":
+            arr = arr.astype(np.float64)
+    n = arr.shape[0]
+    if n < min_samples:
+        raise ValueError(
+            f"{name} has {n} sample(s) but at least {min_samples} are needed; got shape {arr.shape}."
+        )
+    if arr.ndim >= 2 and int(np.prod(arr.shape[1:])) < min_features:
+        raise ValueError(
+            f"{name} has {int(np.prod(arr.shape[1:]))} feature(s) but at least "
+            f"{min_features} are needed; got shape {arr.shape}."
+        )
+    _assert_finite(arr, name)
+    if return_feature_names:
+        return arr, names
+    return arr
+
+
+def _is_real_dtype(dtype):
+    return dtype is not None and dtype.kind in "biuf"
+
+
+def _assert_finite(arr, name):
+    if arr.dtype.kind != "f":
+        return
+    # A single reduction is far cheaper than materialising isfinite(X); only when it
+    # fails (NaN, inf, or an overflowing sum) is the exact count worth computing.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum(dtype=np.float64)
+    if np.isfinite(total):
+        return
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(np.isinf(arr).sum())
+    if n_nan or n_inf:
+        what = ", ".join(s for s in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} inf" if n_inf else "") if s)
+        raise ValueError(
+            f"{name} contains {what} value(s); remove or impute them before comparing representations."
+        )
+
+
+def check_paired(X, Y, *, min_samples=2, names=("X", "Y"), return_feature_names=False):
+    """Validate two representations of the same samples.
+
+    Both are validated with :func:`check_representation`; then their row counts
+    must agree, since row i of ``X`` and row i of ``Y`` describe the same stimulus.
+    The two may have different widths and dtypes.
+    """
+    X, fx = check_representation(X, name=names[0], min_samples=min_samples, return_feature_names=True)
+    Y, fy = check_representation(Y, name=names[1], min_samples=min_samples, return_feature_names=True)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must describe the same samples (row i = stimulus i), but "
+            f"{names[0]} has shape {X.shape} and {names[1]} has shape {Y.shape}: "
+            f"{X.shape[0]} != {Y.shape[0]} rows."
+        )
+    if return_feature_names:
+        return X, Y, fx, fy
+    return X, Y
+
+
+def check_nonconstant(X, name="X", *, tol=0.0):
+    """Raise a ValueError when every row of ``X`` is the same point.
+
+    A representation with zero total variance has no geometry: correlations,
+    CKA and shape metrics divide by zero on it.
+    """
+    if X.shape[0] < 2:
+        return
+    var = np.var(X, axis=0, dtype=np.float64).sum()
+    scale = float(np.abs(X).max()) if X.size else 0.0
+    if not var > tol * max(scale, 1.0) ** 2:
+        raise ValueError(
+            f"{name} has zero variance: all {X.shape[0]} rows are the same point, so it has "
+            "no structure to compare."
+        )
+
+
+def check_n_neighbors(k, n_samples, *, name="n_neighbors", max_k=None):
+    """Check an integer neighbourhood size against the number of samples.
+
+    The point itself is excluded from its neighbours, so at most ``n_samples - 1``
+    neighbours exist; a method may lower the bound with ``max_k``.
+    """
+    upper = n_samples - 1 if max_k is None else max_k
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {k!r} of type {type(k).__name__}.")
+    if not 1 <= k <= upper:
+        raise ValueError(
+            f"{name}={k} is outside the allowed range [1, {upper}] for n_samples={n_samples}."
+        )
+    return int(k)
+
+
+def warn_duplicates(X, name="X"):
+    """Warn when ``X`` has duplicated rows, whose neighbour ties are broken by index."""
+    if X.shape[0] < 2:
+        return 0
+    view = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))
+    n_unique = np.unique(view.ravel()).size
+    n_dup = X.shape[0] - n_unique
+    if n_dup:
+        warnings.warn(
+            f"{name} has {n_dup} duplicated row(s); neighbours at equal distance are "
+            "ordered by sample index, so results depend on row order among duplicates.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return n_dup
