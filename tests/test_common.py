@@ -1,0 +1,291 @@
+"""Checks every public skalign estimator passes, found by introspection.
+
+Paired scorers take Y as a second 2-D representation in the place of the target;
+transformers take one representation. New estimators are picked up automatically
+from ``skalign.estimators.__all__``; ``TEST_PARAMS`` and ``TEST_DATA`` hold the few
+settings that make the default instance runnable on small test data.
+"""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skalign.base import INVARIANCES, BasePairedScorer
+from skalign.utils import all_estimators
+
+ESTIMATORS = dict(all_estimators())
+PAIRED = sorted(n for n, c in ESTIMATORS.items() if issubclass(c, BasePairedScorer))
+OTHERS = sorted(n for n in ESTIMATORS if n not in PAIRED)
+
+# Small-data settings for the checks (the defaults target real activations).
+TEST_PARAMS = {
+    "TopologicalAlignmentSpectrum": {"n_neighbors": 3},
+    "LocalIntrinsicDimension": {"n_neighbors": 8},
+    "InformationImbalance": {},
+}
+
+
+def _paired_data(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    Y = X @ rng.normal(size=(5, 4)) + 0.3 * rng.normal(size=(n, 4))
+    return X, Y
+
+
+def _images(n=30, seed=0):
+    return np.random.default_rng(seed).random((n, 6, 6))
+
+
+def _clouds(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(25, 3)) for _ in range(n)]
+
+
+TEST_DATA = {
+    "CubicalBettiProfile": _images,
+    "PersistenceSummary": _clouds,
+}
+
+
+def _make(name):
+    est = ESTIMATORS[name]()
+    return est.set_params(**TEST_PARAMS.get(name, {}))
+
+
+def _single_data(name):
+    if name in TEST_DATA:
+        return TEST_DATA[name]()
+    return np.random.default_rng(0).normal(size=(60, 5))
+
+
+def test_estimators_were_found():
+    assert ESTIMATORS, "no estimators found in skalign.estimators.__all__"
+
+
+# ---------------------------------------------------------------- every estimator
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_params_roundtrip_and_clone(name):
+    est = _make(name)
+    params = est.get_params()
+    est2 = clone(est)
+    assert est2.get_params() == params
+    est2.set_params(**params)
+    assert est2.get_params() == params
+    # hyper-parameters are stored as given, nothing fitted before fit
+    assert not [a for a in vars(est) if a.endswith("_") and not a.startswith("_")]
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_docstring_has_reference_and_parameters(name):
+    doc = ESTIMATORS[name].__doc__ or ""
+    assert "Parameters" in doc and "References" in doc, f"{name} needs numpydoc Parameters and References"
+
+
+# ---------------------------------------------------------------- paired scorers
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_fit_score_pickle(name):
+    X, Y = _paired_data()
+    est = _make(name).fit(X, Y)
+    s = est.score(X, Y)
+    assert isinstance(s, float) and np.isfinite(s)
+    lo, hi = est.score_range
+    assert lo - 1e-9 <= s <= hi + 1e-9
+    est2 = pickle.loads(pickle.dumps(est))
+    assert est2.score(X, Y) == pytest.approx(s, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_metadata(name):
+    meta = ESTIMATORS[name].metadata()
+    lo, hi = meta["score_range"]
+    assert lo < hi
+    assert set(meta["invariances"]) <= set(INVARIANCES)
+    assert isinstance(meta["symmetric"], bool) and isinstance(meta["stateless"], bool)
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_declared_invariances_hold(name):
+    """Each declared invariance, applied to X, leaves the in-sample score unchanged."""
+    X, Y = _paired_data(seed=1)
+    est = _make(name)
+    base = est.fit(X, Y).score(X, Y)
+    rng = np.random.default_rng(5)
+    d = X.shape[1]
+    transforms = {
+        "translation": lambda A: A + rng.normal(size=d) * 3,
+        "isotropic_scaling": lambda A: 2.5 * A,
+        "orthogonal": lambda A: A @ np.linalg.qr(rng.normal(size=(d, d)))[0],
+        "invertible_linear": lambda A: A @ (rng.normal(size=(d, d)) + 3 * np.eye(d)),
+        "permutation": lambda A: A[:, rng.permutation(d)],
+        "monotone_distance": lambda A: 2.5 * A,
+    }
+    for inv in ESTIMATORS[name].invariances:
+        if inv == "sample_permutation":
+            p = rng.permutation(X.shape[0])
+            got = clone(est).fit(X[p], Y[p]).score(X[p], Y[p])
+        else:
+            Xt = transforms[inv](X)
+            got = clone(est).fit(Xt, Y).score(Xt, Y)
+        assert got == pytest.approx(base, rel=1e-6, abs=1e-8), inv
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_symmetry_flag(name):
+    X, Y = _paired_data(seed=2)
+    est = _make(name)
+    a = clone(est).fit(X, Y).score(X, Y)
+    b = clone(est).fit(Y, X).score(Y, X)
+    if ESTIMATORS[name].symmetric:
+        assert a == pytest.approx(b, rel=1e-8, abs=1e-10)
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_prepare_combine_is_score(name):
+    X, Y = _paired_data(seed=3)
+    est = _make(name)
+    s = clone(est).fit(X, Y).score(X, Y)
+    c = est.combine(est.prepare(X, "X"), est.prepare(Y, "Y"))
+    assert c == pytest.approx(s, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_pipeline_cv_and_grid_search(name):
+    X, Y = _paired_data(n=90)
+    est = _make(name)
+    pipe = make_pipeline(StandardScaler(), clone(est))
+    s_pipe = pipe.fit(X, Y).score(X, Y)
+    s_direct = clone(est).fit(StandardScaler().fit_transform(X), Y).score(StandardScaler().fit_transform(X), Y)
+    assert s_pipe == pytest.approx(s_direct, rel=1e-10, abs=1e-12)
+
+    cv = KFold(3, shuffle=True, random_state=0)
+    scores = cross_val_score(clone(est), X, Y, cv=cv)
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+    # a one-point grid must reproduce cross_val_score exactly
+    param, value = sorted(est.get_params(deep=False).items())[0]
+    gs = GridSearchCV(clone(est), {param: [value]}, cv=cv).fit(X, Y)
+    assert gs.best_score_ == pytest.approx(scores.mean(), rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_dataframes(name):
+    X, Y = _paired_data()
+    dX = pd.DataFrame(X, columns=[f"u{i}" for i in range(X.shape[1])])
+    dY = pd.DataFrame(Y, columns=[f"v{i}" for i in range(Y.shape[1])])
+    est = _make(name).fit(dX, dY)
+    assert list(est.feature_names_in_) == list(dX.columns)
+    assert est.score(dX, dY) == pytest.approx(clone(est).fit(X, Y).score(X, Y), rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_paired_bad_input(name):
+    X, Y = _paired_data()
+    est = _make(name)
+    with pytest.raises(NotFittedError):
+        est.score(X, Y)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X contains 1 NaN"):
+        clone(est).fit(Xn, Y)
+    with pytest.raises(ValueError, match=r"X has shape \(60, 5\) and Y has shape \(59, 4\)"):
+        clone(est).fit(X, Y[:-1])
+    with pytest.raises(ValueError, match="Y must be a 2-D array"):
+        clone(est).fit(X, Y[:, 0])
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="sparse"):
+        clone(est).fit(sp.csr_matrix(X), Y)
+    with pytest.raises(ValueError, match="zero variance|at least|constant"):
+        clone(est).fit(X, np.ones_like(Y))
+
+
+# ---------------------------------------------------------------- transformers and other estimators
+@pytest.mark.parametrize("name", OTHERS)
+def test_single_fit_pickle_and_pandas_output(name):
+    X = _single_data(name)
+    est = _make(name).fit(X)
+    if hasattr(est, "transform"):
+        out = est.transform(X)
+        est2 = pickle.loads(pickle.dumps(est))
+        np.testing.assert_allclose(est2.transform(X), out)
+        names = est.get_feature_names_out()
+        assert len(names) == out.shape[1]
+        df = clone(est).set_output(transform="pandas").fit(X).transform(X)
+        assert isinstance(df, pd.DataFrame) and list(df.columns) == list(names)
+        np.testing.assert_allclose(df.to_numpy(), out)
+    else:
+        pickle.loads(pickle.dumps(est))
+
+
+# ---------------------------------------------------------------- scikit-learn's own checks
+# Paired scorers: scikit-learn's checks pass a 1-D label vector as y, but Y is a second
+# representation and must be 2-D (a 1-D Y is refused by design), so every check that
+# fits with labels cannot apply. The checks below are the ones that can.
+_PAIRED_Y_REASON = "Y is a second 2-D representation; this check fits with 1-D labels as y"
+
+
+def _expected_failed_checks(est):
+    name = type(est).__name__
+    if isinstance(est, BasePairedScorer):
+        return _PAIRED_EXPECTED_FAILS
+    return _OTHER_EXPECTED_FAILS.get(name, {})
+
+
+_PAIRED_EXPECTED_FAILS = {
+    check: _PAIRED_Y_REASON
+    for check in [
+        "check_estimators_dtypes",
+        "check_fit_score_takes_y",
+        "check_estimators_fit_returns_self",
+        "check_n_features_in",
+        "check_positive_only_tag_during_fit",
+        "check_dtype_object",
+        "check_pipeline_consistency",
+        "check_estimators_overwrite_params",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_1sample",
+        "check_fit2d_1feature",
+        "check_fit1d",
+        "check_complex_data",
+        "check_estimators_empty_data_messages",
+        "check_estimators_nan_inf",
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in_after_fitting",
+        "check_fit2d_predict1d",
+        "check_requires_y_none",
+        "check_methods_subset_invariance",
+        "check_methods_sample_order_invariance",
+        "check_estimators_unfitted",
+        "check_readonly_memmap_input",
+        "check_mixin_order",
+        "check_supervised_y_2d",
+        "check_supervised_y_no_nan",
+        "check_regressor_multioutput",
+        "check_sample_weight_equivalence_on_dense_data",
+        "check_positive_only_tag_during_fit",
+    ]
+}
+
+_OTHER_EXPECTED_FAILS = {}
+
+
+@parametrize_with_checks(
+    [_make(n) for n in sorted(ESTIMATORS)],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

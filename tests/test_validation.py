@@ -1,0 +1,94 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from skalign._validation import (
+    check_n_neighbors,
+    check_nonconstant,
+    check_paired,
+    check_representation,
+    warn_duplicates,
+)
+
+
+def test_dtypes_are_kept_or_promoted(rng):
+    X32 = rng.normal(size=(5, 3)).astype(np.float32)
+    assert check_representation(X32).dtype == np.float32
+    assert check_representation(X32.astype(np.float64)).dtype == np.float64
+    assert check_representation(np.arange(15).reshape(5, 3)).dtype == np.float64
+    assert check_representation(np.ones((5, 3), dtype=bool)).dtype == np.float64
+    assert check_representation(X32.astype(np.float16)).dtype == np.float32
+
+
+def test_dataframe_feature_names(rng):
+    df = pd.DataFrame(rng.normal(size=(4, 2)), columns=["a", "b"])
+    X, names = check_representation(df, return_feature_names=True)
+    assert isinstance(X, np.ndarray) and list(names) == ["a", "b"]
+    np.testing.assert_array_equal(X, df.to_numpy())
+
+
+@pytest.mark.parametrize("bad, word", [(np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "inf")])
+def test_non_finite_named(rng, bad, word):
+    Y = rng.normal(size=(6, 2))
+    Y[2, 1] = bad
+    with pytest.raises(ValueError, match=rf"Y contains 1 {word}"):
+        check_paired(rng.normal(size=(6, 3)), Y)
+
+
+def test_large_finite_values_pass():
+    # the fast finite check sums the array; an overflowing sum must not be taken for inf
+    X = np.full((4, 2), 1e308)
+    assert check_representation(X).shape == (4, 2)
+
+
+def test_ndim_message_shows_shape():
+    with pytest.raises(ValueError, match=r"X must be a 2-D array.*got shape \(7,\)"):
+        check_representation(np.arange(7.0))
+    with pytest.raises(ValueError, match=r"got shape \(2, 3, 4\)"):
+        check_representation(np.zeros((2, 3, 4)))
+
+
+def test_row_mismatch_gives_both_shapes(rng):
+    with pytest.raises(ValueError, match=r"X has shape \(5, 3\) and Y has shape \(6, 2\)"):
+        check_paired(rng.normal(size=(5, 3)), rng.normal(size=(6, 2)))
+
+
+def test_too_few_samples():
+    with pytest.raises(ValueError, match="X has 3 sample.*at least 4"):
+        check_representation(np.zeros((3, 2)), min_samples=4)
+
+
+@pytest.mark.parametrize(
+    "X, exc, word",
+    [
+        (sp.csr_matrix(np.eye(3)), TypeError, "sparse"),
+        (np.ones((3, 2), dtype=complex), TypeError, "complex"),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), TypeError, "object"),
+        (pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}), TypeError, "object"),
+    ],
+)
+def test_unsupported_types(X, exc, word):
+    with pytest.raises(exc, match=word):
+        check_representation(X, name="Y")
+
+
+def test_nonconstant():
+    with pytest.raises(ValueError, match="Y has zero variance"):
+        check_nonconstant(np.ones((5, 3)), "Y")
+    check_nonconstant(np.arange(10.0).reshape(5, 2))
+
+
+def test_n_neighbors_range():
+    assert check_n_neighbors(3, 10) == 3
+    with pytest.raises(ValueError, match=r"allowed range \[1, 9\] for n_samples=10"):
+        check_n_neighbors(10, 10)
+    with pytest.raises(TypeError):
+        check_n_neighbors(2.5, 10)
+
+
+def test_duplicates_warn(rng):
+    X = rng.normal(size=(5, 2))
+    X = np.vstack([X, X[:2]])
+    with pytest.warns(UserWarning, match="2 duplicated row"):
+        assert warn_duplicates(X) == 2
