@@ -49,6 +49,9 @@ __all__ = [
 #: seconds on a laptop, which is where nearest-neighbour descent starts to pay.
 AUTO_EXACT_MAX_SAMPLES = 50_000
 
+#: pynndescent builds a graph of at least this many neighbours, then keeps the k asked for.
+PYNNDESCENT_MIN_GRAPH = 40
+
 METRICS = ("euclidean", "sqeuclidean", "cosine", "precomputed")
 ALGORITHMS = ("auto", "brute", "pynndescent", "cuml")
 
@@ -244,9 +247,12 @@ def _kneighbors_pynndescent(X, k, metric, random_state, n_jobs):
     rs = check_random_state(random_state)
     seed = int(rs.randint(np.iinfo(np.int32).max))
     pm = "euclidean" if metric == "sqeuclidean" else metric
+    # A graph of only k+1 neighbours converges poorly (recall@10 was 0.39 on 128-d
+    # Gaussian data); building a wider one and truncating gave 0.93-0.99 at a small cost.
+    n_build = min(max(k + 1, PYNNDESCENT_MIN_GRAPH), X.shape[0] - 1)
     index = NNDescent(
         np.ascontiguousarray(X, dtype=np.float32),
-        n_neighbors=k + 1,
+        n_neighbors=n_build,
         metric=pm,
         random_state=seed,
         n_jobs=1 if n_jobs is None else n_jobs,
@@ -261,7 +267,8 @@ def _kneighbors_pynndescent(X, k, metric, random_state, n_jobs):
     o = np.lexsort((ind, dist), axis=-1)
     ind = np.take_along_axis(ind, o, axis=1)
     dist = np.take_along_axis(dist, o, axis=1)
-    dist, ind = _drop_self(ind, dist, k)
+    dist, ind = _drop_self(ind, dist, n_build - 1)
+    dist, ind = dist[:, :k], ind[:, :k]
     if metric == "sqeuclidean":
         dist = dist**2
     return dist, ind

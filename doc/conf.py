@@ -1,0 +1,154 @@
+"""Sphinx configuration for the skalign documentation.
+
+Build (the same command runs in CI, warnings are errors)::
+
+    python -m sphinx -W --keep-going -b html doc doc/_build/html
+
+Needs the ``doc`` extra: ``pip install ".[doc]"``.
+
+Gallery execution convention
+----------------------------
+Every ``examples/plot_*.py`` script appears in the gallery. Scripts are
+*executed* during the build, and their figures captured, unless their name ends
+in ``_slow.py`` (e.g. ``plot_alignment_vs_snr_slow.py``): those take more than
+about a minute on a laptop CPU, so the gallery shows their code and text but no
+output. Run them by hand with ``python examples/<name>.py``. The rule is the
+``filename_pattern`` regular expression below; keep an executed example well
+under a minute on two cores, since CI builds the whole gallery.
+
+Set ``SKALIGN_DOC_NO_GALLERY=1`` to skip executing every example (for quick
+iterations on the text; the CI build never sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# Document the checkout being built, not an older installed copy.
+sys.path.insert(0, str(HERE.parent))
+
+# The gallery multiplies small matrices (tens to hundreds of columns), where BLAS
+# threads cost more than they gain, and many times more on a shared CI machine
+# (an MLP fit measured 5x slower with threads than without, on 2 busy cores).
+# Must be set before numpy is first imported; an explicit setting wins.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+# POT (soft matching) imports every array backend it finds, PyTorch included,
+# which costs tens of seconds on first use; skalign hands it numpy arrays only.
+for _backend in ("PYTORCH", "JAX", "TENSORFLOW", "CUPY"):
+    os.environ.setdefault(f"POT_BACKEND_DISABLE_{_backend}", "1")
+
+import skalign  # noqa: E402
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# -- project -------------------------------------------------------------------
+project = "skalign"
+author = "skalign developers"
+copyright = f"{date.today().year}, {author}"
+release = skalign.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- extensions ----------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+root_doc = "index"
+default_role = "py:obj"
+
+# -- autodoc / autosummary / numpydoc ------------------------------------------------
+autosummary_generate = True
+autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_member_order = "groupwise"
+# Inherited scikit-learn methods (get_params, set_output, ...) carry scikit-learn's
+# own docstrings, whose cross-references point into scikit-learn's site; the class
+# pages list only what skalign defines and link BaseEstimator through the bases line.
+autodoc_inherit_docstrings = False
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+# -- gallery ---------------------------------------------------------------------
+_no_gallery = os.environ.get("SKALIGN_DOC_NO_GALLERY", "") not in ("", "0")
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples"],
+    "gallery_dirs": ["auto_examples"],
+    # Executed: examples/plot_*.py except *_slow.py (see the module docstring).
+    "filename_pattern": r"[\\/]plot_(?![^\\/]*_slow\.py$)[^\\/]*\.py$",
+    "ignore_pattern": r"__init__\.py",
+    "plot_gallery": "False" if _no_gallery else "True",
+    "within_subsection_order": "FileNameSortKey",
+    "backreferences_dir": "gen_modules/backreferences",
+    "doc_module": ("skalign",),
+    "image_scrapers": ("matplotlib",),
+    "matplotlib_animations": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+    # An example that raises fails the build (the CI contract: every executed
+    # example runs).
+    "abort_on_example_error": False,
+    "only_warn_on_example_error": False,
+}
+
+# -- HTML ------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"skalign {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_sidebars = {"install": [], "api": []}
+html_static_path = ["_static"]  # figures of the _slow examples, from local runs
+html_show_sourcelink = False
+
+# Matplotlib under Agg warns when an example calls plt.show(); that is harmless.
+warnings.filterwarnings(
+    "ignore",
+    category=UserWarning,
+    message=r".*(non-GUI backend|FigureCanvasAgg is non-interactive).*",
+)
+
+
+# -- completeness check ------------------------------------------------------------
+def _check_api_listed(app):
+    """Warn (an error under -W) about public names missing from api.rst.
+
+    Every name in ``skalign.__all__`` and every callable in
+    ``skalign.metrics.__all__`` must appear in api.rst, so that a new estimator or
+    function cannot ship undocumented.
+    """
+    import re
+
+    from sphinx.util import logging
+
+    import skalign.metrics
+
+    logger = logging.getLogger("skalign.api")
+    text = (HERE / "api.rst").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\s+(?:[\w.]+\.)?(\w+)\s*$", text, flags=re.MULTILINE))
+    public = {n for n in skalign.__all__ if n not in ("metrics", "__version__")}
+    public |= {n for n in skalign.metrics.__all__ if callable(getattr(skalign.metrics, n, None))}
+    for name in sorted(public - listed):
+        logger.warning("public name %r is not listed in doc/api.rst", name, location="api")
+
+
+def setup(app):
+    app.connect("builder-inited", _check_api_listed)

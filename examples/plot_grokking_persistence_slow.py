@@ -1,0 +1,160 @@
+"""
+=================================================
+Grokking leaves a topological signature
+=================================================
+
+A small network trained on modular addition, (a + b) mod p, first memorises
+its training pairs and only much later, under weight decay, *groks*: test
+accuracy jumps from chance to near 100%. Tang, Wang, García-Redondo & Monod
+("Topological Signatures of Grokking") find that the embedding of the residues
+changes shape at that moment: the maximum and total persistence of H1 (loops)
+of the embedding point cloud rise sharply, as the residues arrange themselves
+on circles.
+
+We train such a network with PyTorch on the CPU, keep its embedding matrix
+(p points, one per residue) every few hundred steps, and summarise each cloud
+with :class:`~skalign.PersistenceSummary` (Vietoris-Rips persistence, distances
+divided by the longest minimum-spanning-tree edge so that the shrinkage caused
+by weight decay is not read as topology).
+
+Without PyTorch the script uses a synthetic stand-in: embeddings that move from
+random positions onto a circle over "training", which shows what the summary
+reports for a cloud that becomes circular, but no network.
+
+Training takes a few minutes on a laptop CPU, so the documentation shows this
+script without running it (``python examples/plot_grokking_persistence_slow.py``).
+"""
+
+# %%
+# Modular addition, and a network that groks it
+# ---------------------------------------------
+
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import skalign
+
+P = 59
+TRAIN_FRACTION = 0.4
+STEPS, EVERY = 12000, 250
+
+try:  # SKALIGN_EXAMPLES_NO_TORCH=1 forces the fallback, to check it
+    if os.environ.get("SKALIGN_EXAMPLES_NO_TORCH", "") not in ("", "0"):
+        raise ImportError
+    import torch
+    from torch import nn
+except ImportError:
+    torch = None
+print("PyTorch found: training on modular addition" if torch else "PyTorch not found: synthetic embeddings")
+
+steps, embeddings, train_acc, test_acc = [], [], [], []
+if torch is not None:
+    torch.manual_seed(0)
+    a, b = np.meshgrid(np.arange(P), np.arange(P), indexing="ij")
+    pairs = torch.from_numpy(np.stack([a.ravel(), b.ravel()], 1))
+    labels = (pairs[:, 0] + pairs[:, 1]) % P
+    perm = torch.randperm(len(pairs))
+    n_train = int(TRAIN_FRACTION * len(pairs))
+    train, test = perm[:n_train], perm[n_train:]
+
+    class ModAdd(nn.Module):
+        def __init__(self, p, dim=128, width=256):
+            super().__init__()
+            self.embed = nn.Embedding(p, dim)
+            self.mlp = nn.Sequential(nn.Linear(2 * dim, width), nn.ReLU(), nn.Linear(width, p))
+
+        def forward(self, ab):
+            return self.mlp(self.embed(ab).flatten(1))
+
+    model = ModAdd(P)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98))
+    for step in range(STEPS + 1):
+        if step % EVERY == 0:
+            with torch.no_grad():
+                pred = model(pairs).argmax(1)
+            steps.append(step)
+            train_acc.append((pred[train] == labels[train]).float().mean().item())
+            test_acc.append((pred[test] == labels[test]).float().mean().item())
+            embeddings.append(model.embed.weight.detach().numpy().copy())
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(pairs[train]), labels[train]).backward()
+        opt.step()
+else:
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((P, 128))
+    angle = 2 * np.pi * 7 * np.arange(P) / P  # a Fourier feature of the residues
+    plane = np.linalg.qr(rng.standard_normal((128, 2)))[0]
+    circle = 4 * np.stack([np.cos(angle), np.sin(angle)], 1) @ plane.T
+    for step in range(0, STEPS + 1, EVERY):
+        s = 1 / (1 + np.exp(-(step - 0.6 * STEPS) / (0.04 * STEPS)))  # the "grokking" moment
+        steps.append(step)
+        embeddings.append((1 - s) * start + s * circle + 0.3 * rng.standard_normal((P, 128)))
+        train_acc.append(np.nan)
+        test_acc.append(np.nan)
+
+print(f"{len(embeddings)} checkpoints of a {embeddings[0].shape} embedding")
+
+# %%
+# Persistence of every checkpoint's embedding
+# -------------------------------------------
+# One row per checkpoint; ``scale='max_h0_death'`` divides the distances of
+# each cloud by its longest minimum-spanning-tree edge.
+
+summary = skalign.PersistenceSummary(homology_dimensions=(0, 1), scale="max_h0_death")
+features = summary.fit(embeddings).set_output(transform="pandas").transform(embeddings)
+features.index = pd.Index(steps, name="step")
+h1_cols = [c for c in features.columns if c.startswith("h1_")]
+print(features[h1_cols].iloc[:: max(1, len(steps) // 12)].round(3).to_string())
+
+max_col, total_col = "h1_max_persistence", "h1_total_persistence"
+
+fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True, height_ratios=(1, 1.3))
+if torch is not None:
+    axes[0].plot(steps, train_acc, label="train")
+    axes[0].plot(steps, test_acc, label="test")
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend()
+    axes[0].set_title(f"(a + b) mod {P}, {TRAIN_FRACTION:.0%} of pairs for training, AdamW with weight decay")
+else:
+    s = [1 / (1 + np.exp(-(t - 0.6 * STEPS) / (0.04 * STEPS))) for t in steps]
+    axes[0].plot(steps, s, color="C2", label="weight of the circle")
+    axes[0].set_ylabel("synthetic mixing")
+    axes[0].legend()
+    axes[0].set_title("Synthetic stand-in: embeddings moving onto a circle")
+axes[1].plot(steps, features[max_col], color="C3")
+tot_ax = axes[1].twinx()
+tot_ax.plot(steps, features[total_col], color="C4", ls="--")
+axes[1].set_ylabel("max H1 persistence (scaled)", color="C3")
+tot_ax.set_ylabel("total H1 persistence (scaled, dashed)", color="C4")
+axes[1].set_xlabel("training step")
+fig.tight_layout()
+
+# %%
+# Persistence diagrams before and after: the H1 bars of the first and the last
+# checkpoint (distances scaled as above).
+
+from skalign.topology import rips_diagrams  # noqa: E402
+
+fig, ax = plt.subplots(figsize=(4.5, 4.5))
+for idx, color, label in ((0, "C0", f"step {steps[0]}"), (-1, "C3", f"step {steps[-1]}")):
+    cloud = embeddings[idx]
+    dgm = rips_diagrams([cloud], homology_dimensions=(1,), scale="max_h0_death")[0]
+    bars = np.asarray(dgm[0])
+    if len(bars):
+        ax.scatter(bars[:, 0], bars[:, 1], s=14, color=color, label=label)
+lim = ax.get_xlim()[1], ax.get_ylim()[1]
+ax.plot([0, max(lim)], [0, max(lim)], color="k", lw=0.5)
+ax.set_xlabel("birth")
+ax.set_ylabel("death")
+ax.set_title("H1 persistence diagrams")
+ax.legend()
+fig.tight_layout()
+plt.show()
+
+# %%
+# What the figures show
+# ---------------------
+# RESULTS

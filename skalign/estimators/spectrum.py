@@ -1,0 +1,263 @@
+"""Estimator for the Topological Alignment Spectrum (functions in :mod:`skalign.spectrum`)."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_paired
+from ..base import BasePairedScorer
+from ..neighbors import ALGORITHMS, METRICS
+from ..spectrum import (
+    CHANCE_LEVELS,
+    MIN_SAMPLES,
+    SUMMARIES,
+    combine_neighborhoods,
+    prepare_neighborhoods,
+    summarize_spectrum,
+    tas_chance,
+    tas_from_jaccard,
+    tas_spectrum,
+)
+
+__all__ = ["TopologicalAlignmentSpectrum"]
+
+
+class TopologicalAlignmentSpectrum(BasePairedScorer):
+    """Agreement of the k-nearest-neighbour structure of two representations at every scale.
+
+    For every sample i and neighbourhood size k, the k nearest neighbours of i in X
+    and in Y (self excluded) are compared by their Jaccard index
+    ``J_i(k) = o / (2k - o)``, ``o = |N_k^X(i) ∩ N_k^Y(i)|``. The mean over samples is
+    normalised by its chance level ``E_k``::
+
+        TAS(k) = (mean_i J_i(k) - E_k) / (1 - E_k)
+
+    so TAS is 1 when every neighbourhood agrees, about 0 for unrelated
+    representations, and negative when they overlap less than chance. The spectrum
+    over k shows at which scales two representations agree (Tavares, Ayres &
+    Smaragdis 2024). All k come out of one pass over the neighbour ranks.
+
+    Parameters
+    ----------
+    n_neighbors : None, int, float in (0, 1) or array-like of those, default=None
+        Neighbourhood sizes. None: every k in ``[1, n - 2]`` on the exact path, a
+        log-spaced grid up to 100 on the approximate one. An int is a count in
+        ``[1, n - 2]``. A float is a fraction of ``n - 1``, resolved against the rows
+        given to each call, so one setting means the same scale on cross-validation
+        folds of different sizes.
+    summary : {'mean', 'max', 'min'}, default='mean'
+        How :meth:`score` reduces the spectrum over the swept k; with a single k the
+        score is TAS at that k.
+    chance : {'paper', 'exact'}, default='paper'
+        ``'paper'``: ``E_k = k / (2(n-1) - k)`` as published; ``'exact'``: the
+        expected Jaccard of two independent random k-subsets (hypergeometric overlap).
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
+        Neighbour backend; 'auto' is exact up to 50,000 samples.
+    n_permutations : int, default=0
+        Permutations of Y's rows in :meth:`fit` and :meth:`spectrum` for a p-value at
+        every k; X's ranks are reused.
+    random_state : int, RandomState or None, default=None
+        Seeds the permutations and the approximate search.
+    n_jobs : int or None, default=None
+        Threads of the approximate neighbour search.
+    verbose : int, default=0
+        Print permutation progress when > 0.
+
+    Attributes
+    ----------
+    ks_ : ndarray of int
+        Neighbourhood sizes swept on the training rows.
+    spectrum_ : ndarray
+        TAS at ``ks_`` on the training rows.
+    jaccard_ : ndarray
+        Mean Jaccard index at ``ks_``.
+    chance_ : ndarray
+        Chance level at ``ks_``.
+    pvalues_ : ndarray
+        Permutation p-value at ``ks_``; only when ``n_permutations > 0``.
+    n_samples_fit_ : int
+    n_features_in_, n_features_y_ : int
+
+    Notes
+    -----
+    The measure is fully determined by each sample's neighbour order, so it is
+    invariant to any transformation that keeps it (rotation, translation, uniform
+    scaling) and to permuting the samples of X and Y together. ``fit`` learns
+    nothing that ``score`` uses: ``score`` computes the spectrum on the rows it is
+    given, so ``cross_val_score`` reports the spectrum's stability across folds and
+    ``GridSearchCV`` over ``n_neighbors`` finds the dominant scale of alignment.
+
+    References
+    ----------
+    Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
+    Topological Alignment Spectra", arXiv:2411.08687.
+
+    Examples
+    --------
+    >>> from skalign import TopologicalAlignmentSpectrum
+    >>> from skalign.datasets import make_alignment_pair
+    >>> X, Y, _ = make_alignment_pair("shuffle_centers", random_state=0)
+    >>> tas = TopologicalAlignmentSpectrum(n_neighbors=[10, 124]).fit(X, Y)
+    >>> tas.spectrum_.round(3).tolist()
+    [1.0, 1.0]
+    """
+
+    score_range = (-1.0, 1.0)
+    invariances = (
+        "translation",
+        "isotropic_scaling",
+        "orthogonal",
+        "monotone_distance",
+        "sample_permutation",
+    )
+    symmetric = True
+    stateless = True
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [
+            None,
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+            "array-like",
+        ],
+        "summary": [StrOptions(set(SUMMARIES))],
+        "chance": [StrOptions(set(CHANCE_LEVELS))],
+        "metric": [StrOptions(set(METRICS))],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "n_permutations": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_neighbors=None,
+        summary="mean",
+        chance="paper",
+        metric="euclidean",
+        algorithm="auto",
+        n_permutations=0,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.n_neighbors = n_neighbors
+        self.summary = summary
+        self.chance = chance
+        self.metric = metric
+        self.algorithm = algorithm
+        self.n_permutations = n_permutations
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _min_samples(self):
+        return MIN_SAMPLES
+
+    def _spectrum(self, X, Y):
+        return tas_spectrum(
+            X,
+            Y,
+            self.n_neighbors,
+            chance=self.chance,
+            metric=self.metric,
+            algorithm=self.algorithm,
+            n_permutations=self.n_permutations,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+
+    def _fit(self, X, Y):
+        res = self._spectrum(X, Y)
+        self.ks_ = res.k
+        self.spectrum_ = res.tas
+        self.jaccard_ = res.jaccard
+        self.chance_ = res.chance
+        if res.p_value is not None:
+            self.pvalues_ = res.p_value
+        self.n_samples_fit_ = res.n_samples
+
+    def prepare(self, X, name="X"):
+        """Validate X and hold its neighbour ranks or lists for the sizes swept.
+
+        Returns
+        -------
+        prepared : skalign.spectrum.PreparedNeighborhoods
+            The rank matrix when it fits in ``skalign.spectrum.RANK_CACHE_MAX_BYTES``,
+            the k_max-neighbour lists for few small k or approximate search, or the
+            validated points (ranks then streamed in :meth:`combine`).
+        """
+        return prepare_neighborhoods(
+            X,
+            self.n_neighbors,
+            metric=self.metric,
+            algorithm=self.algorithm,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            name=name,
+        )
+
+    def combine(self, PX, PY):
+        """``summary`` of the spectrum of two prepared representations."""
+        res = combine_neighborhoods(PX, PY)
+        tas = tas_from_jaccard(res.jaccard, tas_chance(res.k, PX.n_samples, self.chance))
+        return summarize_spectrum(tas, self.summary)
+
+    def score(self, X, Y):
+        """``summary`` of TAS over the swept k, on the rows given.
+
+        Fractional ``n_neighbors`` resolve against these rows. No permutations are
+        run here.
+
+        Returns
+        -------
+        score : float
+            In [-1, 1] (at least -1/2 with ``chance='paper'``); higher = more aligned.
+        """
+        return super().score(X, Y)
+
+    def spectrum(self, X, Y):
+        """The spectrum of X and Y as a table (with p-values when ``n_permutations > 0``).
+
+        Needs no fitting; computes on the rows given.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            Columns ``k``, ``tas``, ``jaccard``, ``chance`` and ``p_value`` (NaN when
+            ``n_permutations=0``), one row per neighbourhood size.
+        """
+        import pandas as pd
+
+        self._validate_params()
+        X, Y = check_paired(X, Y, min_samples=MIN_SAMPLES)
+        res = self._spectrum(X, Y)
+        pv = np.full(res.k.shape, np.nan) if res.p_value is None else res.p_value
+        return pd.DataFrame(
+            {
+                "k": res.k,
+                "tas": res.tas,
+                "jaccard": res.jaccard,
+                "chance": res.chance,
+                "p_value": pv,
+            }
+        )
+
+    def plot(self, ax=None, *, x="k", **kwargs):
+        """Draw the fitted spectrum; see :func:`skalign.plotting.plot_spectrum`."""
+        from ..plotting import plot_spectrum
+
+        check_is_fitted(self)
+        return plot_spectrum(self, ax=ax, x=x, **kwargs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.metric == "precomputed"
+        return tags

@@ -1,0 +1,781 @@
+"""Neighbourhood alignment across scales: the Topological Alignment Spectrum family.
+
+Two representations X and Y of the same n samples are compared through the
+k-nearest-neighbour sets of every sample, for every neighbourhood size k at once.
+
+Definitions (Tavares, Ayres & Smaragdis, "Diagnosing Neural Convergence with
+Topological Alignment Spectra", arXiv:2411.08687, as in the authors' reference code):
+
+* ``N_k^X(i)``: the k nearest neighbours of sample i in X, i itself excluded,
+  ties broken by sample index (the convention of :mod:`skalign.neighbors`);
+* overlap ``o_i(k) = |N_k^X(i) ∩ N_k^Y(i)|`` and per-point Jaccard
+  ``J_i(k) = o_i(k) / (2k - o_i(k))``; ``J(k)`` is the mean over i;
+* chance level ``E_k``: ``'paper'``, the published ``k / (2(n-1) - k)``, or
+  ``'exact'``, ``E[I / (2k - I)]`` with ``I ~ Hypergeometric(n-1, k, k)``, the overlap
+  of two independent uniformly random k-subsets of the other n - 1 samples;
+* ``TAS(k) = (J(k) - E_k) / (1 - E_k)``, not clipped: below 0 the neighbourhoods
+  overlap less than chance (anti-alignment). With the paper's chance level
+  ``TAS(k) >= -(1 - k/(n-1))`` for k > (n-1)/2 and ``>= -k/(2(n-1-k))`` below, so it
+  never goes under -1/2.
+
+Siblings sharing the same machinery: the mutual k-NN alignment of Huh et al.
+("The Platonic Representation Hypothesis", ICML 2024), the mean of ``o_i(k)/k``,
+and the raw k-NN Jaccard ``J(k)``.
+
+One pass for every k
+--------------------
+j lies in both k-neighbourhoods of i exactly when ``max(rank_X(i,j), rank_Y(i,j)) <= k``.
+A per-row histogram of that maximum, cumulated, gives ``o_i(k)`` for every k at
+once, in O(n^2) after the two rankings; rows are streamed in blocks through
+:func:`skalign.neighbors.iter_rank_blocks`, so memory stays bounded by
+``working_memory``. With k_max-neighbour lists (approximate search, or few small
+k), a neighbour present in both lists counts from ``k = max`` of its two list
+positions, which gives the spectrum for ``k <= k_max`` in O(n k_max).
+
+Preparation and combination
+---------------------------
+:func:`prepare_neighborhoods` does all the work that depends on one representation
+(validation, the rank matrix when it fits in :data:`RANK_CACHE_MAX_BYTES`, or the
+k_max-neighbour lists), and :func:`combine_neighborhoods` turns two prepared
+representations into the overlap spectrum; :func:`tas_spectrum` is exactly the
+two composed.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy.stats import hypergeom
+from sklearn import get_config
+from sklearn.utils import Bunch, gen_batches
+
+from ._validation import (
+    check_n_neighbors,
+    check_nonconstant,
+    check_random_state,
+    check_representation,
+    warn_duplicates,
+)
+from .neighbors import METRICS, iter_rank_blocks, kneighbors, resolve_algorithm
+
+__all__ = [
+    "PreparedNeighborhoods",
+    "combine_neighborhoods",
+    "knn_jaccard",
+    "mutual_knn_alignment",
+    "permutation_pvalues",
+    "prepare_neighborhoods",
+    "resolve_n_neighbors",
+    "summarize_spectrum",
+    "tas_chance",
+    "tas_from_jaccard",
+    "tas_score",
+    "tas_spectrum",
+]
+
+#: Fewest samples the spectrum is defined for: k must lie in [1, n - 2].
+MIN_SAMPLES = 4
+
+#: Largest neighbourhood of the default log-spaced grid on the approximate path.
+DEFAULT_K_MAX = 100
+
+#: Points of the default log-spaced grid on the approximate path.
+DEFAULT_GRID_SIZE = 32
+
+#: Memory (bytes) one representation's full rank matrix may take in
+#: :func:`prepare_neighborhoods`; above it the validated points are kept instead and
+#: ranks are recomputed block by block in every combination. Ranks are stored as
+#: uint16 up to 65,536 samples, so 256 MiB holds the matrix up to n = 11,585.
+RANK_CACHE_MAX_BYTES = 256 * 2**20
+
+#: On the exact backend, explicit neighbourhood sizes all at most this fraction of
+#: n use k_max-neighbour lists (O(n k_max) memory and combination) instead of full
+#: ranks (O(n^2)).
+LIST_PATH_MAX_FRACTION = 0.25
+
+#: (block x n) arrays alive per stream while combining two rank streams; sizes the
+#: row blocks so that both streams together stay near ``working_memory``.
+_N_COPIES = 8
+
+CHANCE_LEVELS = ("paper", "exact")
+
+
+# -- neighbourhood sizes ------------------------------------------------------
+def resolve_n_neighbors(n_neighbors, n_samples, *, approximate=False, k_max=DEFAULT_K_MAX):
+    """Turn an ``n_neighbors`` specification into sorted integer neighbourhood sizes.
+
+    Parameters
+    ----------
+    n_neighbors : None, int, float in (0, 1), or array-like of int/float
+        None: every k in ``[1, n - 2]`` (``approximate=False``) or a log-spaced grid
+        of :data:`DEFAULT_GRID_SIZE` points up to ``min(k_max, n - 2)``
+        (``approximate=True``). An int is a neighbour count in ``[1, n - 2]``. A float
+        in (0, 1) is a fraction of ``n - 1``: ``k = round(f (n - 1))`` clipped to
+        ``[1, n - 2]``, so one setting means the same scale on folds of different size.
+    n_samples : int
+        Rows of the data the sizes apply to.
+    approximate : bool
+        Which default grid None stands for.
+    k_max : int
+        Largest k of the approximate default grid.
+
+    Returns
+    -------
+    ks : ndarray of int64
+        Sorted, without repeats.
+    """
+    n = int(n_samples)
+    if n < MIN_SAMPLES:
+        raise ValueError(
+            f"The neighbourhood spectrum needs at least {MIN_SAMPLES} samples (k ranges over "
+            f"[1, n - 2]); got n_samples={n}."
+        )
+    upper = n - 2
+    if n_neighbors is None:
+        if not approximate:
+            return np.arange(1, upper + 1, dtype=np.int64)
+        top = min(int(k_max), upper)
+        grid = np.unique(np.round(np.geomspace(1, top, DEFAULT_GRID_SIZE)).astype(np.int64))
+        return grid
+    if isinstance(n_neighbors, str):
+        raise TypeError(
+            "n_neighbors must be None, an int, a float in (0, 1) or an array of those; "
+            f"got {n_neighbors!r}."
+        )
+    values = np.atleast_1d(
+        np.asarray(n_neighbors, dtype=object) if not np.isscalar(n_neighbors) else [n_neighbors]
+    )
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(
+            f"n_neighbors must be a scalar or a non-empty 1-D array; got {n_neighbors!r}."
+        )
+    ks = []
+    for v in values.tolist():
+        if isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"n_neighbors entries must be int or float, not bool; got {v!r}.")
+        if isinstance(v, numbers.Integral):
+            ks.append(check_n_neighbors(int(v), n, name="n_neighbors", max_k=upper))
+        elif isinstance(v, numbers.Real):
+            f = float(v)
+            if not 0.0 < f < 1.0:
+                raise ValueError(
+                    "A float n_neighbors is a fraction of n_samples - 1 and must lie in (0, 1); "
+                    f"got {v!r}. "
+                    f"Pass an int for a neighbour count in [1, {upper}] (n_samples={n})."
+                )
+            ks.append(int(min(max(round(f * (n - 1)), 1), upper)))
+        else:
+            raise TypeError(
+                f"n_neighbors entries must be int or float; got {v!r} of type {type(v).__name__}."
+            )
+    return np.unique(np.asarray(ks, dtype=np.int64))
+
+
+# -- chance level and normalisation -------------------------------------------
+def tas_chance(ks, n_samples, kind="paper"):
+    """Expected mean Jaccard of the k-neighbourhoods of two unrelated representations.
+
+    Parameters
+    ----------
+    ks : array-like of int
+        Neighbourhood sizes, each in ``[1, n - 1]``.
+    n_samples : int
+    kind : {'paper', 'exact'}
+        ``'paper'``: ``E_k = k / (2(n-1) - k)``, the Jaccard of the expected overlap
+        ``k^2/(n-1)`` (Tavares et al. 2024). ``'exact'``: ``E[I / (2k - I)]`` with
+        ``I ~ Hypergeometric(M=n-1, K=k, N=k)``, summed over the support with scipy's
+        pmf. By Jensen's inequality ``'exact' >= 'paper'``; the two differ by less than
+        2e-3 at n = 500.
+
+    Returns
+    -------
+    chance : ndarray of float64
+
+    Notes
+    -----
+    The exact sum is truncated to ``|I - k^2/(n-1)| <= 6 sqrt(k) + 1``; by Hoeffding's
+    bound for sampling without replacement the mass left out is below ``2 e^{-72}``,
+    and the summand lies in [0, 1], so the truncation error is below 1e-30.
+    """
+    if kind not in CHANCE_LEVELS:
+        raise ValueError(f"chance must be one of {CHANCE_LEVELS}; got {kind!r}.")
+    ks = np.asarray(ks, dtype=np.int64)
+    m = int(n_samples) - 1
+    if ks.size and (ks.min() < 1 or ks.max() > m):
+        raise ValueError(f"neighbourhood sizes must lie in [1, {m}] for n_samples={n_samples}.")
+    kf = ks.astype(np.float64)
+    if kind == "paper":
+        return kf / (2.0 * m - kf)
+    out = np.empty(ks.shape, dtype=np.float64)
+    flat_k = ks.ravel()
+    flat_out = out.ravel()
+    mean = flat_k.astype(np.float64) ** 2 / m
+    half = np.ceil(6.0 * np.sqrt(flat_k) + 1.0).astype(np.int64)
+    lo = np.maximum(np.maximum(0, 2 * flat_k - m), np.floor(mean).astype(np.int64) - half)
+    hi = np.minimum(flat_k, np.ceil(mean).astype(np.int64) + half)
+    width = int((hi - lo).max()) + 1 if flat_k.size else 1
+    # evaluate the pmf on a (chunk of k) x (support window) grid, a few MB at a time
+    step = max(1, 2**21 // width)
+    offs = np.arange(width, dtype=np.int64)
+    for sl in gen_batches(flat_k.size, step):
+        k = flat_k[sl, None]
+        i = lo[sl, None] + offs
+        valid = i <= hi[sl, None]
+        i = np.where(valid, i, lo[sl, None])
+        p = hypergeom.pmf(i, m, k, k)
+        p = np.where(valid, p, 0.0)
+        flat_out[sl] = (p * (i / (2.0 * k - i))).sum(axis=1)
+    return flat_out.reshape(ks.shape)
+
+
+def tas_from_jaccard(jaccard, chance):
+    """Chance-normalised Jaccard: ``(J - E) / (1 - E)``, and 1 where ``E = 1``.
+
+    ``E = 1`` only at ``k = n - 1``, where both neighbourhoods hold every other
+    sample and agree trivially.
+    """
+    jaccard = np.asarray(jaccard, dtype=np.float64)
+    chance = np.asarray(chance, dtype=np.float64)
+    denom = 1.0 - chance
+    full = denom <= 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tas = (jaccard - chance) / np.where(full, 1.0, denom)
+    return np.where(full, 1.0, tas)
+
+
+# -- per-representation preparation --------------------------------------------
+class PreparedNeighborhoods:
+    """What :func:`prepare_neighborhoods` keeps of one representation.
+
+    Attributes
+    ----------
+    n_samples : int
+    ks : ndarray of int64
+        The neighbourhood sizes this preparation serves.
+    mode : {'ranks', 'points', 'lists'}
+        ``'ranks'``: the full rank matrix ``ranks[i, j]`` (0 = self) is held;
+        ``'points'``: the validated array is held and ranks are streamed in blocks;
+        ``'lists'``: the ``k_max`` nearest neighbours of every sample are held.
+    data : ndarray
+        The rank matrix (uint16 or int32), the points, or the (n, k_max) lists.
+    metric, backend : str
+    """
+
+    __slots__ = ("n_samples", "ks", "mode", "data", "metric", "backend")
+
+    def __init__(self, n_samples, ks, mode, data, metric, backend):
+        self.n_samples = n_samples
+        self.ks = ks
+        self.mode = mode
+        self.data = data
+        self.metric = metric
+        self.backend = backend
+
+    def __getstate__(self):
+        return {s: getattr(self, s) for s in self.__slots__}
+
+    def __setstate__(self, state):
+        for s in self.__slots__:
+            setattr(self, s, state[s])
+
+    def __repr__(self):
+        return (
+            f"PreparedNeighborhoods(n_samples={self.n_samples}, n_ks={self.ks.size}, "
+            f"mode={self.mode!r}, "
+            f"metric={self.metric!r}, backend={self.backend!r})"
+        )
+
+
+def _validate(X, name, metric):
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
+    X = check_representation(X, name=name, min_samples=MIN_SAMPLES)
+    if metric == "precomputed":
+        if X.shape[0] != X.shape[1]:
+            raise ValueError(
+                f"metric='precomputed' needs a square distance matrix; {name} has shape {X.shape}."
+            )
+    else:
+        # every neighbour would be a tie broken by index: no structure to compare
+        check_nonconstant(X, name)
+        warn_duplicates(X, name)
+    return X
+
+
+def _rank_dtype(n):
+    return np.uint16 if n <= np.iinfo(np.uint16).max + 1 else np.int32
+
+
+def prepare_neighborhoods(
+    X,
+    n_neighbors=None,
+    *,
+    metric="euclidean",
+    algorithm="auto",
+    random_state=None,
+    n_jobs=None,
+    working_memory=None,
+    rank_cache_bytes=None,
+    name="X",
+):
+    """Do every piece of work on one representation that its pairings can share.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) with
+        ``metric='precomputed'``
+    n_neighbors : see :func:`resolve_n_neighbors`
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
+        Exact backends rank every pair; approximate ones give k_max-neighbour lists.
+    random_state : int, RandomState or None
+        Seeds the approximate search.
+    n_jobs : int or None
+        Threads of the approximate search.
+    working_memory : float or None
+        MiB per row block on the exact path; None takes scikit-learn's setting.
+    rank_cache_bytes : int or None
+        Largest rank matrix to hold; None means :data:`RANK_CACHE_MAX_BYTES`.
+    name : str
+        Argument name for error messages.
+
+    Returns
+    -------
+    prepared : PreparedNeighborhoods
+        ``'lists'`` mode on an approximate backend, or on the exact one when every k
+        is at most ``LIST_PATH_MAX_FRACTION * n``; otherwise ``'ranks'`` when the
+        rank matrix fits in ``rank_cache_bytes``, else ``'points'``.
+    """
+    X = _validate(X, name, metric)
+    n = X.shape[0]
+    backend = resolve_algorithm(algorithm, n, metric)
+    approximate = backend != "brute"
+    ks = resolve_n_neighbors(n_neighbors, n, approximate=approximate)
+    k_max = int(ks.max())
+    if approximate or k_max <= LIST_PATH_MAX_FRACTION * n:
+        ind = kneighbors(
+            X,
+            k_max,
+            metric=metric,
+            algorithm=backend,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            working_memory=working_memory,
+            return_distance=False,
+            name=name,
+        )
+        ind = ind.astype(np.int32 if n <= np.iinfo(np.int32).max else np.int64, copy=False)
+        return PreparedNeighborhoods(n, ks, "lists", ind, metric, backend)
+    budget = RANK_CACHE_MAX_BYTES if rank_cache_bytes is None else rank_cache_bytes
+    dtype = _rank_dtype(n)
+    if n * n * np.dtype(dtype).itemsize <= budget:
+        ranks = np.empty((n, n), dtype=dtype)
+        for rows, block in iter_rank_blocks(
+            X, metric=metric, working_memory=working_memory, n_copies=4, name=name
+        ):
+            ranks[rows] = block
+        return PreparedNeighborhoods(n, ks, "ranks", ranks, metric, backend)
+    return PreparedNeighborhoods(n, ks, "points", X, metric, backend)
+
+
+# -- per-pair combination -------------------------------------------------------
+def _block_size(n, working_memory):
+    if working_memory is None:
+        working_memory = get_config()["working_memory"]
+    return min(max(int(working_memory * 2**20 // (8 * n * 2 * _N_COPIES)), 1), n)
+
+
+def _held_rows(P, rows, perm=None):
+    """Rows of a held rank matrix, of the representation with rows permuted by ``perm``.
+
+    The representation ``Z[perm]`` ranks j from i as Z ranks ``perm[j]`` from
+    ``perm[i]``, so permuting never needs new distances.
+    """
+    if perm is None:
+        return P.data[rows]
+    return P.data[perm[rows]][:, perm]
+
+
+def _stream(P, working_memory, perm=None):
+    """Rank blocks of a representation held as points (rows permuted by ``perm``)."""
+    Z = P.data
+    if perm is not None:
+        Z = Z[perm][:, perm] if P.metric == "precomputed" else Z[perm]
+    return iter_rank_blocks(Z, metric=P.metric, working_memory=working_memory, n_copies=_N_COPIES)
+
+
+def _overlap_from_max_rank(M, ks, jac_sum, ovl_sum):
+    """Add one block's per-row overlaps at ``ks`` into running sums.
+
+    ``M[r, j] = max(rank_X, rank_Y)``; row r's histogram of it, cumulated, counts
+    for every k the j with both ranks <= k (self, at 0, is taken out).
+    """
+    b, L = M.shape
+    offs = (np.arange(b, dtype=np.intp) * L)[:, None]
+    counts = np.bincount((M + offs).ravel(), minlength=b * L).reshape(b, L)
+    cum = np.cumsum(counts, axis=1, dtype=np.int32)
+    o = cum[:, ks].astype(np.float64)
+    o -= 1.0
+    kf = ks.astype(np.float64)
+    jac_sum += (o / (2.0 * kf - o)).sum(axis=0)
+    ovl_sum += o.sum(axis=0)
+
+
+def _overlap_ranks(PX, PY, ks, working_memory, perm=None):
+    n = PX.n_samples
+    jac = np.zeros(ks.size)
+    ovl = np.zeros(ks.size)
+    sx, sy = PX.mode == "points", PY.mode == "points"
+    if sx and sy:
+        # both streams size their blocks from n and working_memory alone: same rows
+        pairs = (
+            (rx, ry)
+            for (_, rx), (_, ry) in zip(
+                _stream(PX, working_memory), _stream(PY, working_memory, perm)
+            )
+        )
+    elif sx:
+        pairs = ((rx, _held_rows(PY, rows, perm)) for rows, rx in _stream(PX, working_memory))
+    elif sy:
+        pairs = ((_held_rows(PX, rows), ry) for rows, ry in _stream(PY, working_memory, perm))
+    else:
+        pairs = (
+            (_held_rows(PX, rows), _held_rows(PY, rows, perm))
+            for rows in gen_batches(n, _block_size(n, working_memory))
+        )
+    for rx, ry in pairs:
+        _overlap_from_max_rank(np.maximum(rx, ry), ks, jac, ovl)
+    return jac, ovl
+
+
+def _overlap_lists(IX, IY, ks, perm=None):
+    """Overlap sums from k_max-neighbour lists: a shared neighbour counts from the
+    larger of its two list positions onwards."""
+    n = IX.shape[0]
+    k_max = int(ks.max())
+    IX = IX[:, :k_max]
+    IY = IY[:, :k_max] if perm is None else _permute_lists(IY[:, :k_max], perm)
+    row = np.repeat(np.arange(n, dtype=np.int64), k_max)
+    pos = np.tile(np.arange(1, k_max + 1, dtype=np.int64), n)
+    ix, iy = IX.ravel().astype(np.int64), IY.ravel().astype(np.int64)
+    vx, vy = ix >= 0, iy >= 0  # approximate search may leave unfilled (-1) slots
+    kx = row[vx] * n + ix[vx]
+    ky = row[vy] * n + iy[vy]
+    common, ax, ay = np.intersect1d(kx, ky, assume_unique=True, return_indices=True)
+    first = np.maximum(pos[vx][ax], pos[vy][ay])
+    L = k_max + 1
+    counts = np.bincount((common // n) * L + first, minlength=n * L).reshape(n, L)
+    o = np.cumsum(counts, axis=1, dtype=np.int64)[:, ks].astype(np.float64)
+    kf = ks.astype(np.float64)
+    return (o / (2.0 * kf - o)).sum(axis=0), o.sum(axis=0)
+
+
+def _permute_lists(I, perm):
+    """Neighbour lists of ``Y[perm]`` from those of Y: j is a neighbour of i in
+    ``Y[perm]`` when ``perm[j]`` is one of ``perm[i]`` in Y."""
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(perm.size, dtype=perm.dtype)
+    J = I[perm]
+    return np.where(J >= 0, inv[np.maximum(J, 0)], -1)
+
+
+def _check_compatible(PX, PY):
+    for P, name in ((PX, "PX"), (PY, "PY")):
+        if not isinstance(P, PreparedNeighborhoods):
+            raise TypeError(f"{name} must come from prepare_neighborhoods; got {type(P).__name__}.")
+    if PX.n_samples != PY.n_samples:
+        raise ValueError(
+            f"X and Y must describe the same samples, but X has {PX.n_samples} rows and Y has "
+            f"{PY.n_samples}."
+        )
+    if not np.array_equal(PX.ks, PY.ks):
+        raise ValueError(
+            "X and Y were prepared for different neighbourhood sizes; prepare both with the "
+            "same n_neighbors."
+        )
+    if (PX.mode == "lists") != (PY.mode == "lists"):
+        raise ValueError(
+            "X and Y were prepared on different paths (neighbour lists vs full ranks); "
+            "prepare both with the same n_neighbors and algorithm."
+        )
+
+
+def combine_neighborhoods(PX, PY, *, working_memory=None, _perm=None):
+    """Mean Jaccard and mean overlap of two prepared representations, at every k.
+
+    Parameters
+    ----------
+    PX, PY : PreparedNeighborhoods
+        From :func:`prepare_neighborhoods` with the same ``n_neighbors`` and algorithm.
+    working_memory : float or None
+        MiB per row block when ranks are streamed.
+
+    Returns
+    -------
+    result : Bunch
+        ``k`` (int64), ``jaccard`` (mean ``o/(2k-o)``), ``overlap`` (mean ``o``), at
+        ``PX.ks``.
+    """
+    _check_compatible(PX, PY)
+    ks = PX.ks
+    n = PX.n_samples
+    if PX.mode == "lists":
+        jac, ovl = _overlap_lists(PX.data, PY.data, ks, perm=_perm)
+    else:
+        jac, ovl = _overlap_ranks(PX, PY, ks, working_memory, perm=_perm)
+    return Bunch(k=ks.copy(), jaccard=jac / n, overlap=ovl / n)
+
+
+# -- public functions -------------------------------------------------------------
+def _prepare_pair(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory):
+    # X and Y are prepared exactly as the estimator's prepare() does (same seed for
+    # both), so its score and this function agree on the approximate path too
+    kw = dict(
+        metric=metric,
+        algorithm=algorithm,
+        n_jobs=n_jobs,
+        working_memory=working_memory,
+        random_state=random_state,
+    )
+    PX = prepare_neighborhoods(X, n_neighbors, name="X", **kw)
+    PY = prepare_neighborhoods(Y, n_neighbors, name="Y", **kw)
+    if PX.n_samples != PY.n_samples:
+        raise ValueError(
+            "X and Y must describe the same samples (row i = stimulus i), but X has "
+            f"{PX.n_samples} "
+            f"rows and Y has {PY.n_samples}."
+        )
+    return PX, PY
+
+
+def permutation_pvalues(
+    PX, PY, observed_jaccard, n_permutations, random_state=None, *, working_memory=None, verbose=0
+):
+    """Permutation p-value at every k: shuffle the rows of Y, keep X's ranks.
+
+    ``p(k) = (1 + #{b : J_b(k) >= J(k)}) / (1 + B)`` (Phipson & Smyth 2010), where
+    ``J_b`` is the mean Jaccard with Y's rows permuted by the b-th random permutation.
+    Y's ranks are permuted rather than recomputed when they are held
+    (``'ranks'`` or ``'lists'`` mode), so a permutation costs O(n^2) (or O(n k_max));
+    in ``'points'`` mode both streams are re-ranked for every permutation.
+    """
+    rs = check_random_state(random_state)
+    n = PX.n_samples
+    exceed = np.zeros(observed_jaccard.shape, dtype=np.int64)
+    # a permuted mean equal to the observed one up to rounding counts as "as large"
+    tol = 1e-12 * np.maximum(1.0, np.abs(observed_jaccard))
+    for b in range(n_permutations):
+        perm = rs.permutation(n).astype(np.intp)
+        res = combine_neighborhoods(PX, PY, working_memory=working_memory, _perm=perm)
+        exceed += res.jaccard >= observed_jaccard - tol
+        if verbose and (b + 1) % max(1, n_permutations // 10) == 0:
+            print(f"[tas] permutation {b + 1}/{n_permutations}")
+    return (1.0 + exceed) / (1.0 + n_permutations)
+
+
+def tas_spectrum(
+    X,
+    Y,
+    n_neighbors=None,
+    *,
+    chance="paper",
+    metric="euclidean",
+    algorithm="auto",
+    n_permutations=0,
+    random_state=None,
+    n_jobs=None,
+    working_memory=None,
+    verbose=0,
+):
+    """Topological Alignment Spectrum of two representations, every k in one pass.
+
+    ``TAS(k) = (J(k) - E_k) / (1 - E_k)`` with ``J(k)`` the mean over samples of the
+    Jaccard index ``o/(2k - o)`` of their k-neighbourhoods in X and in Y, and ``E_k``
+    its chance level (see the module docstring).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features_x)
+    Y : array-like of shape (n_samples, n_features_y)
+        The same samples in a second representation.
+    n_neighbors : None, int, float in (0, 1) or array-like
+        Neighbourhood sizes; see :func:`resolve_n_neighbors`. None is every k in
+        ``[1, n - 2]`` on the exact path.
+    chance : {'paper', 'exact'}
+        Chance level; see :func:`tas_chance`.
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
+        Neighbour backend (:mod:`skalign.neighbors`).
+    n_permutations : int
+        Permutations of Y's rows for per-k p-values; 0 skips the test.
+    random_state : int, RandomState or None
+        Seeds the permutations and the approximate search.
+    n_jobs : int or None
+        Threads of the approximate search.
+    working_memory : float or None
+        MiB per row block on the exact path.
+    verbose : int
+        Print permutation progress when > 0.
+
+    Returns
+    -------
+    result : Bunch
+        ``k``, ``tas``, ``jaccard``, ``chance``, ``overlap`` (mean ``o``), and
+        ``p_value`` (None without permutations), arrays over the sizes in ``k``;
+        ``n_samples`` and ``mode`` (how it was computed).
+
+    References
+    ----------
+    Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
+    Topological Alignment Spectra", arXiv:2411.08687.
+    """
+    _check_int(n_permutations, "n_permutations", 0)
+    PX, PY = _prepare_pair(
+        X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory
+    )
+    res = combine_neighborhoods(PX, PY, working_memory=working_memory)
+    E = tas_chance(res.k, PX.n_samples, chance)
+    pv = None
+    if n_permutations:
+        pv = permutation_pvalues(
+            PX,
+            PY,
+            res.jaccard,
+            n_permutations,
+            random_state,
+            working_memory=working_memory,
+            verbose=verbose,
+        )
+    return Bunch(
+        k=res.k,
+        tas=tas_from_jaccard(res.jaccard, E),
+        jaccard=res.jaccard,
+        chance=E,
+        overlap=res.overlap,
+        p_value=pv,
+        n_samples=PX.n_samples,
+        mode=PX.mode,
+    )
+
+
+def _check_int(value, name, low):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}; got {value}.")
+
+
+SUMMARIES = ("mean", "max", "min")
+
+
+def summarize_spectrum(tas, summary="mean"):
+    """Reduce a spectrum to one number: its mean, max or min over the swept k."""
+    if summary not in SUMMARIES:
+        raise ValueError(f"summary must be one of {SUMMARIES}; got {summary!r}.")
+    return float(getattr(np, summary)(tas))
+
+
+def tas_score(
+    X,
+    Y,
+    n_neighbors=None,
+    *,
+    summary="mean",
+    chance="paper",
+    metric="euclidean",
+    algorithm="auto",
+    random_state=None,
+    n_jobs=None,
+    working_memory=None,
+):
+    """Topological Alignment Spectrum reduced to one number (higher = more aligned).
+
+    With a single k it is ``TAS(k)``; otherwise ``summary`` ('mean', 'max' or
+    'min') of ``TAS(k)`` over the swept sizes. In [-1, 1] (at least -1/2 with the
+    paper's chance level); 1 when every neighbourhood agrees, about 0 for unrelated
+    representations. Parameters as in :func:`tas_spectrum`.
+    """
+    res = tas_spectrum(
+        X,
+        Y,
+        n_neighbors,
+        chance=chance,
+        metric=metric,
+        algorithm=algorithm,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        working_memory=working_memory,
+    )
+    return summarize_spectrum(res.tas, summary)
+
+
+def _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory):
+    if n_neighbors is None:
+        raise ValueError(
+            "n_neighbors must be given (an int, a float in (0, 1) or an array of those); got None."
+        )
+    PX, PY = _prepare_pair(
+        X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory
+    )
+    return combine_neighborhoods(PX, PY, working_memory=working_memory)
+
+
+def _out(values, n_neighbors):
+    if np.ndim(n_neighbors) == 0:
+        return float(values[0])
+    return values
+
+
+def mutual_knn_alignment(
+    X,
+    Y,
+    n_neighbors=10,
+    *,
+    metric="euclidean",
+    algorithm="auto",
+    random_state=None,
+    n_jobs=None,
+    working_memory=None,
+):
+    """Mutual k-nearest-neighbour alignment: mean over samples of ``o_i(k) / k``.
+
+    The fraction of each sample's k neighbours in X that are also among its k
+    neighbours in Y (Huh, Cheung, Wang & Isola, "The Platonic Representation
+    Hypothesis", ICML 2024). In [0, 1]; about ``k / (n - 1)`` by chance.
+
+    Parameters
+    ----------
+    X, Y, metric, algorithm, random_state, n_jobs, working_memory
+        As in :func:`tas_spectrum`.
+    n_neighbors : int, float in (0, 1) or array-like
+        As in :func:`resolve_n_neighbors` (None is not allowed).
+
+    Returns
+    -------
+    score : float, or ndarray over the sorted distinct sizes when ``n_neighbors``
+        is an array.
+    """
+    res = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
+    return _out(res.overlap / res.k, n_neighbors)
+
+
+def knn_jaccard(
+    X,
+    Y,
+    n_neighbors=10,
+    *,
+    metric="euclidean",
+    algorithm="auto",
+    random_state=None,
+    n_jobs=None,
+    working_memory=None,
+):
+    """Mean Jaccard index of the k-neighbourhoods, ``mean_i o_i / (2k - o_i)``, not
+    normalised for chance.
+
+    In [0, 1]; about ``k / (2(n-1) - k)`` by chance. Parameters and return value as in
+    :func:`mutual_knn_alignment`.
+    """
+    res = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
+    return _out(res.jaccard, n_neighbors)

@@ -1,0 +1,331 @@
+"""CKA / HSIC: checks against brute force written independently of skalign.kernels."""
+
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import ortho_group
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skalign.kernels as kernels
+from skalign import CKAScorer
+from skalign.metrics import (
+    LinearCKAAccumulator,
+    cka,
+    combine_cka,
+    hsic,
+    linear_cka,
+    minibatch_cka,
+    prepare_cka,
+    rbf_cka,
+)
+
+
+# ----------------------------------------------------------------------------- brute force
+def _gram_linear(X):
+    return X @ X.T
+
+
+def _gram_rbf(X, sigma):
+    return np.exp(-squareform(pdist(X, "sqeuclidean")) / (2 * sigma**2))
+
+
+def _median_sigma(X, fraction=1.0):
+    return fraction * np.sqrt(np.median(pdist(X, "sqeuclidean")))
+
+
+def _cka_brute(K, L):
+    """Biased CKA with an explicit centring matrix and traces."""
+    n = K.shape[0]
+    H = np.eye(n) - np.ones((n, n)) / n
+    Kc, Lc = H @ K @ H, H @ L @ H
+    return np.trace(Kc @ Lc) / np.sqrt(np.trace(Kc @ Kc) * np.trace(Lc @ Lc))
+
+
+def _hsic_u_loop(K, L):
+    """Song et al. (2012), Theorem 2: HSIC_1 as a U-statistic over 4-tuples of distinct indices,
+    h(i,j,q,r) = 1/4! sum over orderings (t,u,v,w) of K_tu L_tu + K_tu L_vw - 2 K_tu L_tv."""
+    n = K.shape[0]
+    total = 0.0
+    count = 0
+    for tup in itertools.combinations(range(n), 4):
+        h = 0.0
+        for t, u, v, w in itertools.permutations(tup):
+            h += K[t, u] * L[t, u] + K[t, u] * L[v, w] - 2.0 * K[t, u] * L[t, v]
+        total += h / 24.0
+        count += 1
+    return total / count
+
+
+def _pair(rng, n=120, dx=6, dy=5, noise=0.5):
+    X = rng.normal(size=(n, dx))
+    Y = X @ rng.normal(size=(dx, dy)) + noise * rng.normal(size=(n, dy))
+    return X, Y
+
+
+# ----------------------------------------------------------------------------- invariances
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+@pytest.mark.parametrize("debiased", [False, True])
+def test_one_for_scaled_rotated_translated_copy(rng, kernel, debiased):
+    X = rng.normal(size=(80, 7))
+    Q = ortho_group.rvs(7, random_state=1)
+    Y = 3.7 * X @ Q + rng.normal(size=7) * 10
+    assert cka(X, Y, kernel=kernel, debiased=debiased) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_not_invariant_to_invertible_linear_map(rng):
+    X = rng.normal(size=(300, 5))
+    A = np.diag([1.0, 1.0, 1.0, 1.0, 30.0]) @ ortho_group.rvs(5, random_state=2)
+    assert np.linalg.cond(A) > 10  # invertible, far from orthogonal
+    value = linear_cka(X, X @ A)
+    assert value < 0.5
+    # ...and the brute-force CKA agrees, so the drop is real, not an artefact
+    assert value == pytest.approx(_cka_brute(_gram_linear(X), _gram_linear(X @ A)), rel=1e-10)
+
+
+# ----------------------------------------------------------------------------- routes and brute force
+@pytest.mark.parametrize("debiased", [False, True])
+def test_gram_route_equals_feature_route(rng, debiased):
+    X, Y = _pair(rng, n=60, dx=8, dy=12)
+    feat = linear_cka(X, Y, debiased=debiased, method="feature")
+    gram = linear_cka(X, Y, debiased=debiased, method="gram")
+    assert feat == pytest.approx(gram, rel=1e-10, abs=1e-12)
+    # mixed: one representation on each route
+    PX = prepare_cka(X, method="gram")
+    PY = prepare_cka(Y, method="feature")
+    assert PX.gram is not None and PY.features is not None
+    assert combine_cka(PX, PY, debiased=debiased) == pytest.approx(feat, rel=1e-10, abs=1e-12)
+    assert combine_cka(PY, PX, debiased=debiased) == pytest.approx(feat, rel=1e-10, abs=1e-12)
+
+
+def test_auto_route_follows_width(rng):
+    wide = rng.normal(size=(20, 50))
+    narrow = rng.normal(size=(20, 5))
+    assert prepare_cka(wide).gram is not None and prepare_cka(wide).features is None
+    assert prepare_cka(narrow).features is not None and prepare_cka(narrow).gram is None
+    # d >= n on one side: the value still matches the brute force
+    expect = _cka_brute(_gram_linear(wide), _gram_linear(narrow))
+    assert linear_cka(wide, narrow) == pytest.approx(expect, rel=1e-10)
+
+
+def test_linear_matches_brute_force(rng):
+    X, Y = _pair(rng)
+    assert linear_cka(X, Y) == pytest.approx(_cka_brute(_gram_linear(X), _gram_linear(Y)), rel=1e-10)
+
+
+@pytest.mark.parametrize("fraction", [0.4, 1.0])
+def test_rbf_matches_brute_force_with_median_sigma(rng, fraction):
+    X, Y = _pair(rng, n=70)
+    K = _gram_rbf(X, _median_sigma(X, fraction))
+    L = _gram_rbf(Y, _median_sigma(Y, fraction))
+    assert rbf_cka(X, Y, sigma_fraction=fraction) == pytest.approx(_cka_brute(K, L), rel=1e-10)
+    assert prepare_cka(X, kernel="rbf", sigma_fraction=fraction).sigma == pytest.approx(
+        _median_sigma(X, fraction), rel=1e-12
+    )
+
+
+def test_rbf_fixed_sigma_matches_brute_force(rng):
+    X, Y = _pair(rng, n=50)
+    K, L = _gram_rbf(X, 2.0), _gram_rbf(Y, 3.0)
+    PX = prepare_cka(X, kernel="rbf", sigma=2.0)
+    PY = prepare_cka(Y, kernel="rbf", sigma=3.0)
+    assert combine_cka(PX, PY) == pytest.approx(_cka_brute(K, L), rel=1e-10)
+
+
+def test_rbf_is_row_blocked(rng, monkeypatch):
+    X, Y = _pair(rng, n=90)
+    full = rbf_cka(X, Y, debiased=True)
+    monkeypatch.setattr(kernels, "_block_rows", lambda n, n_cols: 7)  # 13 uneven blocks
+    assert rbf_cka(X, Y, debiased=True) == pytest.approx(full, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- debiased
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_debiased_hsic_equals_u_statistic_loop(rng, kernel):
+    X, Y = _pair(rng, n=9, dx=3, dy=4, noise=1.0)
+    if kernel == "linear":
+        K, L, kw = _gram_linear(X), _gram_linear(Y), {}
+    else:
+        K, L, kw = _gram_rbf(X, 1.5), _gram_rbf(Y, 1.5), {"kernel": "rbf", "sigma": 1.5}
+    expect = _hsic_u_loop(K, L)
+    assert hsic(X, Y, debiased=True, **kw) == pytest.approx(expect, rel=1e-9, abs=1e-12)
+    cka_expect = expect / np.sqrt(_hsic_u_loop(K, K) * _hsic_u_loop(L, L))
+    assert cka(X, Y, debiased=True, **kw) == pytest.approx(cka_expect, rel=1e-9)
+
+
+def test_debiased_linear_cka_equals_u_statistic_loop(rng):
+    X, Y = _pair(rng, n=8, dx=3, dy=2, noise=1.0)
+    K, L = _gram_linear(X), _gram_linear(Y)
+    expect = _hsic_u_loop(K, L) / np.sqrt(_hsic_u_loop(K, K) * _hsic_u_loop(L, L))
+    for method in ("feature", "gram"):
+        assert linear_cka(X, Y, debiased=True, method=method) == pytest.approx(expect, rel=1e-9)
+
+
+def test_biased_hsic_is_trace_formula(rng):
+    X, Y = _pair(rng, n=30)
+    n = 30
+    H = np.eye(n) - 1.0 / n
+    expect = np.trace(_gram_linear(X) @ H @ _gram_linear(Y) @ H) / (n - 1) ** 2
+    assert hsic(X, Y) == pytest.approx(expect, rel=1e-10)
+
+
+def test_debiased_near_zero_and_below_biased_for_independent(rng):
+    X = rng.normal(size=(200, 50))
+    Y = rng.normal(size=(200, 50))
+    biased = linear_cka(X, Y)
+    unbiased = linear_cka(X, Y, debiased=True)
+    assert biased > 0.15  # the bias of the plug-in estimator at n=200, d=50
+    assert abs(unbiased) < 0.05
+    assert -1.0 <= unbiased <= 1.0
+
+
+# ----------------------------------------------------------------------------- streaming
+@pytest.mark.parametrize("debiased", [False, True])
+@pytest.mark.parametrize("offset", [0.0, 1e3])
+def test_partial_fit_over_seven_uneven_batches_is_exact(rng, debiased, offset):
+    X, Y = _pair(rng, n=301, dx=9, dy=6)
+    X = X + offset
+    one_shot = linear_cka(X, Y, debiased=debiased)
+    cuts = [1, 3, 40, 41, 150, 220]  # 7 batches: sizes 1, 2, 37, 1, 109, 70, 81
+    est = CKAScorer(debiased=debiased)
+    for part_x, part_y in zip(np.split(X, cuts), np.split(Y, cuts)):
+        est.partial_fit(part_x, part_y)
+    assert est.n_samples_seen_ == 301
+    assert est.cka_ == pytest.approx(one_shot, rel=1e-10, abs=1e-12)
+
+
+def test_partial_fit_value_undefined_until_enough_rows(rng):
+    X, Y = _pair(rng, n=10)
+    est = CKAScorer(debiased=True).partial_fit(X[:2], Y[:2])
+    assert not hasattr(est, "cka_")  # fewer than 4 rows: debiased CKA undefined, no silent NaN
+    est.partial_fit(X[2:], Y[2:])
+    assert est.cka_ == pytest.approx(linear_cka(X, Y, debiased=True), rel=1e-10)
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:, :-1], Y)
+    # fit starts over
+    est.fit(X, Y)
+    assert not hasattr(est, "cka_")
+
+
+def test_accumulator_refuses_zero_variance(rng):
+    acc = LinearCKAAccumulator().update(np.ones((5, 3)), rng.normal(size=(5, 2)))
+    with pytest.raises(ValueError, match="X has zero variance"):
+        acc.value()
+
+
+def test_minibatch_single_batch_is_full_debiased_cka(rng):
+    X, Y = _pair(rng, n=64)
+    assert minibatch_cka(X, Y, batch_size=64) == pytest.approx(linear_cka(X, Y, debiased=True), rel=1e-10)
+
+
+def test_minibatch_is_ratio_of_mean_unbiased_hsics(rng):
+    X, Y = _pair(rng, n=90, noise=2.0)
+
+    def ub_hsic(K, L):  # Kornblith et al.'s "unbiased centring" form of HSIC_1
+        n = K.shape[0]
+
+        def centre(G):
+            G = G.copy()
+            np.fill_diagonal(G, 0)
+            m = G.sum(0) / (n - 2)
+            m -= m.sum() / (2 * (n - 1))
+            G -= m[:, None] + m[None, :]
+            np.fill_diagonal(G, 0)
+            return G
+
+        return np.sum(centre(K) * centre(L)) / (n * (n - 3))
+
+    s = np.zeros(3)
+    for idx in np.array_split(np.arange(90), 3):
+        K, L = _gram_rbf(X[idx], 1.7), _gram_rbf(Y[idx], 1.7)
+        s += (ub_hsic(K, L), ub_hsic(K, K), ub_hsic(L, L))
+    expect = s[0] / np.sqrt(s[1] * s[2])
+    got = minibatch_cka(X, Y, kernel="rbf", sigma=1.7, batch_size=30, shuffle=False)
+    assert got == pytest.approx(expect, rel=1e-10)
+
+
+def test_minibatch_rbf_partial_fit_matches_function(rng):
+    X, Y = _pair(rng, n=120)
+    est = CKAScorer(kernel="rbf", debiased=True)
+    for idx in np.array_split(np.arange(120), 4):
+        est.partial_fit(X[idx], Y[idx])
+    assert est.cka_ == pytest.approx(minibatch_cka(X, Y, kernel="rbf", batch_size=30, shuffle=False), rel=1e-12)
+    assert 0.3 < est.cka_ <= 1.0
+
+
+# ----------------------------------------------------------------------------- estimator
+def test_score_is_combine_of_prepare_and_identity_shortcut(rng):
+    X, Y = _pair(rng)
+    est = CKAScorer(kernel="rbf", sigma_fraction=0.8).fit(X, Y)
+    PX, PY = est.prepare(X), est.prepare(Y)
+    assert est.score(X, Y) == pytest.approx(est.combine(PX, PY), rel=1e-12)
+    assert est.combine(PX, PX) == 1.0
+    pickle.loads(pickle.dumps(PX))
+
+
+def test_score_uses_rows_given(rng):
+    X, Y = _pair(rng, n=100)
+    est = CKAScorer().fit(X[:50], Y[:50])
+    assert est.score(X[50:], Y[50:]) == pytest.approx(linear_cka(X[50:], Y[50:]), rel=1e-12)
+
+
+def test_pipeline_with_scaler_and_pca(rng):
+    X, Y = _pair(rng, n=150, dx=12)
+    pipe = make_pipeline(StandardScaler(), PCA(n_components=6), CKAScorer())
+    s = pipe.fit(X, Y).score(X, Y)
+    Xt = PCA(n_components=6).fit_transform(StandardScaler().fit_transform(X))
+    assert s == pytest.approx(linear_cka(Xt, Y), rel=1e-8)
+    scores = cross_val_score(pipe, X, Y, cv=KFold(5, shuffle=True, random_state=0))
+    assert scores.shape == (5,) and np.all((scores > 0) & (scores <= 1))
+
+
+def test_float32_input(rng):
+    X, Y = _pair(rng, n=500)
+    assert linear_cka(X.astype(np.float32), Y.astype(np.float32)) == pytest.approx(linear_cka(X, Y), rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_zero_variance_is_refused(rng):
+    X = rng.normal(size=(30, 4))
+    const = np.full((30, 3), 0.1)  # 0.1 is not exact in binary: its column mean is rounded
+    for kernel in ("linear", "rbf"):
+        with pytest.raises(ValueError, match="Y has zero variance"):
+            cka(X, const, kernel=kernel)
+        with pytest.raises(ValueError, match="X has zero variance"):
+            CKAScorer(kernel=kernel).fit(const, X)
+        with pytest.raises(ValueError, match="layer has zero variance"):
+            CKAScorer(kernel=kernel).prepare(const.astype(np.float32), name="layer")
+
+
+def test_rbf_refuses_large_n(rng, monkeypatch):
+    monkeypatch.setattr(kernels, "RBF_MAX_SAMPLES", 40)
+    X, Y = _pair(rng, n=41)
+    with pytest.raises(ValueError, match="RBF_MAX_SAMPLES = 40"):
+        rbf_cka(X, Y)
+    assert 0 < minibatch_cka(X, Y, kernel="rbf", batch_size=20, random_state=0) <= 1
+
+
+def test_other_bad_input(rng):
+    X, Y = _pair(rng, n=20)
+    with pytest.raises(ValueError, match="at least 4"):
+        CKAScorer(debiased=True).fit(X[:3], Y[:3])
+    with pytest.raises(ValueError, match="same samples"):
+        combine_cka(prepare_cka(X), prepare_cka(Y[:10]))
+    with pytest.raises(ValueError, match="kernel"):
+        cka(X, Y, kernel="poly")
+    with pytest.raises(ValueError, match="sigma"):
+        cka(X, Y, kernel="rbf", sigma=-1.0)
+    dup = np.vstack([np.repeat(X[:1], 15, axis=0), X[1:6]])  # 105 of 190 pairs identical: median 0
+    with pytest.raises(ValueError, match="median"):
+        rbf_cka(dup, Y)
+    with pytest.raises(Exception, match="kernel"):
+        CKAScorer(kernel="poly").fit(X, Y)
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatch_cka(X, Y, batch_size=2)
+    assert clone(CKAScorer(sigma=2.0)).get_params()["sigma"] == 2.0

@@ -1,0 +1,498 @@
+"""Tests of skalign.alignment_matrix, pivot_alignment and plot_alignment_matrix."""
+
+import copy
+import itertools
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import parallel_backend
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+
+import skalign
+from skalign import alignment_matrix, pivot_alignment, plot_alignment_matrix
+from skalign.base import BasePairedScorer
+
+
+# -- small scorers written for these tests ---------------------------------------------
+class MeanCorr(BasePairedScorer):
+    """Pearson correlation of the row means: stateless, symmetric.
+
+    ``prepare`` returns (name, standardised row means), so the combinations made
+    can be logged by layer name.
+    """
+
+    score_range = (-1.0, 1.0)
+    log = None  # a list to append (name_x, name_y) to, set by a test
+
+    def prepare(self, X, name="X"):
+        X = super().prepare(X, name)
+        m = X.mean(axis=1)
+        m = m - m.mean()
+        return name, m / np.linalg.norm(m)
+
+    def combine(self, PX, PY):
+        if type(self).log is not None:
+            type(self).log.append((PX[0], PY[0]))
+        return float(PX[1] @ PY[1])
+
+
+class InterruptedMeanCorr(MeanCorr):
+    """MeanCorr that fails after ``limit`` combinations, to interrupt a run."""
+
+    limit = None
+
+    def combine(self, PX, PY):
+        cls = type(self)
+        if cls.limit is not None and len(cls.log) >= cls.limit:
+            raise RuntimeError("simulated interruption")
+        return super().combine(PX, PY)
+
+
+class RidgeR2(BasePairedScorer):
+    """R^2 of a least-squares map from X to Y: fitted, asymmetric."""
+
+    score_range = (-np.inf, 1.0)
+    symmetric = False
+    stateless = False
+    fits = None  # a list to count fits in, set by a test
+
+    def _fit(self, X, Y):
+        if type(self).fits is not None:
+            type(self).fits.append(len(X))
+        Xc = np.c_[X, np.ones(len(X))]
+        self.coef_ = np.linalg.lstsq(Xc, Y, rcond=None)[0]
+
+    def _score(self, X, Y):
+        pred = np.c_[X, np.ones(len(X))] @ self.coef_
+        return 1.0 - ((Y - pred) ** 2).sum() / ((Y - Y.mean(axis=0)) ** 2).sum()
+
+
+def mean_corr_brute(A, B):
+    return np.corrcoef(A.mean(axis=1), B.mean(axis=1))[0, 1]
+
+
+def r2_brute(A, B, train, test):
+    """Least squares written with the normal equations, scored on held-out rows."""
+    Xtr = np.hstack([A[train], np.ones((len(train), 1))])
+    W = np.linalg.solve(Xtr.T @ Xtr, Xtr.T @ B[train])
+    Xte = np.hstack([A[test], np.ones((len(test), 1))])
+    resid = B[test] - Xte @ W
+    total = B[test] - B[test].mean(axis=0)
+    return 1 - np.sum(resid * resid) / np.sum(total * total)
+
+
+@pytest.fixture
+def layers(rng):
+    """Five layers over the same 40 samples, of different widths and related content."""
+    base = rng.normal(size=(40, 6))
+    out = {}
+    for k, d in enumerate([6, 4, 9, 3, 5]):
+        W = rng.normal(size=(6, d))
+        out[f"l{k}"] = np.tanh(base @ W * (0.5 + 0.3 * k)) + 0.5 * rng.normal(size=(40, d))
+    return out
+
+
+@pytest.fixture(autouse=True)
+def reset_logs():
+    MeanCorr.log = RidgeR2.fits = InterruptedMeanCorr.limit = InterruptedMeanCorr.log = None
+    yield
+    MeanCorr.log = RidgeR2.fits = InterruptedMeanCorr.limit = InterruptedMeanCorr.log = None
+
+
+def _real_scorers():
+    """The library's own scorers, where already present."""
+    names = [
+        "CKAScorer",
+        "ProcrustesScorer",
+        "TopologicalAlignmentSpectrum",
+        "LinearRegressionScorer",
+    ]
+    return [getattr(skalign, name)() for name in names if hasattr(skalign, name)]
+
+
+# -- values ---------------------------------------------------------------------------
+def test_matches_pair_by_pair_and_brute_force(layers):
+    rng = np.random.default_rng(1)
+    reps_b = {"m0": rng.normal(size=(40, 3)), "m1": layers["l2"] ** 2}
+    df = alignment_matrix(layers, reps_b, scorer=MeanCorr())
+    assert list(df.columns) == ["a", "b", "scorer", "score"]
+    assert len(df) == len(layers) * len(reps_b)
+    assert set(zip(df.a, df.b)) == set(itertools.product(layers, reps_b))
+    for a, b, name, score in df.itertuples(index=False):
+        assert name == "MeanCorr"
+        A, B = layers[a], reps_b[b]
+        assert score == pytest.approx(mean_corr_brute(A, B), abs=1e-12)
+        assert score == pytest.approx(MeanCorr().fit(A, B).score(A, B), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: MeanCorr(), lambda: RidgeR2()], ids=["MeanCorr", "RidgeR2"]
+)
+def test_list_input_and_self_comparison(layers, make):
+    arrays = list(layers.values())
+    scorer = make()
+    df = alignment_matrix(arrays, scorer=scorer)
+    for a, b, _, score in df.itertuples(index=False):
+        expected = make().fit(arrays[a], arrays[b]).score(arrays[a], arrays[b])
+        assert score == pytest.approx(expected, abs=1e-10)
+    L = len(arrays)
+    if scorer.symmetric:
+        # upper triangle, diagonal included
+        assert sorted(zip(df.a, df.b)) == [(i, j) for i in range(L) for j in range(i, L)]
+        assert np.allclose(df.score[df.a == df.b], 1.0)
+    else:
+        assert sorted(zip(df.a, df.b)) == list(itertools.product(range(L), repeat=2))
+
+
+@pytest.mark.parametrize("cv", [None, 3])
+def test_real_scorers_match_pair_by_pair(layers, cv):
+    scorers = _real_scorers()
+    if not scorers:
+        pytest.skip(
+            "no library scorer (CKAScorer, ProcrustesScorer, TopologicalAlignmentSpectrum) yet"
+        )
+    df = alignment_matrix(layers, scorer=scorers, cv=cv)
+    assert set(df.scorer) == {type(s).__name__ for s in scorers}
+    folds = [(np.arange(40), np.arange(40))] if cv is None else list(KFold(cv).split(layers["l0"]))
+    if cv is None:
+        df = df.assign(fold=0)
+    for est in scorers:
+        sub = df[df.scorer == type(est).__name__]
+        L = len(layers)
+        assert len(sub) == len(folds) * (L * (L + 1) // 2 if est.symmetric else L * L)
+        for a, b, score, fold in zip(sub.a, sub.b, sub.score, sub.fold):
+            train, test = folds[fold]
+            A, B = layers[a], layers[b]
+            if est.stateless:  # scored on the test rows alone
+                expected = clone(est).fit(A[test], B[test]).score(A[test], B[test])
+            else:
+                expected = clone(est).fit(A[train], B[train]).score(A[test], B[test])
+            assert score == pytest.approx(expected, rel=1e-9, abs=1e-12), (
+                type(est).__name__,
+                a,
+                b,
+                fold,
+            )
+
+
+def test_symmetric_self_comparison_combines_each_unordered_pair_once(layers):
+    MeanCorr.log = []
+    df = alignment_matrix(layers, scorer=MeanCorr())
+    names = [f"reps_a[{k!r}]" for k in layers]
+    expected = {frozenset((x, y)) for x, y in itertools.combinations_with_replacement(names, 2)}
+    logged = [frozenset(p) for p in MeanCorr.log]
+    assert len(logged) == len(layers) * (len(layers) + 1) // 2 == len(df)
+    assert set(logged) == expected
+
+
+def test_each_layer_prepared_once(layers, monkeypatch):
+    seen = []
+    original = MeanCorr.prepare
+
+    def counting(self, X, name="X"):
+        seen.append(name)
+        return original(self, X, name)
+
+    monkeypatch.setattr(MeanCorr, "prepare", counting)
+    alignment_matrix(layers, {"x": layers["l0"], "y": layers["l1"]}, scorer=MeanCorr())
+    assert sorted(seen) == sorted(
+        [f"reps_a[{k!r}]" for k in layers] + ["reps_b['x']", "reps_b['y']"]
+    )
+    seen.clear()
+    alignment_matrix(layers, scorer=MeanCorr(), cv=3)
+    assert sorted(seen) == sorted(f"reps_a[{k!r}]" for k in layers for _ in range(3))
+
+
+def test_cv_stateless_scores_test_rows_and_fitted_learns_on_train(layers):
+    cv = KFold(4, shuffle=True, random_state=0)
+    df = alignment_matrix(layers, scorer=[MeanCorr(), RidgeR2()], cv=cv)
+    assert list(df.columns) == ["a", "b", "scorer", "score", "fold"]
+    splits = list(cv.split(layers["l0"]))
+    L = len(layers)
+    assert len(df) == 4 * (L * (L + 1) // 2 + L * L)
+    for a, b, name, score, fold in df.itertuples(index=False):
+        train, test = splits[fold]
+        A, B = layers[a], layers[b]
+        if name == "MeanCorr":
+            expected = mean_corr_brute(A[test], B[test])
+        else:
+            expected = r2_brute(A, B, train, test)
+        assert score == pytest.approx(expected, abs=1e-9), (name, a, b, fold)
+
+
+def test_default_scorer_is_linear_cka(layers):
+    if not hasattr(skalign, "CKAScorer"):
+        pytest.skip("CKAScorer not there yet")
+    df = alignment_matrix(layers, {"x": layers["l0"]})
+    assert set(df.scorer) == {"CKAScorer"}
+    for a, score in zip(df.a, df.score):
+        A = layers[a] - layers[a].mean(axis=0)
+        B = layers["l0"] - layers["l0"].mean(axis=0)
+        # linear CKA written with n x n Gram matrices, independent of the feature-space route
+        K, L = A @ A.T, B @ B.T
+        assert score == pytest.approx(
+            np.sum(K * L) / np.sqrt(np.sum(K * K) * np.sum(L * L)), rel=1e-10
+        )
+
+
+def test_scorer_mapping_names_and_duplicate_classes(layers):
+    df = alignment_matrix(layers, scorer={"m": MeanCorr(), "r": RidgeR2()})
+    assert set(df.scorer) == {"m", "r"}
+    df = alignment_matrix({"x": layers["l0"]}, scorer=[MeanCorr(), MeanCorr()])
+    assert df.scorer.nunique() == 2
+
+
+def test_parallel_loky_equals_sequential(layers):
+    seq = alignment_matrix(layers, scorer=[MeanCorr(), RidgeR2()], cv=2, n_jobs=1)
+    par = alignment_matrix(layers, scorer=[MeanCorr(), RidgeR2()], cv=2, n_jobs=2)
+    pd.testing.assert_frame_equal(seq, par, check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_dask_cluster_equals_joblib(layers):
+    distributed = pytest.importorskip("distributed")
+    # a fitted scorer, a stateless one, and the library's dataclass / __slots__ prepared objects
+    scorers = [MeanCorr(), RidgeR2()] + [
+        getattr(skalign, name)()
+        for name in ("CKAScorer", "TopologicalAlignmentSpectrum")
+        if hasattr(skalign, name)
+    ]
+    local = alignment_matrix(layers, scorer=scorers, cv=2, n_jobs=2)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        # the test module's scorers travel by value: workers cannot import test files
+        import cloudpickle
+        import sys
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        try:
+            with parallel_backend("dask"):
+                remote = alignment_matrix(layers, scorer=scorers, cv=2)
+            ran_on = client.run(os.getpid)
+        finally:
+            cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert len(ran_on) == 2
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+
+
+# -- checkpoint ----------------------------------------------------------------------------
+@pytest.mark.parametrize("ext", [".parquet", ".csv"])
+def test_checkpoint_resume_recomputes_nothing_and_loses_nothing(layers, tmp_path, ext):
+    path = tmp_path / f"results{ext}"
+    reps_b = {"x": layers["l0"] + 1, "y": layers["l3"]}
+    everything = alignment_matrix(layers, reps_b, scorer=MeanCorr())
+
+    InterruptedMeanCorr.log, InterruptedMeanCorr.limit = [], 4
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        alignment_matrix(layers, reps_b, scorer=InterruptedMeanCorr(), checkpoint=path)
+    first = list(InterruptedMeanCorr.log)
+    assert len(first) == 4
+    saved = pd.read_parquet(path) if ext == ".parquet" else pd.read_csv(path)
+    assert len(saved) == 4
+
+    InterruptedMeanCorr.log, InterruptedMeanCorr.limit = [], None
+    resumed = alignment_matrix(layers, reps_b, scorer=InterruptedMeanCorr(), checkpoint=path)
+    second = list(InterruptedMeanCorr.log)
+    assert not set(first) & set(second)  # no finished pair recomputed
+    assert len(first) + len(second) == len(everything)  # and none lost
+
+    pd.testing.assert_series_equal(resumed.score, everything.score, check_exact=False, rtol=1e-12)
+    assert resumed[["a", "b"]].equals(everything[["a", "b"]])
+    # a third run reads everything back and combines nothing
+    InterruptedMeanCorr.log = []
+    again = alignment_matrix(layers, reps_b, scorer=InterruptedMeanCorr(), checkpoint=path)
+    assert InterruptedMeanCorr.log == []
+    pd.testing.assert_frame_equal(again, resumed)
+
+
+def test_checkpoint_with_cv_and_list_names(layers, tmp_path):
+    path = tmp_path / "cv.parquet"
+    arrays = list(layers.values())
+    RidgeR2.fits = []
+    first = alignment_matrix(arrays, scorer=RidgeR2(), cv=2, checkpoint=path)
+    assert RidgeR2.fits == [20] * (2 * len(arrays) ** 2)  # fitted on the 20 training rows
+    RidgeR2.fits = []
+    second = alignment_matrix(arrays, scorer=RidgeR2(), cv=2, checkpoint=path)
+    assert RidgeR2.fits == []
+    pd.testing.assert_frame_equal(first, second)
+    assert second.a.tolist() == first.a.tolist() and isinstance(second.a.iloc[0], (int, np.integer))
+
+
+def test_checkpoint_bad_extension(layers, tmp_path):
+    with pytest.raises(ValueError, match="checkpoint must end in"):
+        alignment_matrix(layers, scorer=MeanCorr(), checkpoint=tmp_path / "out.txt")
+
+
+# -- progress ------------------------------------------------------------------------------
+def test_verbose_progress(layers, capsys, monkeypatch):
+    alignment_matrix(layers, scorer=MeanCorr(), verbose=1)
+    err = capsys.readouterr().err
+    assert "15/15" in err  # tqdm writes to stderr
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    alignment_matrix(layers, scorer=MeanCorr(), verbose=True)
+    out = capsys.readouterr().out
+    assert "[alignment_matrix] 15/15 pairs done" in out
+
+
+# -- pivot and plot ------------------------------------------------------------------------
+def test_pivot_mirrors_upper_triangle(layers):
+    df = alignment_matrix(layers, scorer=[MeanCorr(), RidgeR2()])
+    M = pivot_alignment(df, scorer="MeanCorr")
+    names = list(layers)
+    assert list(M.index) == names and list(M.columns) == names
+    for a, b in itertools.product(names, repeat=2):
+        assert M.loc[a, b] == pytest.approx(mean_corr_brute(layers[a], layers[b]), abs=1e-12)
+    R = pivot_alignment(df, scorer=RidgeR2())
+    assert not np.allclose(R.to_numpy(), R.to_numpy().T)  # asymmetric: nothing mirrored
+    with pytest.raises(ValueError, match="choose one with scorer="):
+        pivot_alignment(df)
+    with pytest.raises(ValueError, match="not in df"):
+        pivot_alignment(df, scorer="CKA")
+
+
+def test_pivot_averages_folds_and_keeps_rectangles(layers):
+    df = alignment_matrix(layers, {"x": layers["l1"]}, scorer=MeanCorr(), cv=3)
+    M = pivot_alignment(df)
+    assert M.shape == (len(layers), 1)
+    for a in layers:
+        expected = df[(df.a == a)].score.mean()
+        assert M.loc[a, "x"] == pytest.approx(expected)
+
+
+def test_plot_draws_the_pivot(layers):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = alignment_matrix(layers, scorer=MeanCorr())
+    ax = plot_alignment_matrix(df)
+    try:
+        shown = ax.images[0].get_array()
+        np.testing.assert_allclose(shown, pivot_alignment(df).to_numpy())
+        assert [t.get_text() for t in ax.get_yticklabels()] == list(layers)
+        assert len(ax.texts) == len(layers) ** 2
+    finally:
+        plt.close(ax.figure)
+
+
+def test_plot_without_matplotlib_names_the_extra(layers, monkeypatch):
+    import sys
+
+    df = alignment_matrix(layers, scorer=MeanCorr())
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"skalign\[plot\]"):
+        plot_alignment_matrix(df)
+
+
+# -- bad input ----------------------------------------------------------------------------
+def test_different_n_names_the_layer(layers):
+    bad = dict(layers, short=layers["l0"][:30])
+    with pytest.raises(
+        ValueError, match=r"reps_a\['short'\] has 30 samples.*reps_a\['l0'\] has 40"
+    ):
+        alignment_matrix(bad, scorer=MeanCorr())
+    with pytest.raises(ValueError, match=r"reps_b\['z'\] has 39 samples"):
+        alignment_matrix(layers, {"y": layers["l1"], "z": layers["l1"][1:]}, scorer=MeanCorr())
+
+
+def test_empty_inputs(layers):
+    with pytest.raises(ValueError, match="reps_a is empty"):
+        alignment_matrix({}, scorer=MeanCorr())
+    with pytest.raises(ValueError, match="reps_b is empty"):
+        alignment_matrix(layers, [], scorer=MeanCorr())
+    with pytest.raises(ValueError, match="empty list"):
+        alignment_matrix(layers, scorer=[])
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [
+        lambda: __import__("sklearn.linear_model").linear_model.Ridge(),
+        lambda: np.corrcoef,
+        lambda: "cka",
+        lambda: [MeanCorr(), object()],
+    ],
+    ids=["sklearn-estimator", "function", "string", "list-with-foreign"],
+)
+def test_foreign_scorer_names_the_interface(layers, scorer):
+    with pytest.raises(TypeError, match=r"prepare\(X, name\).*combine\(PX, PY\).*fit\(X, Y\)"):
+        alignment_matrix(layers, scorer=scorer())
+
+
+def test_scorer_class_instead_of_instance(layers):
+    with pytest.raises(TypeError, match=r"pass MeanCorr\(\)"):
+        alignment_matrix(layers, scorer=MeanCorr)
+
+
+def test_bad_containers_and_layers(layers):
+    with pytest.raises(TypeError, match="reps_a must be a mapping"):
+        alignment_matrix(layers["l0"], scorer=MeanCorr())
+    bad = dict(layers)
+    bad["l2"] = bad["l2"].copy()
+    bad["l2"][3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"reps_a\['l2'\] contains 1 NaN"):
+        alignment_matrix(bad, scorer=MeanCorr())
+    with pytest.raises(ValueError, match=r"reps_b\[0\] must be a 2-D array"):
+        alignment_matrix(layers, [layers["l0"][:, 0]], scorer=MeanCorr())
+    with pytest.raises(ValueError, match="verbose"):
+        alignment_matrix(layers, scorer=MeanCorr(), verbose=-1)
+
+
+class BrokenCombine(MeanCorr):
+    def combine(self, PX, PY):
+        raise RuntimeError(f"cannot combine {PX[0]} with {PY[0]}")
+
+
+def test_misaligned_arrays_give_identical_numbers(layers):
+    # what a Dask worker may receive: float64 data at an odd byte offset
+    def misaligned(X):
+        buf = np.empty(X.nbytes + 1, dtype=np.uint8)[1:]
+        out = buf.view(X.dtype).reshape(X.shape)
+        out[...] = X
+        assert not out.flags.aligned
+        return out
+
+    from skalign.matrix import _combine_task
+
+    scorers = [MeanCorr()] + [
+        getattr(skalign, n)()
+        for n in ("CKAScorer", "TopologicalAlignmentSpectrum")
+        if hasattr(skalign, n)
+    ]
+    for est, (a, b) in itertools.product(scorers, itertools.product(layers, repeat=2)):
+        P = [est.prepare(layers[a]), est.prepare(layers[b])]
+        moved = []
+        for p in P:
+            q = copy.copy(p)
+            for name, v in skalign.matrix._attributes(p).items():
+                if isinstance(v, np.ndarray) and v.dtype.itemsize > 1:
+                    object.__setattr__(q, name, misaligned(v))
+            moved.append(q)
+        # without realignment numpy's non-BLAS product changes the last bits of some CKA pairs
+        assert _combine_task(0, est, *moved) == _combine_task(0, est, *P), (
+            type(est).__name__,
+            a,
+            b,
+        )
+
+
+def test_worker_error_reaches_the_caller(layers):
+    with pytest.raises(RuntimeError, match=r"cannot combine reps_a\['l\d'\]"):
+        alignment_matrix(layers, scorer=BrokenCombine(), n_jobs=2)

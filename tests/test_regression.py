@@ -1,0 +1,140 @@
+"""Ridge linear predictivity: closed-form and leave-one-out brute force, honest CV."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skalign import LinearRegressionScorer
+from skalign.metrics import fit_ridge, ridge_regression_score
+
+
+def _ridge_closed_form(X, Y, lam):
+    """Ridge with an unpenalised intercept via centring and a linear solve."""
+    mx, my = X.mean(0), Y.mean(0)
+    Xc, Yc = X - mx, Y - my
+    B = np.linalg.solve(Xc.T @ Xc + lam * np.eye(X.shape[1]), Xc.T @ Yc)
+    return lambda Z: (Z - mx) @ B + my
+
+
+def _mean_r2(Y, P):
+    """Per-column 1 - SSE/SST, averaged, with explicit loops over columns."""
+    out = []
+    for j in range(Y.shape[1]):
+        sse = sum((Y[i, j] - P[i, j]) ** 2 for i in range(Y.shape[0]))
+        sst = sum((Y[i, j] - Y[:, j].mean()) ** 2 for i in range(Y.shape[0]))
+        out.append(1 - sse / sst)
+    return float(np.mean(out))
+
+
+def _relative_to_absolute(X, a):
+    Xc = X - X.mean(0)
+    return a * np.sum(Xc**2) / X.shape[1]
+
+
+def _pair(rng, n=150, dx=8, dy=4, noise=0.5):
+    X = rng.normal(size=(n, dx))
+    Y = X @ rng.normal(size=(dx, dy)) + noise * rng.normal(size=(n, dy))
+    return X, Y
+
+
+def test_single_alpha_matches_closed_form_held_out(rng):
+    X, Y = _pair(rng)
+    tr, te = slice(0, 100), slice(100, None)
+    a = 0.05
+    est = LinearRegressionScorer(alphas=[a]).fit(X[tr], Y[tr])
+    predict = _ridge_closed_form(X[tr], Y[tr], _relative_to_absolute(X[tr], a))
+    assert est.score(X[te], Y[te]) == pytest.approx(_mean_r2(Y[te], predict(X[te])), rel=1e-10)
+    assert ridge_regression_score(X[tr], Y[tr], X[te], Y[te], alphas=[a]) == pytest.approx(
+        est.score(X[te], Y[te]), rel=1e-12
+    )
+
+
+def test_alpha_is_chosen_by_leave_one_out_on_training_rows(rng):
+    X, Y = _pair(rng, n=40, dx=15, noise=2.0)
+    grid = [1e-4, 1e-2, 1.0, 100.0]
+
+    def loo_error(a):
+        err = 0.0
+        for i in range(X.shape[0]):
+            keep = np.arange(X.shape[0]) != i
+            predict = _ridge_closed_form(X[keep], Y[keep], _relative_to_absolute(X, a))
+            err += np.sum((Y[i] - predict(X[i:i + 1])) ** 2)
+        return err
+
+    best = grid[int(np.argmin([loo_error(a) for a in grid]))]
+    est = LinearRegressionScorer(alphas=grid).fit(X, Y)
+    assert est.alpha_ == pytest.approx(best)
+
+
+def test_cross_validated_score_below_in_sample_for_noise():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 300))  # more features than rows: a perfect fit is available
+    Y = rng.normal(size=(120, 5))
+    in_sample = LinearRegressionScorer().fit(X, Y).score(X, Y)
+    held_out = cross_val_score(LinearRegressionScorer(), X, Y, cv=KFold(5, shuffle=True, random_state=0))
+    assert held_out.mean() < 0.02
+    assert held_out.mean() < in_sample - 0.05
+
+
+def test_recovers_linear_map(rng):
+    X, Y = _pair(rng, n=300, noise=0.01)
+    scores = cross_val_score(LinearRegressionScorer(), X, Y, cv=KFold(5, shuffle=True, random_state=0))
+    assert scores.min() > 0.99
+
+
+def test_symmetric_averages_both_directions(rng):
+    X, Y = _pair(rng, dy=6)
+    tr, te = slice(0, 100), slice(100, None)
+    fwd = LinearRegressionScorer().fit(X[tr], Y[tr]).score(X[te], Y[te])
+    bwd = LinearRegressionScorer().fit(Y[tr], X[tr]).score(Y[te], X[te])
+    sym = LinearRegressionScorer(symmetric=True).fit(X[tr], Y[tr]).score(X[te], Y[te])
+    assert sym == pytest.approx((fwd + bwd) / 2, rel=1e-12)
+    assert fwd != pytest.approx(bwd, rel=1e-3)  # the one-way score is not symmetric
+
+
+def test_scale_free_penalty(rng):
+    X, Y = _pair(rng)
+    s = LinearRegressionScorer().fit(X, Y).score(X, Y)
+    assert LinearRegressionScorer().fit(1e4 * X, Y).score(1e4 * X, Y) == pytest.approx(s, rel=1e-8)
+
+
+def test_pipeline_with_scaler_and_pca(rng):
+    X, Y = _pair(rng, n=200, dx=12)
+    pipe = make_pipeline(StandardScaler(), PCA(n_components=8), LinearRegressionScorer())
+    cv = KFold(5, shuffle=True, random_state=0)
+    scores = cross_val_score(pipe, X, Y, cv=cv)
+    # by hand: the transformers are fitted on each training fold only
+    expect = []
+    for tr, te in cv.split(X):
+        sc = StandardScaler().fit(X[tr])
+        pca = PCA(n_components=8).fit(sc.transform(X[tr]))
+        f = lambda Z: pca.transform(sc.transform(Z))  # noqa: E731
+        expect.append(LinearRegressionScorer().fit(f(X[tr]), Y[tr]).score(f(X[te]), Y[te]))
+    np.testing.assert_allclose(scores, expect, rtol=1e-10)
+
+
+def test_alpha_per_target_and_explicit_cv(rng):
+    X, Y = _pair(rng)
+    est = LinearRegressionScorer(alpha_per_target=True).fit(X, Y)
+    assert np.shape(est.alpha_) == (Y.shape[1],)
+    est = LinearRegressionScorer(cv=3).fit(X, Y)
+    assert est.score(X, Y) > 0.5
+
+
+def test_bad_input(rng):
+    X, Y = _pair(rng, n=30)
+    with pytest.raises(ValueError, match="Y has zero variance"):
+        LinearRegressionScorer().fit(X, np.ones((30, 2)))
+    with pytest.raises(ValueError, match="alphas"):
+        fit_ridge(X, Y, alphas=[1.0, -1.0])
+    with pytest.raises(ValueError, match="alpha_per_target"):
+        LinearRegressionScorer(alpha_per_target=True, cv=3).fit(X, Y)
+    with pytest.raises(ValueError, match="X_test"):
+        ridge_regression_score(X, Y, X_test=X)
+    with pytest.raises(ValueError, match="features"):
+        LinearRegressionScorer().fit(X, Y).score(X, Y[:, :2])
+    assert clone(LinearRegressionScorer(alphas=[1.0])).get_params()["alphas"] == [1.0]
