@@ -167,6 +167,8 @@ def part_approx(args):
         )
 
     n = args.n_check
+    if not n:
+        return
     X, Y = _pair(n, d, 3, n_clusters=args.n_clusters)
     t0 = time.perf_counter()
     kw = dict(algorithm="pynndescent", random_state=0, n_jobs=args.n_jobs)

@@ -20,8 +20,6 @@ Set ``SKALIGN_DOC_NO_GALLERY=1`` to skip executing every example (for quick
 iterations on the text; the CI build never sets it).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import warnings

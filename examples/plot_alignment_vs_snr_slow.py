@@ -74,8 +74,8 @@ def train_ensemble(n_train, snr, seed=0):
     for m in range(N_MEMBERS):
         noise = np.random.default_rng([seed, m]).standard_normal((n_train, D_OUT))
         y = teacher(X) + noise_sd * noise
-        mlp = MLPRegressor(hidden_layer_sizes=(HIDDEN,), activation="tanh", solver="lbfgs", alpha=1e-6,
-                           max_iter=2000, tol=1e-8, random_state=seed)
+        mlp = MLPRegressor(hidden_layer_sizes=(HIDDEN,), activation="tanh", solver="lbfgs",
+                           alpha=1e-6, max_iter=2000, tol=1e-8, random_state=seed)
         with warnings.catch_warnings():
             # stopping at max_iter is intended: "close to convergence" suffices
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -140,7 +140,8 @@ for ax, xs, results, xlabel in (
     err_ax.set_yscale("log")
 threshold = N_PARAMS / D_OUT
 axes[1].axvline(threshold, color="k", ls=":", lw=1)
-axes[1].text(threshold, axes[1].get_ylim()[0], " interpolation\n threshold", fontsize=9, va="bottom")
+axes[1].text(threshold, axes[1].get_ylim()[0], " interpolation\n threshold",
+             fontsize=9, va="bottom")
 axes[0].legend(loc="lower right")
 axes[0].set_title("Alignment against SNR")
 axes[1].set_title("Alignment against training-set size")

@@ -45,7 +45,8 @@ from skalign.topology import complexity_decay, topological_complexity
 digits = load_digits()
 images = zoom(digits.images / 16.0, (1, 3, 3), order=1).clip(0, 1)  # (n, 24, 24)
 X_train, X_test, y_train, y_test = train_test_split(
-    images[:, None].astype(np.float32), digits.target, test_size=300, stratify=digits.target, random_state=0
+    images[:, None].astype(np.float32), digits.target,
+    test_size=300, stratify=digits.target, random_state=0,
 )
 CHANNELS = [(1, 8), (8, 8), (8, 16), (16, 16)]
 POOL_AFTER = {1, 3}  # 0-based conv index followed by 2 x 2 max-pooling
@@ -57,7 +58,8 @@ try:  # SKALIGN_EXAMPLES_NO_TORCH=1 forces the fallback, to check it
     from torch import nn
 except ImportError:
     torch = None
-print("PyTorch found: training the network" if torch else "PyTorch not found: fixed random-feature stack")
+print("PyTorch found: training the network" if torch
+      else "PyTorch not found: fixed random-feature stack")
 
 # %%
 # Feature maps
@@ -101,7 +103,8 @@ if torch is not None:
     networks = {"trained": feature_maps(net, X_test), "untrained": feature_maps(untrained, X_test)}
 else:
     rng = np.random.default_rng(0)
-    filters = [rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2.0 / (9 * c_in)) for c_in, c_out in CHANNELS]
+    filters = [rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2.0 / (9 * c_in))
+               for c_in, c_out in CHANNELS]
     biases = [np.full(c_out, 0.01) for _, c_out in CHANNELS]
 
     def conv3x3(X, W, b):
@@ -171,12 +174,14 @@ for label, maps in networks.items():
     profiles[label] = topological_complexity(layers, summary="area", n_thresholds=20)
     thetas[label] = complexity_decay(profiles[label])
     print(f"{label}: theta = {thetas[label].theta:.2f} (R^2 = {thetas[label].r2:.2f})")
-print(pd.concat(profiles, names=["network"])[["depth", "omega", "betti0", "betti1"]].round(3).to_string())
+table = pd.concat(profiles, names=["network"])[["depth", "omega", "betti0", "betti1"]]
+print(table.round(3).to_string())
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for (label, prof), color in zip(profiles.items(), ("C3", "C7")):
     fit = thetas[label]
-    ax.plot(prof["depth"], prof["omega"], marker="o", color=color, label=f"{label}: theta = {fit.theta:.2f}")
+    ax.plot(prof["depth"], prof["omega"], marker="o", color=color,
+            label=f"{label}: theta = {fit.theta:.2f}")
     ax.plot(prof["depth"], fit.intercept + fit.theta * prof["depth"], ls="--", color=color, lw=1)
 ax.set_xticks(prof["depth"], prof.index)
 ax.set_xlabel("layer (depth scaled to [0, 1])")

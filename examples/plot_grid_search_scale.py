@@ -74,7 +74,9 @@ print(f"dominant scale: n_neighbors = {best} (about {round(best * (n_fold - 1))}
 # clusters agree best at the cluster size, a quarter of the samples.
 
 Xj, Yj, _ = make_alignment_pair("jitter", n_samples=500, random_state=0)
-search_jitter = GridSearchCV(skalign.TopologicalAlignmentSpectrum(), {"n_neighbors": fractions}, cv=cv)
+search_jitter = GridSearchCV(
+    skalign.TopologicalAlignmentSpectrum(), {"n_neighbors": fractions}, cv=cv
+)
 search_jitter.fit(Xj, Yj)
 print("jittered clusters: dominant scale", search_jitter.best_params_["n_neighbors"])
 
@@ -156,9 +158,10 @@ plt.show()
 # **Held-out global scores** (second figure, left). For the two networks,
 # the held-out folds of CKA (about 0.95), Procrustes (0.97) and soft matching
 # (0.61) are within about 0.01 of the in-sample score; TAS at the dominant
-# scale gives 0.76-0.78 on the folds against 0.79 on all rows. A rotation aligns the two hidden layers almost perfectly, a
-# matching of individual units much less so, as the convergent-learning audits
-# report for larger networks.
+# scale gives 0.76-0.78 on the folds against 0.79 on all rows. A rotation
+# aligns the two hidden layers almost perfectly, a matching of individual
+# units much less so, as the convergent-learning audits report for larger
+# networks.
 #
 # **The noise control** (right) is why held-out scores matter. Against pure
 # noise, Procrustes finds an in-sample "alignment" of 0.12 and soft matching

@@ -48,7 +48,8 @@ try:  # SKALIGN_EXAMPLES_NO_TORCH=1 forces the fallback, to check it
     from torch import nn
 except ImportError:
     torch = None
-print("PyTorch found: training on modular addition" if torch else "PyTorch not found: synthetic embeddings")
+print("PyTorch found: training on modular addition" if torch
+      else "PyTorch not found: synthetic embeddings")
 
 steps, embeddings, train_acc, test_acc = [], [], [], []
 if torch is not None:
@@ -117,7 +118,8 @@ if torch is not None:
     axes[0].plot(steps, test_acc, label="test")
     axes[0].set_ylabel("accuracy")
     axes[0].legend()
-    axes[0].set_title(f"(a + b) mod {P}, {TRAIN_FRACTION:.0%} of pairs for training, AdamW with weight decay")
+    axes[0].set_title(f"(a + b) mod {P}, {TRAIN_FRACTION:.0%} of pairs for training, "
+                      "AdamW with weight decay")
 else:
     s = [1 / (1 + np.exp(-(t - 0.6 * STEPS) / (0.04 * STEPS))) for t in steps]
     axes[0].plot(steps, s, color="C2", label="weight of the circle")

@@ -49,7 +49,8 @@ def hidden_layers(mlp, X):
     return out
 
 
-mlp = MLPClassifier(hidden_layer_sizes=(64, 64, 64), alpha=1e-3, learning_rate_init=5e-4, random_state=0)
+mlp = MLPClassifier(hidden_layer_sizes=(64, 64, 64), alpha=1e-3, learning_rate_init=5e-4,
+                    random_state=0)
 checkpoint_epochs = [1, 2, 4, 8, 16, 32, 64]
 checkpoints, accuracy = {}, {}
 with warnings.catch_warnings():

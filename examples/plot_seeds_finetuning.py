@@ -144,7 +144,8 @@ for ax, layer in zip(axes, layer_names):
             summary.append({"layer": layer, "epochs": epoch, "k": k,
                             "TAS": tas.spectrum_[tas.ks_ == k][0]})
     for k in (5, class_size, 4 * class_size):
-        summary.append({"layer": layer, "epochs": "seeds", "k": k, "TAS": ref.spectrum_[ref.ks_ == k][0]})
+        summary.append({"layer": layer, "epochs": "seeds", "k": k,
+                        "TAS": ref.spectrum_[ref.ks_ == k][0]})
     ax.axvline(class_size, color="k", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_title(layer)
@@ -155,7 +156,8 @@ fig.suptitle("Seed-0 network fine-tuned on digits 0-4, against itself before fin
 fig.tight_layout()
 plt.show()
 
-summary = pd.DataFrame(summary).pivot_table(index=["layer", "k"], columns="epochs", values="TAS", sort=False)
+summary = pd.DataFrame(summary).pivot_table(index=["layer", "k"], columns="epochs", values="TAS",
+                                            sort=False)
 print(summary.round(2).to_string())
 
 # %%

@@ -89,6 +89,11 @@ def check_representation(
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype.kind == "c":
+        # ValueError with scikit-learn's wording, so its estimator checks recognise it
+        raise ValueError(
+            f"Complex data not supported: {name} has dtype {arr.dtype}; skalign needs real numbers."
+        )
     if not _is_real_dtype(arr.dtype):
         raise TypeError(
             f"{name} has dtype {arr.dtype}; skalign needs real numbers "
@@ -99,7 +104,8 @@ def check_representation(
         want = " or ".join(f"{d}-D" for d in allowed)
         hint = ""
         if arr.ndim == 1 and 2 in allowed:
-            hint = f" Use {name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) for a single sample."
+            hint = (f" Reshape your data with {name}.reshape(-1, 1) for a single feature or "
+                    f"{name}.reshape(1, -1) for a single sample.")
         raise ValueError(
             f"{name} must be a {want} array (n_samples, n_features, ...); got shape {arr.shape}.{hint}"
         )
@@ -115,8 +121,8 @@ def check_representation(
         )
     if arr.ndim >= 2 and int(np.prod(arr.shape[1:])) < min_features:
         raise ValueError(
-            f"{name} has {int(np.prod(arr.shape[1:]))} feature(s) but at least "
-            f"{min_features} are needed; got shape {arr.shape}."
+            f"{name} has {int(np.prod(arr.shape[1:]))} feature(s) (shape={arr.shape}) while a "
+            f"minimum of {min_features} is required."
         )
     _assert_finite(arr, name)
     if return_feature_names:
@@ -153,6 +159,12 @@ def check_paired(X, Y, *, min_samples=2, names=("X", "Y"), return_feature_names=
     must agree, since row i of ``X`` and row i of ``Y`` describe the same stimulus.
     The two may have different widths and dtypes.
     """
+    for arg, argname in ((X, names[0]), (Y, names[1])):
+        if arg is None:
+            raise ValueError(
+                f"{argname} is None: this measure requires y to be passed, but the target y is None. "
+                f"Pass {argname}, a representation of the same samples as (n_samples, n_features)."
+            )
     X, fx = check_representation(X, name=names[0], min_samples=min_samples, return_feature_names=True)
     Y, fy = check_representation(Y, name=names[1], min_samples=min_samples, return_feature_names=True)
     if X.shape[0] != Y.shape[0]:

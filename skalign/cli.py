@@ -87,10 +87,10 @@ def _demo_table(n_samples=500, random_state=0):
     kinds = {"jitter": "local jitter", "shuffle_centers": "shuffled centres", "random": "random pair"}
     rows, spectra = [], {}
     for kind, label in kinds.items():
-        X, Y = make_alignment_pair(kind, n_samples=n_samples, random_state=random_state)
+        X, Y, _ = make_alignment_pair(kind, n_samples=n_samples, random_state=random_state)
         tas = TopologicalAlignmentSpectrum().fit(X, Y)
         spec = pd.Series(tas.spectrum_, index=tas.ks_)
-        spectra[label] = spec
+        spectra[label] = tas
         row = {"pair": label}
         # the paper's scales at n=500: a local k, the cluster size, half the cloud
         for k in (10, n_samples // 4, n_samples // 2):
@@ -102,7 +102,8 @@ def _demo_table(n_samples=500, random_state=0):
     return pd.DataFrame(rows).set_index("pair"), spectra
 
 
-def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=sys.stdout):
+def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=None):
+    stream = stream or sys.stdout
     table, spectra = _demo_table(n_samples, random_state)
     print("Topological Alignment Spectrum on the synthetic clouds of Tavares, Ayres & Smaragdis", file=stream)
     print(f"(n={n_samples}, 4 clusters of {n_samples // 4}; TAS: 1 = same neighbourhoods, 0 = chance)\n", file=stream)
@@ -125,8 +126,8 @@ def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=sys.s
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    for label, spec in spectra.items():
-        plot_spectrum(spec.index.to_numpy(), spec.to_numpy(), ax=ax, label=label)
+    for label, fitted in spectra.items():
+        plot_spectrum(fitted, ax=ax, label=label)
     ax.axvline(n_samples // 4 - 1, color="0.6", ls=":", lw=1)
     ax.set_title("TAS spectra of the paper's synthetic pairs")
     ax.legend()
@@ -138,11 +139,12 @@ def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=sys.s
 
 
 # ---------------------------------------------------------------- compare
-def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, random_state=0, stream=sys.stdout):
+def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, random_state=0, stream=None):
     from sklearn.model_selection import KFold, cross_val_score
 
     from skalign._validation import check_paired
 
+    stream = stream or sys.stdout
     A = load_representation(a, key_a)
     B = load_representation(b, key_b)
     try:

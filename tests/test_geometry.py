@@ -139,6 +139,10 @@ def test_twonn_bad_input():
     with pytest.raises(ValueError, match="only 6 distinct"):
         with pytest.warns(UserWarning):
             local_intrinsic_dimension(np.repeat(rng.random((6, 2)), 3, axis=0), 8)
+    with pytest.raises(ValueError, match="r2 / r1 >= 1"):
+        twonn_from_ratios([0.5, 2.0, 3.0])
+    with pytest.raises(ValueError, match="max_neighbors=30 is outside"):
+        multiscale_intrinsic_dimension(rng.random((30, 2)), max_neighbors=30)
     Xn = rng.random((10, 3))
     Xn[4, 1] = np.nan
     with pytest.raises(ValueError, match="X contains 1 NaN"):

@@ -436,6 +436,15 @@ def test_foreign_scorer_names_the_interface(layers, scorer):
         alignment_matrix(layers, scorer=scorer())
 
 
+def test_dataframe_layers_equal_arrays(layers):
+    frames = {
+        k: pd.DataFrame(v, columns=[f"u{c}" for c in range(v.shape[1])]) for k, v in layers.items()
+    }
+    pd.testing.assert_frame_equal(
+        alignment_matrix(frames, scorer=MeanCorr()), alignment_matrix(layers, scorer=MeanCorr())
+    )
+
+
 def test_scorer_class_instead_of_instance(layers):
     with pytest.raises(TypeError, match=r"pass MeanCorr\(\)"):
         alignment_matrix(layers, scorer=MeanCorr)

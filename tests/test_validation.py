@@ -63,7 +63,7 @@ def test_too_few_samples():
     "X, exc, word",
     [
         (sp.csr_matrix(np.eye(3)), TypeError, "sparse"),
-        (np.ones((3, 2), dtype=complex), TypeError, "complex"),
+        (np.ones((3, 2), dtype=complex), ValueError, "Complex data not supported"),
         (np.array([["a", "b"], ["c", "d"]], dtype=object), TypeError, "object"),
         (pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}), TypeError, "object"),
     ],
@@ -71,6 +71,16 @@ def test_too_few_samples():
 def test_unsupported_types(X, exc, word):
     with pytest.raises(exc, match=word):
         check_representation(X, name="Y")
+
+
+def test_missing_second_representation(rng):
+    with pytest.raises(ValueError, match="Y is None"):
+        check_paired(rng.normal(size=(5, 2)), None)
+
+
+def test_zero_features():
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(4, 0\)\)"):
+        check_representation(np.zeros((4, 0)))
 
 
 def test_nonconstant():
