@@ -34,12 +34,13 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from sklearn.decomposition import PCA
 
 import skalign
 
 P = 59
 TRAIN_FRACTION = 0.4
-STEPS, EVERY = 12000, 250
+STEPS, EVERY = 10000, 250
 
 try:  # SKALIGN_EXAMPLES_NO_TORCH=1 forces the fallback, to check it
     if os.environ.get("SKALIGN_EXAMPLES_NO_TORCH", "") not in ("", "0"):
@@ -112,47 +113,70 @@ print(features[h1_cols].iloc[:: max(1, len(steps) // 12)].round(3).to_string())
 
 max_col, total_col = "h1_max_persistence", "h1_total_persistence"
 
-fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True, height_ratios=(1, 1.3))
+# %%
+# A network that solves modular addition with Fourier features places the
+# residues on circles, each in its own plane of the embedding space. In 128
+# dimensions those planes mix with every other direction, so we also summarise
+# each checkpoint's embedding projected on its own top two principal
+# components: if one circle dominates, that planar cloud has a long H1 bar.
+
+planes = [PCA(2).fit_transform(E) for E in embeddings]
+plane_summary = skalign.PersistenceSummary(homology_dimensions=(1,), scale="max_h0_death")
+plane_features = plane_summary.fit(planes).set_output(transform="pandas").transform(planes)
+plane_features.index = features.index
+print(plane_features.iloc[:: max(1, len(steps) // 12)].round(3).to_string())
+
+fig, axes = plt.subplots(3, 1, figsize=(8, 8), sharex=True)
 if torch is not None:
     axes[0].plot(steps, train_acc, label="train")
     axes[0].plot(steps, test_acc, label="test")
     axes[0].set_ylabel("accuracy")
-    axes[0].legend()
     axes[0].set_title(f"(a + b) mod {P}, {TRAIN_FRACTION:.0%} of pairs for training, "
                       "AdamW with weight decay")
 else:
     s = [1 / (1 + np.exp(-(t - 0.6 * STEPS) / (0.04 * STEPS))) for t in steps]
     axes[0].plot(steps, s, color="C2", label="weight of the circle")
     axes[0].set_ylabel("synthetic mixing")
-    axes[0].legend()
     axes[0].set_title("Synthetic stand-in: embeddings moving onto a circle")
+axes[0].legend()
 axes[1].plot(steps, features[max_col], color="C3")
 tot_ax = axes[1].twinx()
 tot_ax.plot(steps, features[total_col], color="C4", ls="--")
-axes[1].set_ylabel("max H1 persistence (scaled)", color="C3")
-tot_ax.set_ylabel("total H1 persistence (scaled, dashed)", color="C4")
-axes[1].set_xlabel("training step")
+axes[1].set_ylabel("max H1 (red)", color="C3")
+tot_ax.set_ylabel("total H1 (dashed)", color="C4")
+axes[1].set_title("Embedding in 128 dimensions (distances / longest MST edge)")
+axes[2].plot(steps, plane_features[max_col], color="C3")
+axes[2].set_ylabel("max H1")
+axes[2].set_title("Embedding projected on its top two principal components")
+axes[2].set_xlabel("training step")
 fig.tight_layout()
 
 # %%
-# Persistence diagrams before and after: the H1 bars of the first and the last
-# checkpoint (distances scaled as above).
+# Persistence diagrams before and after (the H1 bars of the 128-dimensional
+# cloud at the first and the last checkpoint), and the residues in the top
+# principal plane, coloured by residue.
 
 from skalign.topology import rips_diagrams  # noqa: E402
 
-fig, ax = plt.subplots(figsize=(4.5, 4.5))
+fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+ax = axes[0]
 for idx, color, label in ((0, "C0", f"step {steps[0]}"), (-1, "C3", f"step {steps[-1]}")):
-    cloud = embeddings[idx]
-    dgm = rips_diagrams([cloud], homology_dimensions=(1,), scale="max_h0_death")[0]
+    dgm = rips_diagrams([embeddings[idx]], homology_dimensions=(1,), scale="max_h0_death")[0]
     bars = np.asarray(dgm[0])
     if len(bars):
         ax.scatter(bars[:, 0], bars[:, 1], s=14, color=color, label=label)
-lim = ax.get_xlim()[1], ax.get_ylim()[1]
-ax.plot([0, max(lim)], [0, max(lim)], color="k", lw=0.5)
+top = max(ax.get_xlim()[1], ax.get_ylim()[1])
+ax.plot([0, top], [0, top], color="k", lw=0.5)
 ax.set_xlabel("birth")
 ax.set_ylabel("death")
-ax.set_title("H1 persistence diagrams")
+ax.set_title("H1 diagrams, 128-d embedding")
 ax.legend()
+for ax, idx in zip(axes[1:], (0, -1)):
+    ax.scatter(planes[idx][:, 0], planes[idx][:, 1], c=np.arange(P), cmap="twilight", s=25)
+    ax.set_title(f"top principal plane, step {steps[idx]}")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xticks([])
+    ax.set_yticks([])
 fig.tight_layout()
 plt.show()
 

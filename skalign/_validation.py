@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "check_representation",
+    "check_representation_xp",
     "check_paired",
     "check_n_neighbors",
     "check_nonconstant",
@@ -226,3 +227,124 @@ def warn_duplicates(X, name="X"):
             stacklevel=3,
         )
     return n_dup
+
+
+def check_representation_xp(X, Y=None, *, name="X", name_y="Y", min_samples=1, min_features=1):
+    """Validate one representation (or a pair) in its own array library, without copying to NumPy.
+
+    With scikit-learn's ``array_api_dispatch`` on and an input that is an Array
+    API array other than a NumPy array (CuPy, PyTorch, ``array_api_strict``...),
+    the checks of :func:`check_representation` run with that library's
+    operations, so data on a GPU stays there: 2-D, real dtype (integer and
+    boolean become the widest float the device supports, float16 becomes
+    float32), at least ``min_samples`` rows and ``min_features`` columns, no
+    NaN or inf. Otherwise the NumPy validation runs unchanged and the returned
+    namespace is None.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    Y : array-like of shape (n_samples, n_features_y), optional
+        A second representation of the same samples: it is validated likewise,
+        must come from the same library and device, and must have as many rows
+        as ``X`` (see :func:`check_paired`).
+    name, name_y : str
+        Argument names for error messages.
+    min_samples, min_features : int
+
+    Returns
+    -------
+    X : array
+    Y : array
+        Only when ``Y`` is given.
+    xp : namespace or None
+        The array-API namespace of the input (sklearn's ``get_namespace``), or
+        None when the input is handled as NumPy.
+
+    Raises
+    ------
+    TypeError
+        Non-real dtype; ``X`` and ``Y`` from different array libraries.
+    ValueError
+        As :func:`check_representation`; ``X`` and ``Y`` on different devices or
+        with different numbers of rows.
+    """
+    from sklearn import get_config
+    from sklearn.externals import array_api_compat
+    from sklearn.utils._array_api import _max_precision_float_dtype, get_namespace
+
+    arrays = (X,) if Y is None else (X, Y)
+    dispatch = get_config()["array_api_dispatch"] and any(
+        not isinstance(a, np.ndarray) and array_api_compat.is_array_api_obj(a) for a in arrays
+    )
+    if not dispatch:
+        if Y is None:
+            return check_representation(X, name=name, min_samples=min_samples, min_features=min_features), None
+        Xa, Ya = check_paired(X, Y, min_samples=min_samples, names=(name, name_y))
+        return Xa, Ya, None
+    if Y is not None:
+        kinds = [f"{type(a).__module__}.{type(a).__name__}" for a in arrays]
+        try:
+            get_namespace(X, Y)
+        except TypeError:
+            raise TypeError(
+                f"{name} ({kinds[0]}) and {name_y} ({kinds[1]}) come from different array libraries; "
+                "with array_api_dispatch on, pass both as arrays of the same library and device."
+            ) from None
+        if array_api_compat.device(X) != array_api_compat.device(Y):
+            raise ValueError(
+                f"{name} is on device {array_api_compat.device(X)} but {name_y} is on device "
+                f"{array_api_compat.device(Y)}; move them to the same device."
+            )
+    out = []
+    for arr, argname in zip(arrays, (name, name_y)):
+        xp, _ = get_namespace(arr)
+        dtype = arr.dtype
+        if xp.isdtype(dtype, "complex floating"):
+            raise ValueError(
+                f"Complex data not supported: {argname} has dtype {dtype}; skalign needs real numbers."
+            )
+        if not xp.isdtype(dtype, ("real floating", "integral", "bool")):
+            raise TypeError(
+                f"{argname} has dtype {dtype}; skalign needs real numbers "
+                "(float or integer), not complex, object or string data."
+            )
+        if arr.ndim != 2:
+            hint = ""
+            if arr.ndim == 1:
+                hint = (f" Reshape your data with {argname}.reshape(-1, 1) for a single feature or "
+                        f"{argname}.reshape(1, -1) for a single sample.")
+            raise ValueError(
+                f"{argname} must be a 2-D array (n_samples, n_features, ...); got shape "
+                f"{tuple(arr.shape)}.{hint}"
+            )
+        if dtype == getattr(xp, "float16", None):  # not in the standard, but CuPy and PyTorch have it
+            arr = xp.astype(arr, xp.float32)
+        elif not xp.isdtype(dtype, "real floating"):
+            arr = xp.astype(arr, _max_precision_float_dtype(xp, array_api_compat.device(arr)))
+        n, d = arr.shape
+        if n < min_samples:
+            raise ValueError(
+                f"{argname} has {n} sample(s) but at least {min_samples} are needed; got shape {tuple(arr.shape)}."
+            )
+        if d < min_features:
+            raise ValueError(
+                f"{argname} has {d} feature(s) (shape={tuple(arr.shape)}) while a "
+                f"minimum of {min_features} is required."
+            )
+        # one reduction on the device; the counts are worth a second pass only on failure
+        if not bool(xp.all(xp.isfinite(arr))):
+            n_nan = int(xp.sum(xp.astype(xp.isnan(arr), xp.int64)))
+            n_inf = int(xp.sum(xp.astype(xp.isinf(arr), xp.int64)))
+            what = ", ".join(s for s in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} inf" if n_inf else "") if s)
+            raise ValueError(
+                f"{argname} contains {what} value(s); remove or impute them before comparing representations."
+            )
+        out.append(arr)
+    if Y is not None and out[0].shape[0] != out[1].shape[0]:
+        sx, sy = tuple(out[0].shape), tuple(out[1].shape)
+        raise ValueError(
+            f"{name} and {name_y} must describe the same samples (row i = stimulus i), but "
+            f"{name} has shape {sx} and {name_y} has shape {sy}: {sx[0]} != {sy[0]} rows."
+        )
+    return (*out, xp)

@@ -129,6 +129,9 @@ def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=None)
     for label, fitted in spectra.items():
         plot_spectrum(fitted, ax=ax, label=label)
     ax.axvline(n_samples // 4 - 1, color="0.6", ls=":", lw=1)
+    # anti-alignment is part of the story: keep the lowest value in view
+    low = min(float(np.min(f.spectrum_)) for f in spectra.values())
+    ax.set_ylim(min(-0.1, low - 0.05), 1.05)
     ax.set_title("TAS spectra of the paper's synthetic pairs")
     ax.legend()
     fig.tight_layout()

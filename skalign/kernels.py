@@ -47,6 +47,12 @@ Precision: float32 input keeps its products in float32 (half the memory and
 time of float64, relative error ~1e-6); every reduction to a scalar, the Gram
 route, the RBF kernel and the streaming accumulators use float64.
 
+Array API (GPU). With ``sklearn.set_config(array_api_dispatch=True)``, linear
+CKA (biased and debiased, both routes) and HSIC of CuPy, PyTorch or other Array
+API arrays are computed with that library's operations on the input's device;
+reductions use float64 where the device has it. Only the final scalars come
+back to the host. The RBF kernel is computed by NumPy on a host copy.
+
 Ranges: biased CKA lies in [0, 1]. Debiased CKA lies in [-1, 1] (it is a cosine
 between two "unbiasedly centred" Gram matrices); it is near 0 for independent
 representations and goes slightly negative by estimation noise.
@@ -70,7 +76,9 @@ import numpy as np
 from sklearn import get_config
 from sklearn.utils import gen_batches
 
-from ._validation import check_nonconstant, check_paired, check_random_state, check_representation
+from ._validation import (
+    check_nonconstant, check_paired, check_random_state, check_representation, check_representation_xp,
+)
 
 __all__ = [
     "RBF_MAX_SAMPLES",
@@ -137,7 +145,86 @@ def _varies_tol(X):
 
 
 def _check_varies(X, name):
-    check_nonconstant(X, name, tol=_varies_tol(X))
+    xp = _namespace_of(X)
+    if xp is None:
+        check_nonconstant(X, name, tol=_varies_tol(X))
+        return
+    # on the device: ||Xᶜ||²_F, the same quantity _screen_varies screens
+    Xc = _centre_xp(X, xp)
+    _screen_varies_xp(X, float(xp.sum(Xc * Xc, dtype=_acc_dtype(xp, X))), name, xp)
+
+
+# ----------------------------------------------------------------------------- Array API path
+def _namespace_of(*arrays):
+    """Namespace of non-NumPy Array API arrays (already admitted by check_representation_xp), else None.
+
+    Uses array_api_compat directly, not sklearn's config: once an array passed
+    validation on its device, later steps follow the array.
+    """
+    if all(isinstance(a, np.ndarray) for a in arrays):
+        return None
+    from sklearn.externals import array_api_compat
+
+    return array_api_compat.array_namespace(*arrays)
+
+
+def _acc_dtype(xp, X):
+    """float64 for reductions wherever the device supports it (not e.g. on Apple MPS)."""
+    from sklearn.externals.array_api_compat import device
+    from sklearn.utils._array_api import _max_precision_float_dtype
+
+    return _max_precision_float_dtype(xp, device(X))
+
+
+def _centre_xp(X, xp):
+    mean = xp.sum(X, axis=0, dtype=_acc_dtype(xp, X)) / X.shape[0]
+    return X - xp.astype(mean, X.dtype)
+
+
+def _screen_varies_xp(X, trace, name, xp):
+    scale = max(float(xp.max(X)), -float(xp.min(X)), 1.0)
+    eps = xp.finfo(X.dtype).eps
+    if not trace / X.shape[0] > 2.0 * X.shape[1] * (64 * eps) ** 2 * scale**2:
+        # rare (near-constant input): the shared check words the error, on a host copy
+        from sklearn.utils._array_api import _convert_to_numpy
+
+        Xh = _convert_to_numpy(X, xp)
+        check_nonconstant(Xh, name, tol=_varies_tol(Xh))
+
+
+def _prepare_linear_xp(X, method, name, xp):
+    n, d = X.shape
+    acc = _acc_dtype(xp, X)
+    Xc = _centre_xp(X, xp)
+    diag = xp.astype(xp.sum(Xc * Xc, axis=1), acc)
+    trace = float(xp.sum(diag))
+    _screen_varies_xp(X, trace, name, xp)
+    if method == "gram" or (method == "auto" and d >= n):
+        Xc = xp.astype(Xc, acc)
+        gram = Xc @ Xc.T
+        self_inner = float(xp.sum(gram * gram))
+        features = None
+    else:
+        G = xp.astype(Xc.T @ Xc, acc)
+        self_inner = float(xp.sum(G * G))
+        features, gram = Xc, None
+    self_unb = _unbiased_term(self_inner, diag, diag, trace, trace, n) if n >= 4 else None
+    return PreparedKernel("linear", n, features, gram, diag, trace, self_inner, self_unb)
+
+
+def _cross_inner_xp(PX, PY, xp):
+    A, B = PX.features, PY.features
+    if A is not None and B is not None:
+        if A.dtype != B.dtype:
+            t = xp.result_type(A, B)
+            A, B = xp.astype(A, t), xp.astype(B, t)
+        M = xp.astype(A.T @ B, _acc_dtype(xp, A))
+        return float(xp.sum(M * M))
+    if A is None and B is None:
+        return float(xp.sum(PX.gram * PY.gram))
+    K, F = (PX.gram, B) if A is None else (PY.gram, A)
+    F = xp.astype(F, K.dtype)
+    return float(xp.sum((K @ F) * F))
 
 
 def _screen_varies(X, trace, name):
@@ -162,7 +249,8 @@ def _unbiased_term(inner, diag_x, diag_y, trace_x, trace_y, n):
 
     With K1 = 0: tr(K̃L̃) = <K,L> - kd·ld, 1ᵀK̃1 = -tr K and 1ᵀK̃L̃1 = kd·ld.
     """
-    dd = float(np.dot(diag_x, diag_y))
+    xp = _namespace_of(diag_x, diag_y)
+    dd = float(np.dot(diag_x, diag_y)) if xp is None else float(xp.sum(diag_x * diag_y))
     return inner - dd + trace_x * trace_y / ((n - 1) * (n - 2)) - 2.0 * dd / (n - 2)
 
 
@@ -295,7 +383,16 @@ def prepare_cka(
     """
     _check_kernel_args(kernel, sigma, sigma_fraction, method)
     if validate:
-        X = check_representation(X, name=name, min_samples=4 if debiased else 2)
+        X, xp = check_representation_xp(X, name=name, min_samples=4 if debiased else 2)
+    else:
+        xp = _namespace_of(X)
+    if xp is not None:
+        if kernel == "linear":
+            return _prepare_linear_xp(X, method, name, xp)
+        # the RBF route (row blocks, median, in-place exp) is NumPy code: run it on a host copy
+        from sklearn.utils._array_api import _convert_to_numpy
+
+        X = _convert_to_numpy(X, xp)
     if kernel == "linear":
         return _prepare_linear(X, method, name)
     return _prepare_rbf(X, sigma, sigma_fraction, name)
@@ -303,6 +400,14 @@ def prepare_cka(
 
 def _cross_inner(PX, PY):
     """<HKH, HLH>_F from two prepared representations."""
+    arrays = [a for P in (PX, PY) for a in (P.features, P.gram) if a is not None]
+    if not all(isinstance(a, np.ndarray) for a in arrays):
+        if any(isinstance(a, np.ndarray) for a in arrays):
+            raise TypeError(
+                "One representation was prepared as a NumPy array and the other in another array "
+                "library; prepare both from arrays of the same library and device."
+            )
+        return _cross_inner_xp(PX, PY, _namespace_of(*arrays))
     A, B = PX.features, PY.features
     if A is not None and B is not None:
         if A.dtype != B.dtype:
@@ -393,7 +498,7 @@ def cka(X, Y, *, kernel="linear", sigma="median", sigma_fraction=1.0, debiased=F
     Kornblith et al. (2019), ICML; Song et al. (2012), JMLR 13.
     """
     _check_kernel_args(kernel, sigma, sigma_fraction, method)
-    X, Y = check_paired(X, Y, min_samples=4 if debiased else 2)
+    X, Y, _ = check_representation_xp(X, Y, min_samples=4 if debiased else 2)
     kw = dict(kernel=kernel, sigma=sigma, sigma_fraction=sigma_fraction, method=method, validate=False)
     return combine_cka(prepare_cka(X, name="X", **kw), prepare_cka(Y, name="Y", **kw), debiased=debiased)
 
@@ -434,7 +539,7 @@ def hsic(X, Y, *, kernel="linear", sigma="median", sigma_fraction=1.0, debiased=
     Gretton, Bousquet, Smola & Schölkopf (2005), ALT; Song et al. (2012), JMLR 13.
     """
     _check_kernel_args(kernel, sigma, sigma_fraction, "auto")
-    X, Y = check_paired(X, Y, min_samples=4 if debiased else 2)
+    X, Y, _ = check_representation_xp(X, Y, min_samples=4 if debiased else 2)
     kw = dict(kernel=kernel, sigma=sigma, sigma_fraction=sigma_fraction, validate=False)
     PX, PY = prepare_cka(X, name="X", **kw), prepare_cka(Y, name="Y", **kw)
     return float(_hsic_from_prepared(PX, PY, _cross_inner(PX, PY), debiased))

@@ -16,6 +16,12 @@ training rows. The grid is then scale-free and the score is unchanged when X is
 multiplied by a constant. The internal CV is scikit-learn's
 :class:`~sklearn.linear_model.RidgeCV` (efficient leave-one-out by default).
 
+Array API (GPU): with ``sklearn.set_config(array_api_dispatch=True)``, CuPy or
+PyTorch input is checked, scaled, fitted (RidgeCV's leave-one-out route, which
+scikit-learn runs in the input's namespace) and scored (``r2_score``) on its own
+device. A ``cv`` splitter instead of the default leave-one-out is outside
+RidgeCV's Array API support.
+
 References
 ----------
 Hoerl & Kennard (1970). Ridge regression: biased estimation for nonorthogonal
@@ -30,7 +36,10 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
 
-from ._validation import check_nonconstant, check_paired
+from ._validation import check_representation_xp
+from .kernels import _acc_dtype
+from .kernels import _namespace_of as _xp
+from .shape import _check_nonconstant_any
 
 __all__ = ["DEFAULT_RIDGE_ALPHAS", "fit_ridge", "ridge_r2", "ridge_regression_score"]
 
@@ -76,14 +85,26 @@ def fit_ridge(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_target=Fa
     if alpha_per_target and cv is not None:
         raise ValueError("alpha_per_target=True needs cv=None (RidgeCV's efficient leave-one-out).")
     if validate:
-        X, Y = check_paired(X, Y, min_samples=3)
-        check_nonconstant(X, "X")
-        check_nonconstant(Y, "Y")
-    Xf = X.astype(np.float64, copy=False)
-    # mean eigenvalue of the centred XᵀX, without forming it
-    scale = float(((Xf - Xf.mean(axis=0)) ** 2).sum()) / Xf.shape[1]
+        X, Y, xp = check_representation_xp(X, Y, min_samples=3)
+        _check_nonconstant_any(X, "X", xp)
+        _check_nonconstant_any(Y, "Y", xp)
+    else:
+        xp = _xp(X)
+    if xp is None:
+        Xf = X.astype(np.float64, copy=False)
+        # mean eigenvalue of the centred XᵀX, without forming it
+        scale = float(((Xf - Xf.mean(axis=0)) ** 2).sum()) / Xf.shape[1]
+    else:
+        Xc = X - xp.mean(X, axis=0)
+        scale = float(xp.sum(Xc * Xc, dtype=_acc_dtype(xp, X))) / X.shape[1]
     model = RidgeCV(alphas=a * scale, cv=cv, alpha_per_target=alpha_per_target).fit(X, Y)
-    model.relative_alpha_ = np.asarray(model.alpha_) / scale
+    alpha = model.alpha_
+    if not isinstance(alpha, (float, np.ndarray, np.generic)):
+        # per-target penalties on the device: a few numbers, kept on the host like the grid
+        from sklearn.utils._array_api import _convert_to_numpy
+
+        alpha = _convert_to_numpy(alpha, _xp(alpha))
+    model.relative_alpha_ = np.asarray(alpha) / scale
     return model
 
 
@@ -99,7 +120,9 @@ def ridge_r2(model, X, Y):
         In (-inf, 1]; 0 is the score of predicting each column's mean, and a
         held-out score can be negative.
     """
-    Y = np.asarray(Y)
+    if _xp(Y) is None:
+        Y = np.asarray(Y)
+    # r2_score follows the namespace of Array API input
     return float(r2_score(Y, model.predict(X), multioutput="uniform_average"))
 
 
@@ -130,15 +153,15 @@ def ridge_regression_score(
     ----------
     Hoerl & Kennard (1970), Technometrics 12(1).
     """
-    X_train, Y_train = check_paired(X_train, Y_train, min_samples=3, names=("X_train", "Y_train"))
-    check_nonconstant(X_train, "X_train")
-    check_nonconstant(Y_train, "Y_train")
+    X_train, Y_train, xp = check_representation_xp(X_train, Y_train, name="X_train", name_y="Y_train", min_samples=3)
+    _check_nonconstant_any(X_train, "X_train", xp)
+    _check_nonconstant_any(Y_train, "Y_train", xp)
     if (X_test is None) != (Y_test is None):
         raise ValueError("Pass both X_test and Y_test, or neither.")
     if X_test is None:
         X_test, Y_test = X_train, Y_train
     else:
-        X_test, Y_test = check_paired(X_test, Y_test, min_samples=2, names=("X_test", "Y_test"))
+        X_test, Y_test, _ = check_representation_xp(X_test, Y_test, name="X_test", name_y="Y_test", min_samples=2)
         for name, tr, te in (("X", X_train, X_test), ("Y", Y_train, Y_test)):
             if tr.shape[1] != te.shape[1]:
                 raise ValueError(f"{name}_test has {te.shape[1]} features but {name}_train has {tr.shape[1]}.")

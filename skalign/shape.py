@@ -45,6 +45,15 @@ Conventions
   in ``[-1, 1]``: it can fall below 0 when the learned rotation does not transfer, and
   its average over folds is not biased upwards by clipping.
 
+Array API (GPU)
+---------------
+With ``sklearn.set_config(array_api_dispatch=True)``, CuPy, PyTorch or other Array API
+input is processed with its own library on its own device: centring, the covariance
+eigendecomposition, whitening, the cross-product and its SVD all stay there, in the
+input's precision with float64 for the small d x d factorisations where the device has it;
+only scalars (and the d eigenvalues, for the whitening checks) come back to the host.
+The learned ``ShapeTransform`` and rotation are arrays of the input's library.
+
 References
 ----------
 .. [1] Williams, A. H., Kunz, E., Kornblith, S. & Linderman, S. W. (2021). Generalized shape
@@ -60,7 +69,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_nonconstant, check_paired, check_representation
+from ._validation import check_nonconstant, check_representation_xp
+from .kernels import _acc_dtype as _acc
+from .kernels import _namespace_of as _xp
 
 __all__ = [
     "ShapeTransform",
@@ -76,6 +87,37 @@ __all__ = [
 
 _WIDTHS = ("zero_pad", "pca")
 _SCORE_METHODS = ("angular", "euclidean")
+
+
+# --------------------------------------------------------------------------- Array API helpers
+def _sq_sum(A, xp, axis=None):
+    """Sum of squares (per column with axis=0) accumulated in the widest float."""
+    if xp is None:
+        spec = "ij,ij->j" if axis == 0 else "ij,ij->"
+        return np.einsum(spec, A, A, dtype=np.float64)
+    return xp.sum(A * A, axis=axis, dtype=_acc(xp, A))
+
+
+def _mm(A, B):
+    """A @ B; Array API operands of different float dtypes are promoted first (PyTorch's
+    ``@`` refuses mixed dtypes, NumPy promotes)."""
+    if not isinstance(A, np.ndarray) and A.dtype != B.dtype:
+        xp = _xp(A, B)
+        t = xp.result_type(A, B)
+        A, B = xp.astype(A, t), xp.astype(B, t)
+    return A @ B
+
+
+def _check_nonconstant_any(X, name, xp):
+    if xp is None:
+        check_nonconstant(X, name)
+        return
+    # one device reduction; the shared check words the (rare) error on a host copy
+    var = float(xp.sum(xp.var(xp.astype(X, _acc(xp, X)), axis=0)))
+    if not var > 0.0:
+        from sklearn.utils._array_api import _convert_to_numpy
+
+        check_nonconstant(_convert_to_numpy(X, xp), name)
 
 
 # --------------------------------------------------------------------------- results
@@ -153,20 +195,25 @@ class ShapeTransform:
     def map_centred(self, Xc):
         if self.matrix is None:
             return Xc * self.factor
-        return Xc @ self.matrix
+        return _mm(Xc, self.matrix)
 
     def project_cross(self, C, side):
         """Map a cross-product of centred data, :math:`A_x^\\top C` (side 0) or :math:`C A_y` (side 1)."""
         if self.matrix is None:
             return C * self.factor
-        return self.matrix.T @ C if side == 0 else C @ self.matrix
+        return _mm(self.matrix.T, C) if side == 0 else _mm(C, self.matrix)
 
     def sq_norm(self, Xc, gram=None):
         """:math:`\\|\\phi(X)\\|_F^2` from centred rows without forming :math:`\\phi(X)`."""
+        xp = _xp(Xc)
         if self.matrix is None:
-            return float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) * self.factor**2
+            return float(_sq_sum(Xc, xp)) * self.factor**2
         if gram is None:
             gram = Xc.T @ Xc
+        if xp is not None:
+            acc = _acc(xp, Xc)
+            A = xp.astype(self.matrix, acc)
+            return float(xp.sum(A * (xp.astype(gram, acc) @ A)))
         A = self.matrix.astype(np.float64)
         return float(np.einsum("ij,ij->", A, gram.astype(np.float64) @ A))
 
@@ -207,6 +254,12 @@ def _check_options(alpha, score_method=None, width="zero_pad"):
 def _spectrum(Xc, n):
     """Eigenvalues (decreasing) and eigenvectors of the covariance of centred rows, and the Gram."""
     gram = Xc.T @ Xc
+    xp = _xp(Xc)
+    if xp is not None:
+        lam, V = xp.linalg.eigh(xp.astype(gram, _acc(xp, Xc)) / n)
+        # eigh returns increasing eigenvalues
+        lam, V = xp.flip(lam), xp.flip(V, axis=1)
+        return xp.where(lam > 0, lam, xp.zeros_like(lam)), V, gram
     lam, V = np.linalg.eigh(gram.astype(np.float64) / n)
     order = np.argsort(lam)[::-1]
     return np.maximum(lam[order], 0.0), V[:, order], gram
@@ -215,6 +268,9 @@ def _spectrum(Xc, n):
 def _component_weights(lam, k, alpha, *, n_dof, dtype, name):
     """Diagonal of :math:`\\alpha I + (1-\\alpha)\\tilde\\Sigma^{-1/2}` on the top ``k`` components."""
     lam = lam[:k]
+    xp = _xp(lam)
+    if xp is not None:
+        return _component_weights_xp(lam, k, alpha, n_dof=n_dof, dtype=dtype, name=name, xp=xp)
     if alpha == 1.0:
         return np.ones(k)
     if n_dof < k:
@@ -239,22 +295,45 @@ def _component_weights(lam, k, alpha, *, n_dof, dtype, name):
     return alpha + (1.0 - alpha) / np.sqrt(lam / lam.mean())
 
 
+def _component_weights_xp(lam, k, alpha, *, n_dof, dtype, name, xp):
+    """:func:`_component_weights` on a device: the checks read the k eigenvalues on the host."""
+    from sklearn.externals.array_api_compat import device
+
+    if alpha == 1.0:
+        return xp.ones(k, dtype=lam.dtype, device=device(lam))
+    from sklearn.utils._array_api import _convert_to_numpy
+
+    # same checks and messages as the NumPy code; the eigenvalues are only k numbers
+    host = _convert_to_numpy(lam, xp)
+    eps = float(xp.finfo(dtype).eps)
+    _component_weights(host, k, alpha, n_dof=n_dof, dtype=np.float32 if eps > 1e-10 else np.float64, name=name)
+    return alpha + (1.0 - alpha) / xp.sqrt(lam / xp.mean(lam))
+
+
 def _normaliser(variance, scale):
     return 1.0 / np.sqrt(variance) if scale else 1.0
 
 
 def _fit_transform(X, alpha, center, scale, n_components, name):
     """Learn :math:`\\phi_\\alpha` on validated rows; also return the centred rows and their Gram."""
-    check_nonconstant(X, name)
+    xp = _xp(X)
+    _check_nonconstant_any(X, name, xp)
     n, d = X.shape
-    mean = X.mean(axis=0) if center else None
+    if xp is None:
+        mean = X.mean(axis=0) if center else None
+    else:
+        mean = xp.mean(X, axis=0) if center else None
     Xc = X - mean if center else X
     k = d if n_components is None else min(int(n_components), d)
     if alpha == 1.0 and k == d:
-        variance = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / n
+        variance = float(_sq_sum(Xc, xp)) / n
         return ShapeTransform(mean, None, float(_normaliser(variance, scale))), Xc, None
     lam, V, gram = _spectrum(Xc, n)
     w = _component_weights(lam, k, alpha, n_dof=n - int(center), dtype=X.dtype, name=name)
+    if xp is not None:
+        factor = float(_normaliser(float(xp.sum(lam[:k] * w**2)), scale))
+        matrix = xp.astype(V[:, :k] * (w * factor), X.dtype)
+        return ShapeTransform(mean, matrix, factor), Xc, gram
     factor = float(_normaliser(np.sum(lam[:k] * w**2), scale))
     matrix = (V[:, :k] * (w * factor)).astype(X.dtype, copy=False)
     return ShapeTransform(mean, matrix, factor), Xc, gram
@@ -288,13 +367,17 @@ def fit_shape_transform(X, *, alpha=1.0, center=True, scale=True, n_components=N
         covariance (the message suggests alpha closer to 1).
     """
     alpha = _check_options(alpha)
-    X = check_representation(X, name=name, min_samples=2)
+    X, _ = check_representation_xp(X, name=name, min_samples=2)
     return _fit_transform(X, alpha, center, scale, n_components, name)[0]
 
 
 # --------------------------------------------------------------------------- rotation and scores
 def _polar(C):
     """Orthogonal polar factor :math:`UV^\\top` of ``C`` and its singular values."""
+    xp = _xp(C)
+    if xp is not None:
+        U, s, Vt = xp.linalg.svd(xp.astype(C, _acc(xp, C)), full_matrices=False)
+        return U @ Vt, s
     U, s, Vt = np.linalg.svd(np.asarray(C, dtype=np.float64), full_matrices=False)
     return U @ Vt, s
 
@@ -317,17 +400,23 @@ def _fit_pair(X, Y, alpha, center, scale, width):
     k = min(X.shape[1], Y.shape[1]) if width == "pca" else None
     tx, Xc, gx = _fit_transform(X, alpha, center, scale, k, "X")
     ty, Yc, gy = _fit_transform(Y, alpha, center, scale, k, "Y")
-    C = ty.project_cross(tx.project_cross(Xc.T @ Yc, 0), 1)
+    C = ty.project_cross(tx.project_cross(_mm(Xc.T, Yc), 0), 1)
     Q, s = _polar(C)
-    stats = ShapeAlignment(float(s.sum()), tx.sq_norm(Xc, gx), ty.sq_norm(Yc, gy), X.shape[0])
+    total = float(s.sum()) if isinstance(s, np.ndarray) else float(_xp(s).sum(s))
+    stats = ShapeAlignment(total, tx.sq_norm(Xc, gx), ty.sq_norm(Yc, gy), X.shape[0])
     return tx, ty, Q, stats
 
 
 def _transfer_alignment(tx, ty, rotation, X, Y):
     """Alignment of new validated rows under maps and a rotation learned on training rows."""
     Xc, Yc = tx.centred(X), ty.centred(Y)
-    C = ty.project_cross(tx.project_cross(Xc.T @ Yc, 0), 1)
-    inner = float(np.einsum("ij,ij->", rotation, C, dtype=np.float64))
+    C = ty.project_cross(tx.project_cross(_mm(Xc.T, Yc), 0), 1)
+    xp = _xp(rotation, C)
+    if xp is None:
+        inner = float(np.einsum("ij,ij->", rotation, C, dtype=np.float64))
+    else:
+        acc = _acc(xp, C)
+        inner = float(xp.sum(xp.astype(rotation, acc) * xp.astype(C, acc)))
     return ShapeAlignment(inner, tx.sq_norm(Xc), ty.sq_norm(Yc), X.shape[0])
 
 
@@ -346,12 +435,16 @@ def prepare_shape(X, *, alpha=1.0, center=True, scale=True, width="zero_pad", na
     PreparedShape
     """
     alpha = _check_options(alpha, width=width)
-    X = check_representation(X, name=name, min_samples=2)
+    X, xp = check_representation_xp(X, name=name, min_samples=2)
     n = X.shape[0]
     if width == "zero_pad":
         t, Xc, _ = _fit_transform(X, alpha, center, scale, None, name)
         return PreparedShape(t.map_centred(Xc), None, alpha, bool(scale), width, n - int(center), name)
-    check_nonconstant(X, name)
+    _check_nonconstant_any(X, name, xp)
+    if xp is not None:
+        Xc = X - xp.mean(X, axis=0) if center else X
+        lam, V, _ = _spectrum(Xc, n)
+        return PreparedShape(Xc @ xp.astype(V, X.dtype), lam, alpha, bool(scale), width, n - int(center), name)
     Xc = X - X.mean(axis=0) if center else X
     lam, V, _ = _spectrum(Xc, n)
     return PreparedShape(Xc @ V.astype(X.dtype), lam, alpha, bool(scale), width, n - int(center), name)
@@ -362,7 +455,11 @@ def _prepared_block(P, k):
     if P.width == "zero_pad":
         return P.Z, None
     w = _component_weights(P.eigvals, k, P.alpha, n_dof=P.n_dof, dtype=P.Z.dtype, name=P.name)
-    factor = _normaliser(np.sum(P.eigvals[:k] * w**2), P.scale)
+    xp = _xp(w)
+    if xp is None:
+        factor = _normaliser(np.sum(P.eigvals[:k] * w**2), P.scale)
+    else:
+        factor = float(_normaliser(float(xp.sum(P.eigvals[:k] * w**2)), P.scale))
     return P.Z[:, :k], w * factor
 
 
@@ -384,23 +481,36 @@ def combine_shape(PX, PY):
             f"PX and PY must describe the same samples; got {PX.n_samples} and {PY.n_samples} rows."
         )
     k = min(PX.Z.shape[1], PY.Z.shape[1])
+    xp = _xp(PX.Z, PY.Z) if isinstance(PX.Z, np.ndarray) == isinstance(PY.Z, np.ndarray) else False
+    if xp is False:
+        raise TypeError(
+            "PX and PY were prepared from arrays of different libraries (one NumPy); prepare both "
+            "from arrays of the same library and device."
+        )
     Zx, wx = _prepared_block(PX, k)
     Zy, wy = _prepared_block(PY, k)
-    C = (Zx.T @ Zy).astype(np.float64)
-    sx = np.einsum("ij,ij->j", Zx, Zx, dtype=np.float64)
-    sy = np.einsum("ij,ij->j", Zy, Zy, dtype=np.float64)
+    if xp is None:
+        C = (Zx.T @ Zy).astype(np.float64)
+    else:
+        acc = _acc(xp, Zx)
+        C = xp.astype(_mm(Zx.T, Zy), acc)
+    sx = _sq_sum(Zx, xp, axis=0)
+    sy = _sq_sum(Zy, xp, axis=0)
     if wx is not None:
         # the whitening of the kept components is diagonal in PC coordinates
         C = wx[:, None] * C * wy[None, :]
         sx, sy = sx * wx**2, sy * wy**2
-    inner = float(np.linalg.svd(C, compute_uv=False).sum())
-    return ShapeAlignment(inner, float(sx.sum()), float(sy.sum()), PX.n_samples)
+    if xp is None:
+        inner = float(np.linalg.svd(C, compute_uv=False).sum())
+        return ShapeAlignment(inner, float(sx.sum()), float(sy.sum()), PX.n_samples)
+    inner = float(xp.sum(xp.linalg.svdvals(C)))
+    return ShapeAlignment(inner, float(xp.sum(sx)), float(xp.sum(sy)), PX.n_samples)
 
 
 # --------------------------------------------------------------------------- one-call functions
 def _in_sample(X, Y, alpha, center, scale, score_method, width):
     alpha = _check_options(alpha, score_method, width)
-    X, Y = check_paired(X, Y, min_samples=2)
+    X, Y, _ = check_representation_xp(X, Y, min_samples=2)
     return _fit_pair(X, Y, alpha, center, scale, width)[3]
 
 

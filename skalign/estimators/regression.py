@@ -8,14 +8,16 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_nonconstant
 from ..base import BasePairedScorer
+from ..kernels import _namespace_of as _xp
 from ..regression import DEFAULT_RIDGE_ALPHAS, fit_ridge, ridge_r2
+from ..shape import _check_nonconstant_any
+from .kernels import _ArrayAPIPairMixin
 
 __all__ = ["LinearRegressionScorer"]
 
 
-class LinearRegressionScorer(BasePairedScorer):
+class LinearRegressionScorer(_ArrayAPIPairMixin, BasePairedScorer):
     """Ridge regression from X to Y; score = mean R² over Y's columns on the rows given.
 
     ``fit`` learns the ridge weights, choosing the penalty from ``alphas`` by
@@ -62,6 +64,10 @@ class LinearRegressionScorer(BasePairedScorer):
     and to scaling either by a positive constant (the relative penalty grid
     makes the X scaling exact); not symmetric unless ``symmetric=True``.
 
+    With ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input
+    is fitted and scored on its own device (default ``cv=None`` only; see
+    :mod:`skalign.regression`).
+
     References
     ----------
     Hoerl & Kennard (1970). Ridge regression: biased estimation for
@@ -104,8 +110,9 @@ class LinearRegressionScorer(BasePairedScorer):
         return 3
 
     def _fit(self, X, Y):
-        check_nonconstant(X, "X")
-        check_nonconstant(Y, "Y")
+        xp = _xp(X, Y)
+        _check_nonconstant_any(X, "X", xp)
+        _check_nonconstant_any(Y, "Y", xp)
         kw = dict(alphas=self.alphas, cv=self.cv, alpha_per_target=self.alpha_per_target, validate=False)
         self.model_ = fit_ridge(X, Y, **kw)
         self.alpha_ = self.model_.relative_alpha_

@@ -7,11 +7,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import shape as _shape
 from ..base import BasePairedScorer
+from .kernels import _ArrayAPIPairMixin
 
 __all__ = ["ProcrustesScorer"]
 
 
-class ProcrustesScorer(BasePairedScorer):
+class ProcrustesScorer(_ArrayAPIPairMixin, BasePairedScorer):
     """Generalized shape metric with the rotation learned on training rows.
 
     ``fit`` learns, on the training rows, the centring, the partial whitening
@@ -65,6 +66,10 @@ class ProcrustesScorer(BasePairedScorer):
 
     ``prepare(X)`` stores the centred, whitened, normalised rows, so ``combine`` of two
     prepared layers costs one cross-product and one SVD.
+
+    With ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input is
+    fitted and scored on its own device; the learned maps and ``rotation_`` are then
+    arrays of that library (see :mod:`skalign.shape`).
 
     References
     ----------
