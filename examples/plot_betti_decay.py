@@ -17,7 +17,7 @@ scikit-learn's digits (upsampled to 24 x 24 pixels).
 
 * With PyTorch installed, the network is trained for a few epochs on the CPU and
   compared with the same network at its random initialisation.
-* Without PyTorch (as on the documentation's CI), the same architecture is a
+* Without PyTorch (e.g. on a CI machine without it), the same architecture is a
   *fixed random-feature* stack: random He-initialised filters, never trained,
   written in numpy. Its Omega profile is then the "untrained" reference only.
 

@@ -61,7 +61,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._validation import check_n_neighbors, check_nonconstant, check_representation
-from .neighbors import _block_rows, kneighbors, pairwise_block, prepare_points, resolve_algorithm
+from .neighbors import block_rows, kneighbors, pairwise_block, prepare_points, resolve_algorithm
 
 __all__ = [
     "twonn_ratios",
@@ -667,7 +667,7 @@ def _ranks_of_targets(B, targets, working_memory=None):
     ranked, by counting, so a block costs O(b n k) instead of a sort's O(b n log n).
     """
     n, k = targets.shape
-    step = _block_rows(n, working_memory, n_copies=2 + k)
+    step = block_rows(n, working_memory, n_copies=2 + k)
     cols = np.arange(n)
     ranks = np.empty((n, k), dtype=np.int64)
     for rows in gen_batches(n, step):

@@ -51,7 +51,9 @@ Array API (GPU). With ``sklearn.set_config(array_api_dispatch=True)``, linear
 CKA (biased and debiased, both routes) and HSIC of CuPy, PyTorch or other Array
 API arrays are computed with that library's operations on the input's device;
 reductions use float64 where the device has it. Only the final scalars come
-back to the host. The RBF kernel is computed by NumPy on a host copy.
+back to the host. The RBF kernel, minibatch CKA and the streaming
+accumulators are NumPy code: Array API input is validated on its device and
+then copied to the host for them.
 
 Ranges: biased CKA lies in [0, 1]. Debiased CKA lies in [-1, 1] (it is a cosine
 between two "unbiasedly centred" Gram matrices); it is near 0 for independent
@@ -77,7 +79,7 @@ from sklearn import get_config
 from sklearn.utils import gen_batches
 
 from ._validation import (
-    check_nonconstant, check_paired, check_random_state, check_representation, check_representation_xp,
+    check_nonconstant, check_random_state, check_representation_xp,
 )
 
 __all__ = [
@@ -190,6 +192,20 @@ def _screen_varies_xp(X, trace, name, xp):
 
         Xh = _convert_to_numpy(X, xp)
         check_nonconstant(Xh, name, tol=_varies_tol(Xh))
+
+
+def _paired_on_host(X, Y, *, min_samples, names=("X", "Y")):
+    """:func:`check_paired` for the NumPy-only routes (streaming, minibatch).
+
+    Array API input is validated on its device (clear errors, not a failed
+    conversion), then copied to the host.
+    """
+    X, Y, xp = check_representation_xp(X, Y, name=names[0], name_y=names[1], min_samples=min_samples)
+    if xp is not None:
+        from sklearn.utils._array_api import _convert_to_numpy
+
+        X, Y = _convert_to_numpy(X, xp), _convert_to_numpy(Y, xp)
+    return X, Y
 
 
 def _prepare_linear_xp(X, method, name, xp):
@@ -578,7 +594,7 @@ class LinearCKAAccumulator:
 
     def update(self, X, Y):
         """Add a batch of paired rows (validated arrays or array-likes)."""
-        X, Y = check_paired(X, Y, min_samples=1)
+        X, Y = _paired_on_host(X, Y, min_samples=1)
         if self.n_samples == 0:
             self._shift_x = X.mean(axis=0, dtype=np.float64)
             self._shift_y = Y.mean(axis=0, dtype=np.float64)
@@ -711,7 +727,7 @@ class MinibatchCKAAccumulator:
 
     def update(self, X, Y):
         """Add one minibatch (n_batch >= 4 when debiased)."""
-        X, Y = check_paired(X, Y, min_samples=4 if self.debiased else 2, names=("X_batch", "Y_batch"))
+        X, Y = _paired_on_host(X, Y, min_samples=4 if self.debiased else 2, names=("X_batch", "Y_batch"))
         kw = dict(kernel=self.kernel, sigma_fraction=self.sigma_fraction, validate=False)
         sx = self.sigma if self.sigma_x is None else self.sigma_x
         sy = self.sigma if self.sigma_y is None else self.sigma_y
@@ -784,7 +800,7 @@ def minibatch_cka(
         raise ValueError(f"batch_size must be an integer >= {min_b}; got {batch_size!r}.")
     if batch_size > RBF_MAX_SAMPLES and kernel == "rbf":
         raise ValueError(f"batch_size must be <= RBF_MAX_SAMPLES = {RBF_MAX_SAMPLES} for the RBF kernel.")
-    X, Y = check_paired(X, Y, min_samples=batch_size)
+    X, Y = _paired_on_host(X, Y, min_samples=batch_size)
     n = X.shape[0]
     order = check_random_state(random_state).permutation(n) if shuffle else np.arange(n)
     acc = MinibatchCKAAccumulator(kernel=kernel, sigma=sigma, sigma_fraction=sigma_fraction, debiased=debiased)

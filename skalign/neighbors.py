@@ -39,6 +39,7 @@ __all__ = [
     "kneighbors",
     "iter_rank_blocks",
     "pairwise_block",
+    "block_rows",
     "prepare_points",
     "ranks_from_distances",
     "resolve_algorithm",
@@ -124,8 +125,9 @@ def pairwise_block(X, aux, rows, metric):
     return D
 
 
-def _block_rows(n_samples, working_memory, n_copies):
-    # bytes per block row: float64 distances plus the sort buffers of ``n_copies`` arrays
+def block_rows(n_samples, working_memory=None, n_copies=1):
+    """Rows per block so that ``n_copies`` float64 arrays of (rows, n_samples) fit in
+    ``working_memory`` MiB (None: scikit-learn's config value); at least 1."""
     if working_memory is None:
         working_memory = get_config()["working_memory"]
     rows = int(working_memory * 2**20 // (8 * n_samples * n_copies))
@@ -133,32 +135,27 @@ def _block_rows(n_samples, working_memory, n_copies):
 
 
 def _topk_block(D, k):
-    """Indices and distances of the k+1 smallest entries per row, ties by index."""
-    n = D.shape[1]
+    """Indices and distances of the k+1 smallest entries per row, ties by index.
+
+    A value-only partition finds each row's (k+1)-th smallest distance; every entry
+    at or below it is a candidate, so ties at the boundary are all present and a
+    sort by (row, distance, index) settles them by index. This is several times
+    faster than ``argpartition``, which also has to carry an index array.
+    """
     kk = k + 1
+    m, n = D.shape
     if kk >= n:
-        order = np.argsort(D, axis=1, kind="stable")
-    else:
-        part = np.argpartition(D, kk - 1, axis=1)[:, :kk]
-        vals = np.take_along_axis(D, part, axis=1)
-        # argpartition does not respect index order among entries equal to the
-        # boundary value; rows where such a tie straddles the boundary are redone
-        # with a stable sort, which is rare outside duplicated points.
-        kth = vals.max(axis=1)
-        n_eq_all = (D == kth[:, None]).sum(axis=1)
-        n_eq_sel = (vals == kth[:, None]).sum(axis=1)
-        order = np.empty((D.shape[0], kk), dtype=np.intp)
-        ok = n_eq_all == n_eq_sel
-        if ok.any():
-            sub_part, sub_vals = part[ok], vals[ok]
-            o = np.lexsort((sub_part, sub_vals), axis=-1)
-            order[ok] = np.take_along_axis(sub_part, o, axis=1)
-        bad = np.flatnonzero(~ok)
-        for r in bad:
-            order[r] = np.argsort(D[r], kind="stable")[:kk]
-    order = order[:, : k + 1]
-    dist = np.take_along_axis(D, order, axis=1)
-    return order[:, 1:], dist[:, 1:]
+        order = np.argsort(D, axis=1, kind="stable")[:, :kk]
+        return order[:, 1:], np.take_along_axis(D, order, axis=1)[:, 1:]
+    kth = np.partition(D, kk - 1, axis=1)[:, kk - 1]
+    r, c = np.nonzero(D <= kth[:, None])
+    d = D[r, c]
+    o = np.lexsort((c, d, r))
+    c, d = c[o], d[o]
+    starts = np.zeros(m, dtype=np.intp)
+    np.cumsum(np.bincount(r, minlength=m)[:-1], out=starts[1:])
+    sel = starts[:, None] + np.arange(1, kk)  # position 0 is the point itself (-inf)
+    return c[sel], d[sel]
 
 
 def _finish_distances(dist, metric):
@@ -215,10 +212,11 @@ def kneighbors(
     if backend == "brute":
         ind = np.empty((n, k), dtype=np.intp)
         dist = np.empty((n, k), dtype=np.float64)
-        step = _block_rows(n, working_memory, n_copies=3)
+        step = block_rows(n, working_memory, n_copies=3)
         for rows in gen_batches(n, step):
             D = pairwise_block(Xv, aux, rows, metric)
             ind[rows], dist[rows] = _topk_block(D, k)
+            del D
         dist = _finish_distances(dist, metric)
     elif backend == "pynndescent":
         dist, ind = _kneighbors_pynndescent(Xv, k, metric, random_state, n_jobs)
@@ -334,7 +332,7 @@ def iter_rank_blocks(X, *, metric="euclidean", working_memory=None, n_copies=4, 
     """
     Xv, aux = prepare_points(X, metric, name=name)
     n = Xv.shape[0]
-    step = _block_rows(n, working_memory, n_copies=n_copies)
+    step = block_rows(n, working_memory, n_copies=n_copies)
     positions = np.arange(n, dtype=np.int32)
     for rows in gen_batches(n, step):
         D = pairwise_block(Xv, aux, rows, metric)

@@ -19,8 +19,9 @@ multiplied by a constant. The internal CV is scikit-learn's
 Array API (GPU): with ``sklearn.set_config(array_api_dispatch=True)``, CuPy or
 PyTorch input is checked, scaled, fitted (RidgeCV's leave-one-out route, which
 scikit-learn runs in the input's namespace) and scored (``r2_score``) on its own
-device. A ``cv`` splitter instead of the default leave-one-out is outside
-RidgeCV's Array API support.
+device. With a ``cv`` splitter instead of the default leave-one-out,
+scikit-learn fits Ridge with its 'svd' solver in the input's namespace (and
+warns that NumPy input would use 'cholesky'); the scores agree to rounding.
 
 References
 ----------

@@ -47,7 +47,6 @@ import numbers
 
 import numpy as np
 from scipy.stats import hypergeom
-from sklearn import get_config
 from sklearn.utils import Bunch, gen_batches
 
 from ._validation import (
@@ -57,7 +56,7 @@ from ._validation import (
     check_representation,
     warn_duplicates,
 )
-from .neighbors import METRICS, iter_rank_blocks, kneighbors, resolve_algorithm
+from .neighbors import METRICS, block_rows, iter_rank_blocks, kneighbors, resolve_algorithm
 
 __all__ = [
     "PreparedNeighborhoods",
@@ -380,12 +379,6 @@ def prepare_neighborhoods(
 
 
 # -- per-pair combination -------------------------------------------------------
-def _block_size(n, working_memory):
-    if working_memory is None:
-        working_memory = get_config()["working_memory"]
-    return min(max(int(working_memory * 2**20 // (8 * n * 2 * _N_COPIES)), 1), n)
-
-
 def _held_rows(P, rows, perm=None):
     """Rows of a held rank matrix, of the representation with rows permuted by ``perm``.
 
@@ -442,7 +435,7 @@ def _overlap_ranks(PX, PY, ks, working_memory, perm=None):
     else:
         pairs = (
             (_held_rows(PX, rows), _held_rows(PY, rows, perm))
-            for rows in gen_batches(n, _block_size(n, working_memory))
+            for rows in gen_batches(n, block_rows(n, working_memory, n_copies=2 * _N_COPIES))
         )
     for rx, ry in pairs:
         _overlap_from_max_rank(np.maximum(rx, ry), ks, jac, ovl)

@@ -7,9 +7,11 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from .._validation import check_paired, check_representation_xp
+from .._validation import check_representation_xp
 from ..base import BasePairedScorer
-from ..kernels import LinearCKAAccumulator, MinibatchCKAAccumulator, _check_varies, combine_cka, prepare_cka
+from ..kernels import (
+    LinearCKAAccumulator, MinibatchCKAAccumulator, _check_varies, _paired_on_host, combine_cka, prepare_cka,
+)
 
 __all__ = ["CKAScorer"]
 
@@ -94,6 +96,11 @@ class CKAScorer(_ArrayAPIPairMixin, BasePairedScorer):
     isotropic scaling. The RBF Gram route is limited to
     ``skalign.kernels.RBF_MAX_SAMPLES`` rows; stream minibatches through
     :meth:`partial_fit` (or use :func:`skalign.metrics.minibatch_cka`) beyond.
+
+    With ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input
+    to the linear kernel is scored on its own device (``fit``, ``score``,
+    ``prepare``, ``combine``); the RBF kernel and :meth:`partial_fit` validate
+    it there and compute on a host copy (see :mod:`skalign.kernels`).
 
     References
     ----------
@@ -201,7 +208,8 @@ class CKAScorer(_ArrayAPIPairMixin, BasePairedScorer):
     def _check_pair_batch(self, X, Y, reset):
         # A streamed batch may hold a single row, below the scorer's minimum for a
         # whole data set; the RBF minibatch estimator checks its own per-batch minimum.
-        Xa, Ya = check_paired(X, Y, min_samples=1)
+        # Array API batches are checked on their device and streamed through the NumPy accumulators
+        Xa, Ya = _paired_on_host(X, Y, min_samples=1)
         validate_data(self, X, skip_check_array=True, reset=reset)
         if reset:
             self.n_features_y_ = Ya.shape[1]

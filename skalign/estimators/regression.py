@@ -65,8 +65,7 @@ class LinearRegressionScorer(_ArrayAPIPairMixin, BasePairedScorer):
     makes the X scaling exact); not symmetric unless ``symmetric=True``.
 
     With ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input
-    is fitted and scored on its own device (default ``cv=None`` only; see
-    :mod:`skalign.regression`).
+    is fitted and scored on its own device (see :mod:`skalign.regression`).
 
     References
     ----------
