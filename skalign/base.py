@@ -41,7 +41,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_paired, check_representation
+from ._validation import check_paired, check_representation, check_representation_xp
 
 __all__ = ["BasePairedScorer", "INVARIANCES"]
 
@@ -75,6 +75,11 @@ class BasePairedScorer(BaseEstimator):
     stateless = True
 
     _parameter_constraints: dict = {}
+
+    #: whether the computation has an Array API path: with
+    #: ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input is then
+    #: validated and computed in its own library, on its own device.
+    _array_api = False
 
     # -- the sklearn contract -------------------------------------------------
     def fit(self, X, Y):
@@ -141,8 +146,16 @@ class BasePairedScorer(BaseEstimator):
         return 2
 
     def _check_pair(self, X, Y, reset):
-        Xa, Ya = check_paired(X, Y, min_samples=self._min_samples())
-        # only the names and widths are checked here: the arrays were validated above
+        if self._array_api and X is not None and Y is not None:
+            Xa, Ya, _ = check_representation_xp(X, Y, min_samples=self._min_samples())
+        else:
+            Xa, Ya = check_paired(X, Y, min_samples=self._min_samples())
+        self._check_widths(X, Ya, reset)
+        return Xa, Ya
+
+    def _check_widths(self, X, Ya, reset):
+        """Record (``reset``) or compare the widths of X and Y and X's feature names."""
+        # only names and widths: the arrays were validated by the caller
         validate_data(self, X, skip_check_array=True, reset=reset)
         if reset:
             self.n_features_y_ = Ya.shape[1]
@@ -151,7 +164,6 @@ class BasePairedScorer(BaseEstimator):
                 f"Y has {Ya.shape[1]} features, but {type(self).__name__} was fitted with "
                 f"{self.n_features_y_} features in Y."
             )
-        return Xa, Ya
 
     def _set_widths(self, X, Y):
         self.n_features_in_ = np.shape(X)[1]

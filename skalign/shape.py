@@ -409,6 +409,12 @@ def _fit_pair(X, Y, alpha, center, scale, width):
 
 def _transfer_alignment(tx, ty, rotation, X, Y):
     """Alignment of new validated rows under maps and a rotation learned on training rows."""
+    if isinstance(rotation, np.ndarray) != isinstance(X, np.ndarray):
+        raise TypeError(
+            f"The shape maps were learned on {type(rotation).__module__}.{type(rotation).__name__} "
+            f"arrays but X is a {type(X).__module__}.{type(X).__name__}; score with arrays of the "
+            "library (and device) used in fit."
+        )
     Xc, Yc = tx.centred(X), ty.centred(Y)
     C = ty.project_cross(tx.project_cross(_mm(Xc.T, Yc), 0), 1)
     xp = _xp(rotation, C)
@@ -481,12 +487,12 @@ def combine_shape(PX, PY):
             f"PX and PY must describe the same samples; got {PX.n_samples} and {PY.n_samples} rows."
         )
     k = min(PX.Z.shape[1], PY.Z.shape[1])
-    xp = _xp(PX.Z, PY.Z) if isinstance(PX.Z, np.ndarray) == isinstance(PY.Z, np.ndarray) else False
-    if xp is False:
+    if isinstance(PX.Z, np.ndarray) != isinstance(PY.Z, np.ndarray):
         raise TypeError(
             "PX and PY were prepared from arrays of different libraries (one NumPy); prepare both "
             "from arrays of the same library and device."
         )
+    xp = _xp(PX.Z, PY.Z)
     Zx, wx = _prepared_block(PX, k)
     Zy, wy = _prepared_block(PY, k)
     if xp is None:

@@ -330,6 +330,14 @@ def test_mixed_libraries_are_refused(dispatch, data):
         cka(X, torch.asarray(Y))
     with pytest.raises(TypeError, match="different array libraries"):
         ProcrustesScorer().fit(torch.asarray(X), Y)
+    with pytest.raises(TypeError, match="library .and device. used in fit"):
+        ProcrustesScorer().fit(torch.asarray(X), torch.asarray(Y)).score(X, Y)
+    with pytest.raises(TypeError, match="different libraries"):
+        scorer = ProcrustesScorer()
+        scorer.combine(scorer.prepare(X), scorer.prepare(torch.asarray(Y)))
+    with pytest.raises(TypeError, match="same library"):
+        scorer = CKAScorer()
+        scorer.combine(scorer.prepare(X), scorer.prepare(torch.asarray(Y)))
 
 
 @needs_env

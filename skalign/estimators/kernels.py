@@ -5,9 +5,7 @@ from __future__ import annotations
 from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
-from .._validation import check_representation_xp
 from ..base import BasePairedScorer
 from ..kernels import (
     LinearCKAAccumulator, MinibatchCKAAccumulator, _check_varies, _paired_on_host, combine_cka, prepare_cka,
@@ -16,37 +14,7 @@ from ..kernels import (
 __all__ = ["CKAScorer"]
 
 
-class _ArrayAPIPairMixin:
-    """``fit``/``score`` input checks that keep Array API input (CuPy, PyTorch...) in its library.
-
-    Replaces :meth:`BasePairedScorer._check_pair` for the scorers whose
-    computation has an Array API path (linear CKA, shape metrics, ridge):
-    with ``sklearn.set_config(array_api_dispatch=True)`` and non-NumPy arrays,
-    validation runs on the input's device (:func:`check_representation_xp`);
-    otherwise the NumPy checks run exactly as in the base class.
-    """
-
-    def _check_pair(self, X, Y, reset):
-        if X is None or Y is None:
-            return super()._check_pair(X, Y, reset)  # its error names the missing argument
-        # NumPy input: the same check_paired call as the base class
-        Xa, Ya, _ = check_representation_xp(X, Y, min_samples=self._min_samples())
-        return self._check_widths(X, Xa, Ya, reset)
-
-    def _check_widths(self, X, Xa, Ya, reset):
-        # as in the base class: names and widths only, the arrays are already validated
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        if reset:
-            self.n_features_y_ = Ya.shape[1]
-        elif Ya.shape[1] != self.n_features_y_:
-            raise ValueError(
-                f"Y has {Ya.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_y_} features in Y."
-            )
-        return Xa, Ya
-
-
-class CKAScorer(_ArrayAPIPairMixin, BasePairedScorer):
+class CKAScorer(BasePairedScorer):
     """Centered kernel alignment (CKA) between two representations of the same samples.
 
     Linear CKA is ||Yᶜᵀ Xᶜ||²_F / (||Xᶜᵀ Xᶜ||_F ||Yᶜᵀ Yᶜ||_F) on column-centred
@@ -126,6 +94,7 @@ class CKAScorer(_ArrayAPIPairMixin, BasePairedScorer):
     invariances = ("translation", "isotropic_scaling", "orthogonal", "sample_permutation")
     symmetric = True
     stateless = True
+    _array_api = True
 
     _parameter_constraints: dict = {
         "kernel": [StrOptions({"linear", "rbf"})],
@@ -210,12 +179,5 @@ class CKAScorer(_ArrayAPIPairMixin, BasePairedScorer):
         # whole data set; the RBF minibatch estimator checks its own per-batch minimum.
         # Array API batches are checked on their device and streamed through the NumPy accumulators
         Xa, Ya = _paired_on_host(X, Y, min_samples=1)
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        if reset:
-            self.n_features_y_ = Ya.shape[1]
-        elif Ya.shape[1] != self.n_features_y_:
-            raise ValueError(
-                f"Y has {Ya.shape[1]} features, but {type(self).__name__} is streaming "
-                f"{self.n_features_y_} features in Y."
-            )
+        self._check_widths(X, Ya, reset)
         return Xa, Ya

@@ -12,12 +12,11 @@ from ..base import BasePairedScorer
 from ..kernels import _namespace_of as _xp
 from ..regression import DEFAULT_RIDGE_ALPHAS, fit_ridge, ridge_r2
 from ..shape import _check_nonconstant_any
-from .kernels import _ArrayAPIPairMixin
 
 __all__ = ["LinearRegressionScorer"]
 
 
-class LinearRegressionScorer(_ArrayAPIPairMixin, BasePairedScorer):
+class LinearRegressionScorer(BasePairedScorer):
     """Ridge regression from X to Y; score = mean R² over Y's columns on the rows given.
 
     ``fit`` learns the ridge weights, choosing the penalty from ``alphas`` by
@@ -91,6 +90,7 @@ class LinearRegressionScorer(_ArrayAPIPairMixin, BasePairedScorer):
     invariances = ("translation", "isotropic_scaling", "sample_permutation")
     symmetric = False
     stateless = False
+    _array_api = True
 
     _parameter_constraints: dict = {
         "alphas": ["array-like", Interval(Real, 0, None, closed="neither")],

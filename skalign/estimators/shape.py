@@ -7,12 +7,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import shape as _shape
 from ..base import BasePairedScorer
-from .kernels import _ArrayAPIPairMixin
 
 __all__ = ["ProcrustesScorer"]
 
 
-class ProcrustesScorer(_ArrayAPIPairMixin, BasePairedScorer):
+class ProcrustesScorer(BasePairedScorer):
     """Generalized shape metric with the rotation learned on training rows.
 
     ``fit`` learns, on the training rows, the centring, the partial whitening
@@ -96,6 +95,7 @@ class ProcrustesScorer(_ArrayAPIPairMixin, BasePairedScorer):
     invariances = ("translation", "isotropic_scaling", "orthogonal", "sample_permutation")
     symmetric = True
     stateless = False
+    _array_api = True
 
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, 1, closed="both")],
