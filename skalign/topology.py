@@ -99,7 +99,7 @@ def as_grids(X, *, grid_shape=None, name="X"):
 
     Returns
     -------
-    grids : ndarray of shape (n_samples, *grid)
+    grids : ndarray of shape ``(n_samples, *grid)``
     """
     X = check_representation(X, name=name, ndim=(2, 3, 4))
     if grid_shape is None:

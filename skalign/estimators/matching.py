@@ -74,6 +74,7 @@ class PermutationScorer(_UnitMatchingScorer):
     columns. A unit constant on the rows scored counts as correlation 0. ``distance`` is
     :math:`\\sqrt{2 - 2\\bar r}`, the root-mean-square distance between matched normalised
     tuning curves. With equal widths, this is soft matching restricted to permutations.
+
     References
     ----------
     .. [1] Khosla, M. & Williams, A. H. (2023). Soft matching distance: a metric on neural
@@ -131,6 +132,7 @@ class SoftMatchingScorer(_UnitMatchingScorer):
     permutation matrix divided by :math:`d`, and the scorer agrees with
     :class:`PermutationScorer`. Needs the optional dependency POT
     (``pip install 'skalign[ot]'``).
+
     References
     ----------
     .. [1] Khosla, M. & Williams, A. H. (2023). Soft matching distance: a metric on neural
