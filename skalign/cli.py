@@ -21,7 +21,7 @@ COMPARE_METRICS = {
     "tas": ("TopologicalAlignmentSpectrum", {}, "mean TAS over all k: 1 = same neighbourhoods, 0 = chance, < 0 anti-aligned"),
     "tas10": ("TopologicalAlignmentSpectrum", {"n_neighbors": 10}, "TAS at k=10: agreement of the most local neighbourhoods"),
     "cka": ("CKAScorer", {}, "linear CKA in [0, 1]: global similarity up to rotation and isotropic scale"),
-    "procrustes": ("ProcrustesScorer", {}, "cos of the angular Procrustes distance in [0, 1]: 1 = equal up to rotation"),
+    "procrustes": ("ProcrustesScorer", {}, "cos of the angular Procrustes distance: 1 = equal up to rotation (in [0, 1] on fitted rows)"),
     "cca": ("ProcrustesScorer", {"alpha": 0.0}, "cos of the CCA shape distance (whitened): invariant to invertible linear maps"),
     "ridge": ("LinearRegressionScorer", {}, "mean held-out R^2 of predicting Y from X (higher = more linearly predictable)"),
     "soft_matching": ("SoftMatchingScorer", {}, "mean correlation of units under the optimal soft matching"),
@@ -142,7 +142,8 @@ def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=None)
 
 
 # ---------------------------------------------------------------- compare
-def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, random_state=0, stream=None):
+def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="skalign_compare.png",
+                random_state=0, stream=None):
     from sklearn.model_selection import KFold, cross_val_score
 
     from skalign._validation import check_paired
@@ -159,11 +160,13 @@ def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, random_st
     unknown = [m for m in metrics if m not in COMPARE_METRICS]
     if unknown:
         raise CLIError(f"unknown metric(s) {unknown}; choose from {list(COMPARE_METRICS)} or 'all'")
-    rows = []
+    rows, spectrum = [], None
     for m in metrics:
         est = _estimator(m)
         try:
             row = {"metric": m, "in_sample": est.fit(A, B).score(A, B)}
+            if m == "tas":
+                spectrum = est  # the full spectrum, reused for the report
             if cv:
                 s = cross_val_score(est, A, B, cv=KFold(cv, shuffle=True, random_state=random_state))
                 row.update(cv_mean=s.mean(), cv_std=s.std())
@@ -179,7 +182,56 @@ def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, random_st
     out = out or "skalign_compare.csv"
     table.to_csv(out)
     print(f"\nTable written to {os.path.abspath(out)}", file=stream)
+    if report:
+        path = _write_report(report, table, spectrum, A, B, a, b, cv)
+        if path is None:
+            print("(install matplotlib, `pip install skalign[plot]`, to also get the PNG report)", file=stream)
+        else:
+            print(f"Report written to {path}", file=stream)
     return table
+
+
+def _write_report(path, table, spectrum, A, B, name_a, name_b, cv):
+    """One PNG: the TAS spectrum beside the scores (with their CV spread) and how to read them."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    import textwrap
+
+    from skalign import TopologicalAlignmentSpectrum
+    from skalign.plotting import plot_spectrum
+
+    if spectrum is None:
+        spectrum = TopologicalAlignmentSpectrum().fit(A, B)
+    fig = plt.figure(figsize=(11, 4.4 + 0.16 * len(table)))
+    grid = fig.add_gridspec(2, 2, height_ratios=[3, 0.14 * len(table) + 0.3])
+    ax = fig.add_subplot(grid[0, 0])
+    plot_spectrum(spectrum, ax=ax, label="TAS")
+    ax.set_title("Topological Alignment Spectrum (1 = same neighbours, 0 = chance)", fontsize=9)
+    ax2 = fig.add_subplot(grid[0, 1])
+    ypos = np.arange(len(table))[::-1]
+    ax2.barh(ypos + 0.18, table["in_sample"], height=0.35, label="all rows", color="0.6")
+    if "cv_mean" in table:
+        ax2.barh(ypos - 0.18, table["cv_mean"], height=0.35, xerr=table["cv_std"], capsize=3,
+                 label=f"held out ({cv}-fold mean ± sd)", color="C0")
+    ax2.set_yticks(ypos, table.index)
+    ax2.axvline(0, color="0.3", lw=0.8)
+    ax2.set_xlabel("score (higher = more aligned)")
+    ax2.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
+    text = fig.add_subplot(grid[1, :])
+    text.axis("off")
+    lines = [f"{name_a} {A.shape} vs {name_b} {B.shape}"]
+    lines += [textwrap.shorten(f"{m} (range {r}): {how}", 150) for m, r, how in
+              zip(table.index, table["range"], table["how to read"])]
+    text.text(0, 1, "\n".join(lines), va="top", fontsize=8, family="monospace")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return os.path.abspath(path)
 
 
 # ---------------------------------------------------------------- entry point
@@ -208,6 +260,9 @@ def _parser():
                    help=f"comma-separated, from {', '.join(COMPARE_METRICS)}, or 'all' (default: %(default)s)")
     c.add_argument("--cv", type=int, default=0, help="also report K-fold held-out scores (mean, std)")
     c.add_argument("--out", help="where to save the table as CSV (default: skalign_compare.csv)")
+    c.add_argument("--report", default="skalign_compare.png",
+                   help="PNG report: TAS spectrum, scores with their CV spread, how to read each "
+                   "(default: %(default)s; needs matplotlib; '' to skip)")
     c.add_argument("--random-state", type=int, default=0)
     return p
 
@@ -220,7 +275,7 @@ def main(argv=None):
         else:
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
             run_compare(args.a, args.b, metrics, key_a=args.key_a, key_b=args.key_b, cv=args.cv,
-                        out=args.out, random_state=args.random_state)
+                        out=args.out, report=args.report, random_state=args.random_state)
     except CLIError as exc:
         print(f"skalign: error: {exc}", file=sys.stderr)
         return 2

@@ -25,11 +25,12 @@ def test_loaders_round_trip(pair):
     np.testing.assert_allclose(np.asarray(load_representation(str(tmp / "b.csv"))), Y)
 
 
-def test_compare_writes_table(pair, capsys):
+def test_compare_writes_table_and_report(pair, capsys, monkeypatch):
     tmp, X, Y = pair
+    monkeypatch.chdir(tmp)
     out = tmp / "res.csv"
     rc = main(["compare", str(tmp / "a.npy"), str(tmp / "b.npz:layer"), "--metrics", "cka,tas10", "--cv", "3",
-               "--out", str(out)])
+               "--out", str(out), "--report", "rep.png"])
     assert rc == 0
     table = pd.read_csv(out, index_col=0)
     assert list(table.index) == ["cka", "tas10"]
@@ -37,7 +38,10 @@ def test_compare_writes_table(pair, capsys):
 
     assert table.loc["cka", "in_sample"] == pytest.approx(CKAScorer().fit(X, Y).score(X, Y), rel=1e-3)
     assert {"cv_mean", "cv_std"} <= set(table.columns)
-    assert "cka" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "cka" in printed and "Report written to" in printed
+    png = (tmp / "rep.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 @pytest.mark.parametrize(
