@@ -183,13 +183,18 @@ def check_nonconstant(X, name="X", *, tol=0.0):
     """Raise a ValueError when every row of ``X`` is the same point.
 
     A representation with zero total variance has no geometry: correlations,
-    CKA and shape metrics divide by zero on it.
+    CKA and shape metrics divide by zero on it. The test is whether any column's
+    range exceeds ``tol`` times the largest absolute value, so it is free of the
+    data's scale (no overflow at 1e200, no underflow at 1e-200) and needs no
+    n x d temporary.
     """
     if X.shape[0] < 2:
         return
-    var = np.var(X, axis=0, dtype=np.float64).sum()
-    scale = float(np.abs(X).max()) if X.size else 0.0
-    if not var > tol * max(scale, 1.0) ** 2:
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = X.max(axis=0) - X.min(axis=0)  # inf on overflow, which still counts as varying
+        scale = float(np.abs(X).max()) if X.size else 0.0
+        varies = bool(np.any(spread > tol * scale))
+    if not varies:
         raise ValueError(
             f"{name} has zero variance: all {X.shape[0]} rows are the same point, so it has "
             "no structure to compare."

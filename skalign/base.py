@@ -179,13 +179,16 @@ class BasePairedScorer(BaseEstimator):
         tags.requires_fit = True
         return tags
 
-    @classmethod
-    def metadata(cls):
-        """The measure's declared properties, as a dict."""
+    def metadata(self):
+        """The measure's declared properties for these parameters, as a dict.
+
+        An instance method: some properties depend on parameters (debiased CKA
+        can be negative; a one-sided information imbalance is not symmetric).
+        """
         return {
-            "name": cls.__name__,
-            "score_range": cls.score_range,
-            "invariances": tuple(cls.invariances),
-            "symmetric": cls.symmetric,
-            "stateless": cls.stateless,
+            "name": type(self).__name__,
+            "score_range": tuple(self.score_range),
+            "invariances": tuple(self.invariances),
+            "symmetric": bool(self.symmetric),
+            "stateless": bool(self.stateless),
         }

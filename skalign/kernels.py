@@ -75,7 +75,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import get_config
+from .neighbors import block_rows
 from sklearn.utils import gen_batches
 
 from ._validation import (
@@ -184,9 +184,10 @@ def _centre_xp(X, xp):
 
 
 def _screen_varies_xp(X, trace, name, xp):
-    scale = max(float(xp.max(X)), -float(xp.min(X)), 1.0)
+    scale = max(float(xp.max(X)), -float(xp.min(X)))
     eps = xp.finfo(X.dtype).eps
-    if not trace / X.shape[0] > 2.0 * X.shape[1] * (64 * eps) ** 2 * scale**2:
+    # divided, not squared, so that neither 1e200 overflows nor 1e-200 underflows
+    if scale == 0 or not trace / X.shape[0] / scale / scale > 2.0 * X.shape[1] * (64 * eps) ** 2:
         # rare (near-constant input): the shared check words the error, on a host copy
         from sklearn.utils._array_api import _convert_to_numpy
 
@@ -250,8 +251,9 @@ def _screen_varies(X, trace, name):
     (and words the error) only when the total variance trace / n is within a
     factor 2 of its threshold.
     """
-    scale = max(float(X.max()), -float(X.min()), 1.0)
-    if not trace / X.shape[0] > 2.0 * _varies_tol(X) * scale**2:
+    scale = max(float(X.max()), -float(X.min()))
+    # divided, not squared, so that neither 1e200 overflows nor 1e-200 underflows
+    if scale == 0 or not trace / X.shape[0] / scale / scale > 2.0 * _varies_tol(X):
         _check_varies(X, name)
 
 
@@ -286,12 +288,6 @@ def _check_kernel_args(kernel, sigma, sigma_fraction, method):
         raise ValueError(f"sigma_fraction must be a positive finite float; got {sigma_fraction!r}.")
 
 
-def _block_rows(n, n_cols):
-    # rows per block so that one float64 block stays within sklearn's working_memory
-    budget = get_config()["working_memory"] * 2**20
-    return max(1, min(n, int(budget // (8 * max(n_cols, 1)))))
-
-
 # ----------------------------------------------------------------------------- prepare / combine
 def _prepare_linear(X, method, name):
     n, d = X.shape
@@ -319,7 +315,7 @@ def _median_sq_distance_and_gram(Xc):
     D = np.empty((n, n))
     upper = np.empty(n * (n - 1) // 2)
     pos = 0
-    for rows in gen_batches(n, _block_rows(n, n)):
+    for rows in gen_batches(n, block_rows(n)):
         blk = D[rows]
         np.matmul(Xc[rows], Xc.T, out=blk)
         blk *= -2.0

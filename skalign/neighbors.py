@@ -13,7 +13,11 @@ dimension) gets its neighbours from here, so the conventions hold everywhere:
 Backends (``algorithm``):
 
 ``'brute'``
-    Exact, blocked, distances through BLAS matrix products.
+    Exact. Feature vectors go through scikit-learn's chunked, multithreaded brute
+    force (distances by BLAS, memory bounded by ``working_memory``), asked for one
+    extra neighbour so that ties can be ordered by index (rows where a tie crosses
+    the k-th place are redone on skalign's own blocked path); precomputed
+    distances and full-rank mode use the blocked path directly.
 ``'pynndescent'``
     Approximate nearest-neighbour descent (McInnes); imported only here, because
     numba compiles it on first use (tens of seconds).
@@ -97,8 +101,7 @@ def prepare_points(X, metric, name="X"):
             )
         X = X / norms[:, None].astype(X.dtype)
         return X, None
-    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-    return X, sq
+    return X, _sq_norms(X)
 
 
 def pairwise_block(X, aux, rows, metric):
@@ -209,20 +212,69 @@ def kneighbors(
     n = Xv.shape[0]
     k = check_n_neighbors(n_neighbors, n, name="n_neighbors")
     backend = resolve_algorithm(algorithm, n, metric)
-    if backend == "brute":
-        ind = np.empty((n, k), dtype=np.intp)
-        dist = np.empty((n, k), dtype=np.float64)
-        step = block_rows(n, working_memory, n_copies=3)
-        for rows in gen_batches(n, step):
-            D = pairwise_block(Xv, aux, rows, metric)
-            ind[rows], dist[rows] = _topk_block(D, k)
-            del D
-        dist = _finish_distances(dist, metric)
+    if backend == "brute" and metric == "precomputed":
+        dist, ind = _kneighbors_blocked(Xv, aux, k, metric, working_memory)
+    elif backend == "brute":
+        dist, ind = _kneighbors_argkmin(Xv, aux, k, metric, working_memory)
     elif backend == "pynndescent":
         dist, ind = _kneighbors_pynndescent(Xv, k, metric, random_state, n_jobs)
     else:
         dist, ind = _kneighbors_cuml(Xv, k, metric)
     return (dist, ind) if return_distance else ind
+
+
+def _kneighbors_blocked(Xv, aux, k, metric, working_memory):
+    """Exact search over row blocks of the distance matrix (the reference path)."""
+    n = Xv.shape[0]
+    ind = np.empty((n, k), dtype=np.intp)
+    dist = np.empty((n, k), dtype=np.float64)
+    step = block_rows(n, working_memory, n_copies=3)
+    for rows in gen_batches(n, step):
+        D = pairwise_block(Xv, aux, rows, metric)
+        ind[rows], dist[rows] = _topk_block(D, k)
+        del D
+    return _finish_distances(dist, metric), ind
+
+
+def _kneighbors_argkmin(Xv, aux, k, metric, working_memory):
+    """Exact search through scikit-learn's chunked, multithreaded brute force, ties by index.
+
+    scikit-learn does not promise an order among equal distances, so it is asked for
+    one neighbour more than needed: sorting by (distance, index) then fixes the order
+    inside the list, and a row whose k-th and (k+1)-th distances are equal (a tie
+    across the boundary, in practice only duplicated points) is redone on the
+    blocked path, which settles it by index. Cosine rows are unit-normalised, so
+    their Euclidean order is the cosine order.
+    """
+    from sklearn import config_context
+    from sklearn.neighbors import NearestNeighbors
+
+    n = Xv.shape[0]
+    m = min(k + 1, n - 1)
+    wm = get_config()["working_memory"] if working_memory is None else working_memory
+    with config_context(working_memory=wm):
+        nn = NearestNeighbors(n_neighbors=m, algorithm="brute", metric="euclidean").fit(Xv)
+        dist, ind = nn.kneighbors()  # no X: each point is left out of its own list
+    dist = dist.astype(np.float64, copy=False)
+    o = np.lexsort((ind, dist), axis=-1)
+    ind = np.take_along_axis(ind, o, axis=1).astype(np.intp, copy=False)
+    dist = np.take_along_axis(dist, o, axis=1)
+    if m > k:
+        tied = np.flatnonzero(dist[:, k - 1] == dist[:, k])
+        for r in tied:
+            D = pairwise_block(Xv, aux if aux is not None else _sq_norms(Xv), slice(r, r + 1), "sqeuclidean")
+            i_r, d_r = _topk_block(D, k)
+            ind[r, :k], dist[r, :k] = i_r[0], np.sqrt(d_r[0])
+    ind, dist = ind[:, :k], dist[:, :k]
+    if metric == "sqeuclidean":
+        dist = dist**2
+    elif metric == "cosine":
+        dist = dist**2 / 2.0  # |u - v|^2 = 2 - 2 cos for unit vectors
+    return dist, ind
+
+
+def _sq_norms(X):
+    return np.einsum("ij,ij->i", X, X, dtype=np.float64)
 
 
 def _drop_self(ind, dist, k):
@@ -267,6 +319,13 @@ def _kneighbors_pynndescent(X, k, metric, random_state, n_jobs):
     dist = np.take_along_axis(dist, o, axis=1)
     dist, ind = _drop_self(ind, dist, n_build - 1)
     dist, ind = dist[:, :k], ind[:, :k]
+    short = np.flatnonzero((ind < 0).any(axis=1))
+    if short.size:
+        # an unfilled slot would silently index the last row downstream
+        raise ValueError(
+            f"pynndescent found fewer than n_neighbors={k} neighbours for {short.size} point(s) "
+            f"(e.g. row {short[0]}); use algorithm='brute' or a smaller n_neighbors."
+        )
     if metric == "sqeuclidean":
         dist = dist**2
     return dist, ind

@@ -104,7 +104,7 @@ def test_paired_fit_score_pickle(name):
 
 @pytest.mark.parametrize("name", PAIRED)
 def test_paired_metadata(name):
-    meta = ESTIMATORS[name].metadata()
+    meta = _make(name).metadata()
     lo, hi = meta["score_range"]
     assert lo < hi
     assert set(meta["invariances"]) <= set(INVARIANCES)
@@ -125,10 +125,14 @@ def test_paired_declared_invariances_hold(name):
         "orthogonal": lambda A: A @ np.linalg.qr(rng.normal(size=(d, d)))[0],
         "invertible_linear": lambda A: A @ (rng.normal(size=(d, d)) + 3 * np.eye(d)),
         "permutation": lambda A: A[:, rng.permutation(d)],
-        "monotone_distance": lambda A: 2.5 * A,
     }
-    for inv in ESTIMATORS[name].invariances:
-        if inv == "sample_permutation":
+    for inv in est.invariances:
+        if inv == "monotone_distance":
+            # squaring distances changes every distance but no neighbour order
+            assert "metric" in est.get_params(), f"{name} declares monotone_distance but has no metric"
+            sq = clone(est).set_params(metric="sqeuclidean")
+            got = sq.fit(X, Y).score(X, Y)
+        elif inv == "sample_permutation":
             p = rng.permutation(X.shape[0])
             got = clone(est).fit(X[p], Y[p]).score(X[p], Y[p])
         else:
@@ -137,14 +141,30 @@ def test_paired_declared_invariances_hold(name):
         assert got == pytest.approx(base, rel=1e-6, abs=1e-8), inv
 
 
-@pytest.mark.parametrize("name", PAIRED)
-def test_paired_symmetry_flag(name):
-    X, Y = _paired_data(seed=2)
-    est = _make(name)
+# parameter settings that change whether a scorer is symmetric
+SYMMETRY_VARIANTS = {
+    "InformationImbalance": [{"direction": "x_to_y"}, {"direction": "y_to_x"}],
+    "LinearRegressionScorer": [{"symmetric": True}],
+}
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [(n, {}) for n in PAIRED] + [(n, p) for n in PAIRED for p in SYMMETRY_VARIANTS.get(n, [])],
+)
+def test_paired_symmetry_flag(name, params):
+    """The flag is honest both ways: symmetric scorers give equal scores on swapped inputs,
+    asymmetric ones give different scores on a pair where one side predicts the other better."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 5))
+    Y = np.column_stack([X[:, :2] + 0.05 * rng.normal(size=(80, 2)), rng.normal(size=(80, 2))])
+    est = _make(name).set_params(**params)
     a = clone(est).fit(X, Y).score(X, Y)
     b = clone(est).fit(Y, X).score(Y, X)
-    if ESTIMATORS[name].symmetric:
+    if est.symmetric:
         assert a == pytest.approx(b, rel=1e-8, abs=1e-10)
+    else:
+        assert abs(a - b) > 1e-3
 
 
 @pytest.mark.parametrize("name", PAIRED)

@@ -138,11 +138,16 @@ def test_rbf_fixed_sigma_matches_brute_force(rng):
     assert combine_cka(PX, PY) == pytest.approx(_cka_brute(K, L), rel=1e-10)
 
 
-def test_rbf_is_row_blocked(rng, monkeypatch):
+def test_rbf_is_row_blocked(rng):
+    from sklearn import config_context
+
+    from skalign.neighbors import block_rows
+
     X, Y = _pair(rng, n=90)
     full = rbf_cka(X, Y, debiased=True)
-    monkeypatch.setattr(kernels, "_block_rows", lambda n, n_cols: 7)  # 13 uneven blocks
-    assert rbf_cka(X, Y, debiased=True) == pytest.approx(full, rel=1e-12)
+    with config_context(working_memory=0.005):  # MiB: 7 rows of 90 float64 per block
+        assert block_rows(90) == 7  # so 13 uneven blocks are really used
+        assert rbf_cka(X, Y, debiased=True) == pytest.approx(full, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- debiased

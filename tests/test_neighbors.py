@@ -55,6 +55,17 @@ def test_boundary_ties_take_lower_indices():
     np.testing.assert_array_equal(ind[0], [1, 2])
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_lattice_ties_broken_by_index(metric):
+    # integer lattice: distances are exact in floating point and ties are everywhere
+    g = np.arange(6.0)
+    X = np.array([(a, b) for a in g for b in g])
+    d, i = kneighbors(X, 7, metric=metric, algorithm="brute")
+    d_ref, i_ref = _brute(X, 7, metric)
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_allclose(d, d_ref, atol=1e-12)
+
+
 def test_float32_kept_and_close(rng):
     X = rng.normal(size=(100, 8)).astype(np.float32)
     d, i = kneighbors(X, 3, algorithm="brute")

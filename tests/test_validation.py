@@ -89,6 +89,14 @@ def test_nonconstant():
     check_nonconstant(np.arange(10.0).reshape(5, 2))
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_nonconstant_is_free_of_scale(rng, scale):
+    X = rng.normal(size=(6, 3)) * scale
+    check_nonconstant(X)  # neither underflow nor overflow makes varied data look constant
+    with pytest.raises(ValueError, match="zero variance"):
+        check_nonconstant(np.full((6, 3), scale))
+
+
 def test_n_neighbors_range():
     assert check_n_neighbors(3, 10) == 3
     with pytest.raises(ValueError, match=r"allowed range \[1, 9\] for n_samples=10"):

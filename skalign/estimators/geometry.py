@@ -341,7 +341,11 @@ class InformationImbalance(BasePairedScorer):
         "monotone_distance",
         "sample_permutation",
     )
-    symmetric = True
+    @property
+    def symmetric(self):
+        # one direction of the imbalance is the point of the measure: only the average is symmetric
+        return self.direction == "both"
+
     stateless = True
 
     _parameter_constraints: dict = {
@@ -356,7 +360,8 @@ class InformationImbalance(BasePairedScorer):
         self.metric = metric
 
     def _min_samples(self):
-        return max(3, int(self.n_neighbors) + 1)
+        # k >= n is left to the neighbour search, whose error names n_neighbors and its range
+        return 3
 
     def prepare(self, X, name="X"):
         """Validate X and find its exact nearest neighbours (ties by index).

@@ -90,7 +90,11 @@ class CKAScorer(BasePairedScorer):
     1.0
     """
 
-    score_range = (0.0, 1.0)
+    @property
+    def score_range(self):
+        # the debiased estimator is a cosine between unbiasedly centred Gram matrices
+        return (-1.0, 1.0) if self.debiased else (0.0, 1.0)
+
     invariances = ("translation", "isotropic_scaling", "orthogonal", "sample_permutation")
     symmetric = True
     stateless = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sklearn.utils._param_validation import Interval, Real, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -91,7 +93,11 @@ class ProcrustesScorer(BasePairedScorer):
     True
     """
 
-    score_range = (-1.0, 1.0)
+    @property
+    def score_range(self):
+        # 'euclidean' scores are minus a distance; 'angular' ones are cos(theta), [0, 1] in sample
+        return (-np.inf, 0.0) if self.score_method == "euclidean" else (-1.0, 1.0)
+
     invariances = ("translation", "isotropic_scaling", "orthogonal", "sample_permutation")
     symmetric = True
     stateless = False

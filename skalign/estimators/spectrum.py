@@ -175,6 +175,7 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         )
 
     def _fit(self, X, Y):
+        self.__dict__.pop("pvalues_", None)  # a refit without permutations has none
         res = self._spectrum(X, Y)
         self.ks_ = res.k
         self.spectrum_ = res.tas
