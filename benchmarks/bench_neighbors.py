@@ -9,6 +9,7 @@ scikit-learn's brute-force NearestNeighbors, timed in the same run.
 
 import argparse
 import os
+import resource
 import time
 import tracemalloc
 
@@ -31,6 +32,7 @@ def main():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(args.n, args.d)).astype(np.float64)
     nn_bytes = args.n * args.n * 8
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
 
     tracemalloc.start()
     t = time.perf_counter()
@@ -38,6 +40,11 @@ def main():
     t_ours = time.perf_counter() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # tracemalloc sees numpy's buffers but not scikit-learn's C++ chunk buffers; the
+    # process's peak resident set covers both (X itself is in the baseline)
+    print(f"peak RSS: {rss0:.0f} MiB before the search (X = {X.nbytes / 2**20:.0f} MiB), "
+          f"{rss1:.0f} MiB after: the search added at most {rss1 - rss0:.0f} MiB")
     print(f"skalign exact kneighbors: {t_ours:.1f} s, peak traced memory {peak / 2**20:.0f} MiB "
           f"(working_memory={args.working_memory:.0f} MiB; an n x n float64 matrix would be "
           f"{nn_bytes / 2**30:.1f} GiB, ratio {nn_bytes / peak:.0f}x)")
