@@ -88,7 +88,12 @@ def prepare_points(X, metric, name="X"):
     if metric == "precomputed":
         D = check_representation(X, name=name, min_samples=2)
         if D.shape[0] != D.shape[1]:
-            raise ValueError(f"metric='precomputed' needs a square distance matrix; {name} has shape {D.shape}.")
+            raise ValueError(
+                f"metric='precomputed' needs a square distance matrix; {name} has shape {D.shape}. "
+                "Cross-validation splits of precomputed matrices are not supported (scikit-learn "
+                "slices a held-out block against the training columns): pass features, or "
+                "compute the distance matrices per fold."
+            )
         if (D < 0).any():
             raise ValueError(f"{name} is a precomputed distance matrix with negative entries.")
         return D, None
