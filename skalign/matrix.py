@@ -660,7 +660,7 @@ class _PrintProgress:
             )
 
     def close(self):
-        pass
+        """Nothing to release: only tqdm's bars need closing, plain prints do not."""
 
 
 def _progress(verbose, total, initial):
