@@ -20,6 +20,8 @@ __all__ = [
     "check_n_neighbors",
     "check_nonconstant",
     "check_random_state",
+    "unique_rows",
+    "warn_duplicates",
 ]
 
 from sklearn.utils import check_random_state  # re-exported: one import site for the package
@@ -217,13 +219,27 @@ def check_n_neighbors(k, n_samples, *, name="n_neighbors", max_k=None):
     return int(k)
 
 
+def unique_rows(X):
+    """First index of each distinct row of a 2-D array, and each row's distinct-row label.
+
+    Rows are compared bit for bit (one void view per row, so one sort of n items).
+
+    Returns
+    -------
+    first : ndarray of shape (n_distinct,)
+    inverse : ndarray of shape (n_samples,)
+        ``X[first[inverse]] == X`` row for row.
+    """
+    view = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    _, first, inverse = np.unique(view, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
 def warn_duplicates(X, name="X"):
     """Warn when ``X`` has duplicated rows, whose neighbour ties are broken by index."""
     if X.shape[0] < 2:
         return 0
-    view = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))
-    n_unique = np.unique(view.ravel()).size
-    n_dup = X.shape[0] - n_unique
+    n_dup = X.shape[0] - unique_rows(X)[0].size
     if n_dup:
         warnings.warn(
             f"{name} has {n_dup} duplicated row(s); neighbours at equal distance are "

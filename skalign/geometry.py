@@ -60,7 +60,7 @@ from sklearn import get_config
 from sklearn.utils import gen_batches
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._validation import check_n_neighbors, check_nonconstant, check_representation
+from ._validation import check_n_neighbors, check_nonconstant, check_representation, unique_rows
 from .neighbors import block_rows, kneighbors, pairwise_block, prepare_points, resolve_algorithm
 
 __all__ = [
@@ -106,8 +106,7 @@ def _distinct_points(X, metric, name="X", min_samples=3):
     X = check_representation(X, name=name, min_samples=min_samples)
     if metric == "cosine":
         X, _ = prepare_points(X, "cosine", name=name)
-    view = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
-    _, first, inverse = np.unique(view, return_index=True, return_inverse=True)
+    first, inverse = unique_rows(X)
     n_dup = X.shape[0] - first.size
     if n_dup:
         # keep the first copy of each row, in the original order

@@ -75,7 +75,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from .neighbors import block_rows
+from .neighbors import block_rows, pairwise_block
 from sklearn.utils import gen_batches
 
 from ._validation import (
@@ -311,17 +311,12 @@ def _prepare_linear(X, method, name):
 def _median_sq_distance_and_gram(Xc):
     """Squared distances of the rows of Xc into an n x n array, and their median over i < j."""
     n = Xc.shape[0]
-    sq = np.einsum("ij,ij->i", Xc, Xc)
+    sq = np.einsum("ij,ij->i", Xc, Xc, dtype=np.float64)
     D = np.empty((n, n))
     upper = np.empty(n * (n - 1) // 2)
     pos = 0
     for rows in gen_batches(n, block_rows(n)):
-        blk = D[rows]
-        np.matmul(Xc[rows], Xc.T, out=blk)
-        blk *= -2.0
-        blk += sq[rows, None]
-        blk += sq[None, :]
-        np.maximum(blk, 0.0, out=blk)  # rounding can push tiny distances below 0
+        D[rows] = pairwise_block(Xc, sq, rows, "sqeuclidean")  # clipped at 0, diagonal -inf
         for i in range(rows.start, rows.stop):
             D[i, i] = 0.0
             m = n - 1 - i

@@ -4,6 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 from skalign._validation import (
+    unique_rows,
     check_n_neighbors,
     check_nonconstant,
     check_paired,
@@ -110,3 +111,15 @@ def test_duplicates_warn(rng):
     X = np.vstack([X, X[:2]])
     with pytest.warns(UserWarning, match="2 duplicated row"):
         assert warn_duplicates(X) == 2
+
+
+def test_unique_rows_first_copies_and_labels(rng):
+    base = rng.normal(size=(4, 3))
+    X = base[[2, 0, 2, 1, 3, 0, 2]]
+    first, inverse = unique_rows(X)
+    # independent answer: first occurrence of each distinct row, by a Python dict
+    seen = {}
+    for i, row in enumerate(map(tuple, X)):
+        seen.setdefault(row, i)
+    assert sorted(first.tolist()) == sorted(seen.values())
+    np.testing.assert_array_equal(X[first[inverse]], X)
