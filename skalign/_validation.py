@@ -18,6 +18,8 @@ __all__ = [
     "check_representation_xp",
     "check_paired",
     "check_n_neighbors",
+    "check_int",
+    "check_same_samples",
     "check_nonconstant",
     "check_random_state",
     "unique_rows",
@@ -170,15 +172,45 @@ def check_paired(X, Y, *, min_samples=2, names=("X", "Y"), return_feature_names=
             )
     X, fx = check_representation(X, name=names[0], min_samples=min_samples, return_feature_names=True)
     Y, fy = check_representation(Y, name=names[1], min_samples=min_samples, return_feature_names=True)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must describe the same samples (row i = stimulus i), but "
-            f"{names[0]} has shape {X.shape} and {names[1]} has shape {Y.shape}: "
-            f"{X.shape[0]} != {Y.shape[0]} rows."
-        )
+    check_same_samples(X.shape[0], Y.shape[0], names=names, shapes=(X.shape, Y.shape))
     if return_feature_names:
         return X, Y, fx, fy
     return X, Y
+
+
+def check_same_samples(n_x, n_y, *, names=("X", "Y"), shapes=None):
+    """Raise the one ValueError for two representations with different numbers of rows.
+
+    Row i of both must describe stimulus i, so the row counts must agree. ``names``
+    are the arguments' names (``("PX", "PY")`` for prepared representations);
+    ``shapes``, when given, are quoted in the message.
+    """
+    if int(n_x) == int(n_y):
+        return
+    a, b = names
+    if shapes is not None:
+        detail = f"{a} has shape {tuple(shapes[0])} and {b} has shape {tuple(shapes[1])}"
+    else:
+        detail = f"{a} has {int(n_x)} rows and {b} has {int(n_y)} rows"
+    raise ValueError(
+        f"{a} and {b} must describe the same samples (row i = stimulus i), but {detail}: "
+        f"{int(n_x)} != {int(n_y)} rows."
+    )
+
+
+def check_int(value, name, low=None, high=None):
+    """Check that ``value`` is an integer (not a bool) within [low, high] and return it as int.
+
+    For arguments of private helpers and of objects outside scikit-learn's
+    parameter validation (public functions use ``validate_params``).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r} of type {type(value).__name__}.")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}; got {value}.")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}; got {value}.")
+    return int(value)
 
 
 def check_nonconstant(X, name="X", *, tol=0.0):
@@ -362,10 +394,7 @@ def check_representation_xp(X, Y=None, *, name="X", name_y="Y", min_samples=1, m
                 f"{argname} contains {what} value(s); remove or impute them before comparing representations."
             )
         out.append(arr)
-    if Y is not None and out[0].shape[0] != out[1].shape[0]:
-        sx, sy = tuple(out[0].shape), tuple(out[1].shape)
-        raise ValueError(
-            f"{name} and {name_y} must describe the same samples (row i = stimulus i), but "
-            f"{name} has shape {sx} and {name_y} has shape {sy}: {sx[0]} != {sy[0]} rows."
-        )
+    if Y is not None:
+        check_same_samples(out[0].shape[0], out[1].shape[0], names=(name, name_y),
+                           shapes=(tuple(out[0].shape), tuple(out[1].shape)))
     return (*out, xp)
