@@ -17,10 +17,12 @@ __all__ = [
     "check_representation",
     "check_representation_xp",
     "check_paired",
+    "check_paired_on_host",
     "check_n_neighbors",
     "check_int",
     "check_same_samples",
     "check_nonconstant",
+    "variance_floor",
     "check_random_state",
     "unique_rows",
     "warn_duplicates",
@@ -213,21 +215,61 @@ def check_int(value, name, low=None, high=None):
     return int(value)
 
 
-def check_nonconstant(X, name="X", *, tol=0.0):
+def variance_floor(dtype):
+    """Relative variance below which a representation counts as constant: ``(64 eps)²``.
+
+    A constant column's mean is rounded, so after centring its "variance" is
+    about (eps x value)² rather than 0; the floor sits above that, relative to
+    the squared magnitude of the data, so it is free of the data's scale.
+    """
+    # NumPy dtypes, and other libraries' dtypes by name (torch.float32 -> "float32")
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = str(dtype).rsplit(".", 1)[-1]
+    eps = float(np.finfo(name).eps) if name in {"float16", "float32", "float64"} else float(np.finfo(np.float64).eps)
+    return (64.0 * eps) ** 2
+
+
+def check_nonconstant(X, name="X", *, tol=0.0, sq_norm=None, xp=None):
     """Raise a ValueError when every row of ``X`` is the same point.
 
     A representation with zero total variance has no geometry: correlations,
-    CKA and shape metrics divide by zero on it. The test is whether any column's
-    range exceeds ``tol`` times the largest absolute value, so it is free of the
-    data's scale (no overflow at 1e200, no underflow at 1e-200) and needs no
-    n x d temporary.
+    CKA and shape metrics divide by zero on it. The test is whether some
+    column's range exceeds ``tol`` times the largest absolute value, which is
+    free of the data's scale (no overflow at 1e200, no underflow at 1e-200),
+    needs no n x d temporary, and runs with the operations of ``X``'s own array
+    library (NumPy, CuPy, PyTorch ...), so device data is not copied.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        A validated representation (any Array API library).
+    name : str
+        Argument name for the error message.
+    tol : float, default=0.0
+        Relative range at or below which a column counts as constant.
+    sq_norm : float, optional
+        :math:`\\lVert X - \\bar X \\rVert_F^2` when the caller computes it anyway
+        (CKA does). Then the range test runs only when the total variance per
+        feature is within a factor 2 of :func:`variance_floor` times the squared
+        scale: a float comparison instead of two reductions for ordinary data.
+    xp : namespace, optional
+        ``X``'s namespace (:func:`skalign._array_api.get_namespace`).
     """
+    from ._array_api import get_namespace
+
     if X.shape[0] < 2:
         return
-    with np.errstate(over="ignore", invalid="ignore"):
-        spread = X.max(axis=0) - X.min(axis=0)  # inf on overflow, which still counts as varying
-        scale = float(np.abs(X).max()) if X.size else 0.0
-        varies = bool(np.any(spread > tol * scale))
+    xp = get_namespace(X) if xp is None else xp
+    scale = max(float(xp.max(X)), -float(xp.min(X))) if X.shape[1] else 0.0
+    if sq_norm is not None and scale > 0:
+        n, d = X.shape
+        # divided, not squared, so that neither 1e200 overflows nor 1e-200 underflows
+        if sq_norm / n / scale / scale > 2.0 * d * variance_floor(X.dtype):
+            return
+    # max > min + tol*scale: a comparison, so no subtraction can overflow
+    varies = scale > 0 and bool(xp.any(xp.max(X, axis=0) > xp.min(X, axis=0) + tol * scale))
     if not varies:
         raise ValueError(
             f"{name} has zero variance: all {X.shape[0]} rows are the same point, so it has "
@@ -398,3 +440,22 @@ def check_representation_xp(X, Y=None, *, name="X", name_y="Y", min_samples=1, m
         check_same_samples(out[0].shape[0], out[1].shape[0], names=(name, name_y),
                            shapes=(tuple(out[0].shape), tuple(out[1].shape)))
     return (*out, xp)
+
+
+def check_paired_on_host(X, Y, *, min_samples=2, names=("X", "Y")):
+    """:func:`check_paired` for computations that run on NumPy only.
+
+    Array API input (with ``array_api_dispatch`` on) is validated on its device
+    by :func:`check_representation_xp`, so its errors read as for NumPy input,
+    and then copied to the host.
+
+    Returns
+    -------
+    X, Y : ndarray
+    """
+    from ._array_api import to_numpy
+
+    X, Y, xp = check_representation_xp(X, Y, name=names[0], name_y=names[1], min_samples=min_samples)
+    if xp is not None:
+        X, Y = to_numpy(X, xp), to_numpy(Y, xp)
+    return X, Y
