@@ -17,13 +17,13 @@ R^768, plus small isotropic noise, in float32, like a layer's activations.
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
+from _harness import load, machine_report
 
 from skalign import geometry
-from skalign.geometry import local_intrinsic_dimension
+from skalign.metrics import local_intrinsic_dimension
 from skalign.neighbors import kneighbors
 
 
@@ -34,10 +34,6 @@ def _activations(n, d, latent=12, seed=0):
     X = np.tanh(Z @ W)
     X += np.float32(0.01) * rng.normal(size=(n, d)).astype(np.float32)
     return X
-
-
-def _load():
-    return "load average %.2f %.2f %.2f on %d cores" % (*os.getloadavg(), os.cpu_count())
 
 
 def bench_fast(n, d, k):
@@ -107,15 +103,15 @@ def main():
     p.add_argument("--skip-exact", action="store_true")
     p.add_argument("--skip-skdim", action="store_true")
     args = p.parse_args()
-    print(_load())
+    machine_report("pynndescent")
     if not args.skip_exact:
         print("exact mode:")
         bench_exact(args.n_exact, args.d, args.k, args.skip_skdim)
-        print(_load())
+        print(load())
     if not args.skip_fast:
         print("fast mode:")
         bench_fast(args.n_fast, args.d, args.k)
-        print(_load())
+        print(load())
 
 
 if __name__ == "__main__":

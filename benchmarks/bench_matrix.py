@@ -20,11 +20,9 @@ back to back in one run.
 """
 
 import argparse
-import os
-import platform
-import time
 
 import numpy as np
+from _harness import machine_report, timed
 
 
 def make_layers(n_layers, n, d, seed=0):
@@ -38,19 +36,6 @@ def make_layers(n_layers, n, d, seed=0):
         h = np.tanh(h @ W) + 0.3 * rng.normal(size=(n, d))
         layers[f"layer{layer:02d}"] = h
     return layers
-
-
-def load():
-    return "load avg %.2f %.2f %.2f" % os.getloadavg()
-
-
-def timed(label, fn):
-    before = load()
-    t0 = time.perf_counter()
-    out = fn()
-    dt = time.perf_counter() - t0
-    print(f"{label:<58s} {dt:9.2f} s   ({before} -> {load()})", flush=True)
-    return dt, out
 
 
 def main(argv=None):
@@ -76,14 +61,9 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, nargs="*", default=[1, 2])
     args = parser.parse_args(argv)
 
-    from threadpoolctl import threadpool_info
-
     from skalign import CKAScorer, TopologicalAlignmentSpectrum, alignment_matrix, pivot_alignment
 
-    print(
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"BLAS: {[(i['internal_api'], i['num_threads']) for i in threadpool_info()]}"
-    )
+    machine_report("joblib")
     L = args.layers
     print(f"{L} x {L} layers, n={args.n}, d={args.d}, float64")
     layers = make_layers(L, args.n, args.d)

@@ -8,12 +8,11 @@ scikit-learn's brute-force NearestNeighbors, timed in the same run.
 """
 
 import argparse
-import os
-import resource
 import time
 import tracemalloc
 
 import numpy as np
+from _harness import load, machine_report, peak_rss_mib
 from sklearn import config_context
 from sklearn.neighbors import NearestNeighbors
 
@@ -28,11 +27,11 @@ def main():
     p.add_argument("--working-memory", type=float, default=256.0, help="MiB per block")
     p.add_argument("--approx", action="store_true", help="also time pynndescent (compiles with numba)")
     args = p.parse_args()
-    print(f"load: {os.getloadavg()}, cores: {os.cpu_count()}")
+    machine_report()
     rng = np.random.default_rng(0)
     X = rng.normal(size=(args.n, args.d)).astype(np.float64)
     nn_bytes = args.n * args.n * 8
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    rss0 = peak_rss_mib()
 
     tracemalloc.start()
     t = time.perf_counter()
@@ -40,7 +39,7 @@ def main():
     t_ours = time.perf_counter() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss1 = peak_rss_mib()
     # tracemalloc sees numpy's buffers but not scikit-learn's C++ chunk buffers; the
     # process's peak resident set covers both (X itself is in the baseline)
     print(f"peak RSS: {rss0:.0f} MiB before the search (X = {X.nbytes / 2**20:.0f} MiB), "
@@ -71,6 +70,7 @@ def main():
         t_a = time.perf_counter() - t
         recall = np.mean([len(set(a) & set(b)) / args.k for a, b in zip(ia, i1)])
         print(f"pynndescent: warm-up {t_warm:.1f} s, then {t_a:.1f} s, recall@{args.k} {recall:.3f}")
+    print(load())
 
 
 if __name__ == "__main__":

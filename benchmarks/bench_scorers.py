@@ -1,7 +1,7 @@
-"""Benchmarks for the global scorers of issue 4: linear/RBF CKA and ridge predictivity.
+"""Benchmarks for the global scorers: linear/RBF CKA and ridge predictivity.
 
 Every figure is a ratio measured in the same run, so it is read against the
-machine it ran on (the ``uptime`` load average is printed first). Run with
+machine it ran on (the machine report and load average are printed first). Run with
 
     python benchmarks/bench_scorers.py            # the sizes of the issue
     python benchmarks/bench_scorers.py --quick    # small sizes, a smoke test
@@ -28,30 +28,11 @@ Sections
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import time
 import tracemalloc
 
 import numpy as np
-
-
-def _best_of(fn, repeat):
-    best = np.inf
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def _uptime():
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return f"loadavg {os.getloadavg()}"
-
+from _harness import best_of, load, machine_report
 
 def bench_linear_vs_blas(n, d, repeat, rng):
     from skalign.metrics import linear_cka
@@ -65,8 +46,8 @@ def bench_linear_vs_blas(n, d, repeat, rng):
     # interleaved, so that a change in machine load hits both sides alike
     t_blas = t_cka = np.inf
     for _ in range(repeat):
-        t_blas = min(t_blas, _best_of(blas, 1)[0])
-        t, value = _best_of(lambda: linear_cka(X, Y), 1)
+        t_blas = min(t_blas, best_of(blas, 1)[0])
+        t, value = best_of(lambda: linear_cka(X, Y), 1)
         t_cka = min(t_cka, t)
 
     tracemalloc.start()
@@ -101,10 +82,10 @@ def bench_linear_vs_naive(n, d, subsets, repeat, rng):
 
     X = rng.normal(size=(n, d))
     Y = X @ rng.normal(size=(d, d)) + rng.normal(size=(n, d))
-    t_fast, v = _best_of(lambda: linear_cka(X, Y), repeat)
+    t_fast, v = best_of(lambda: linear_cka(X, Y), repeat)
     times = []
     for m in subsets:
-        t, v_naive = _best_of(lambda: _naive_cka(X[:m], Y[:m]), repeat)
+        t, v_naive = best_of(lambda: _naive_cka(X[:m], Y[:m]), repeat)
         v_check = linear_cka(X[:m], Y[:m], method="feature")
         assert abs(v_naive - v_check) < 1e-9, (v_naive, v_check)
         times.append(t)
@@ -133,10 +114,10 @@ def bench_prepare_combine(n, d, repeat, rng):
     X = rng.normal(size=(n, d))
     Y = X @ rng.normal(size=(d, d)) + rng.normal(size=(n, d))
     est = CKAScorer().fit(X[:10], Y[:10])
-    t_score, s = _best_of(lambda: est.score(X, Y), repeat)
-    t_prep, PX = _best_of(lambda: est.prepare(X), repeat)
+    t_score, s = best_of(lambda: est.score(X, Y), repeat)
+    t_prep, PX = best_of(lambda: est.prepare(X), repeat)
     PY = est.prepare(Y)
-    t_comb, c = _best_of(lambda: est.combine(PX, PY), repeat)
+    t_comb, c = best_of(lambda: est.combine(PX, PY), repeat)
     assert abs(s - c) < 1e-12
     print(f"[3] prepare/combine, n={n:,} d={d}: score {t_score:.3f} s, prepare {t_prep:.3f} s, combine {t_comb:.3f} s")
     print(f"    score / combine = {t_score / t_comb:.2f}x per pair once layers are prepared")
@@ -154,13 +135,13 @@ def bench_rbf(n_rbf, n_mb, d, repeat, rng):
 
     X = rng.normal(size=(n_rbf, d))
     Y = np.tanh(X @ rng.normal(size=(d, d))) + 0.3 * rng.normal(size=(n_rbf, d))
-    t, v = _best_of(lambda: rbf_cka(X, Y), repeat)
+    t, v = best_of(lambda: rbf_cka(X, Y), repeat)
     print(f"[4] RBF CKA (Gram route, sigma='median'), n={n_rbf:,} d={d}: {t:.2f} s (CKA={v:.4f})")
     Xb = rng.normal(size=(n_mb, d))
     Yb = np.tanh(Xb @ rng.normal(size=(d, d))) + 0.3 * rng.normal(size=(n_mb, d))
-    t, v = _best_of(lambda: minibatch_cka(Xb, Yb, kernel="rbf", batch_size=512, random_state=0), 1)
+    t, v = best_of(lambda: minibatch_cka(Xb, Yb, kernel="rbf", batch_size=512, random_state=0), 1)
     print(f"    minibatch RBF CKA (debiased, batch 512), n={n_mb:,} d={d}: {t:.2f} s (CKA={v:.4f})")
-    t, v = _best_of(lambda: minibatch_cka(Xb, Yb, kernel="linear", batch_size=512, random_state=0), 1)
+    t, v = best_of(lambda: minibatch_cka(Xb, Yb, kernel="linear", batch_size=512, random_state=0), 1)
     print(f"    minibatch linear CKA (debiased, batch 512), n={n_mb:,} d={d}: {t:.2f} s (CKA={v:.4f})")
 
 
@@ -171,9 +152,9 @@ def bench_ridge(n, d, repeat, rng):
 
     X = rng.normal(size=(n, d))
     Y = X @ rng.normal(size=(d, d)) / np.sqrt(d) + rng.normal(size=(n, d))
-    t_blas, _ = _best_of(lambda: (X.T @ X, X.T @ Y), repeat)
-    t_fit, est = _best_of(lambda: LinearRegressionScorer().fit(X, Y), repeat)
-    t_score, s = _best_of(lambda: est.score(X, Y), repeat)
+    t_blas, _ = best_of(lambda: (X.T @ X, X.T @ Y), repeat)
+    t_fit, est = best_of(lambda: LinearRegressionScorer().fit(X, Y), repeat)
+    t_score, s = best_of(lambda: est.score(X, Y), repeat)
     t0 = time.perf_counter()
     cv = cross_val_score(LinearRegressionScorer(), X, Y, cv=KFold(5, shuffle=True, random_state=0))
     t_cv = time.perf_counter() - t0
@@ -199,7 +180,8 @@ def main(argv=None):
         threadpool_limits(args.threads)
     rng = np.random.default_rng(0)
     sections = set(args.only or [1, 2, 3, 4, 5])
-    print(f"machine load before: {_uptime()}  (cpus: {os.cpu_count()}, BLAS threads: {args.threads or 'default'})")
+    machine_report()
+    print(f"(BLAS threads requested: {args.threads or 'library default'})")
     if args.quick:
         sizes = dict(
             big=(5_000, 64), naive=(2_000, 32, [500, 1000]), pc=(2_000, 96), rbf=(500, 5_000, 16), ridge=(2_000, 32),
@@ -219,7 +201,7 @@ def main(argv=None):
         bench_rbf(*sizes["rbf"], 1, rng)
     if 5 in sections:
         bench_ridge(*sizes["ridge"], 1, rng)
-    print(f"machine load after: {_uptime()}")
+    print(f"machine at the end: {load()}")
 
 
 if __name__ == "__main__":

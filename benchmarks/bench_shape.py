@@ -19,30 +19,9 @@ as little as possible; the 1-, 5- and 15-minute load averages are printed alongs
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
 
 import numpy as np
-
-
-def best_of(fn, repeat):
-    times = []
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
-def _threads():
-    try:
-        from threadpoolctl import threadpool_info
-
-        return ", ".join(f"{i['internal_api']}:{i['num_threads']}" for i in threadpool_info())
-    except ImportError:
-        return "unknown"
+from _harness import best_of, interleaved_best_of, load, machine_report
 
 
 def bench_procrustes(n, d, repeat, rng):
@@ -68,12 +47,7 @@ def bench_procrustes(n, d, repeat, rng):
             lambda est=est: est.combine(est.prepare(X), est.prepare(Y, "Y"))
         )
     # interleaved repeats: every case sees the same mix of load from other work on the machine
-    best = dict.fromkeys(cases, np.inf)
-    results = {}
-    for _ in range(repeat):
-        for label, fn in cases.items():
-            t, results[label] = best_of(fn, 1)
-            best[label] = min(best[label], t)
+    best, results = interleaved_best_of(cases, repeat)
     for alpha in (1.0, 0.5):
         scores = [results[k] for k in results if f"={alpha}" in k and "fit" in k and "score" in k]
         scores += [results[k] for k in results if k.startswith(f"procrustes_score(alpha={alpha})")]
@@ -130,12 +104,11 @@ def main():
     p.add_argument("--n-soft", type=int, default=10_000)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, threads {_threads()}")
-    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+    machine_report("ot")
     rng = np.random.default_rng(0)
     bench_procrustes(args.n, args.d, args.repeat, rng)
     bench_soft_matching(args.n_soft, args.units, args.repeat, rng)
-    print("\nload average after: %.2f %.2f %.2f" % os.getloadavg())
+    print(f"\nat the end: {load()}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Benchmark of the Topological Alignment Spectrum (issue 3).
+"""Benchmark of the Topological Alignment Spectrum.
 
 Three parts, each runnable alone (``--part``), figures printed as measured in one run:
 
@@ -24,36 +24,21 @@ Run each part in its own process so that the resident-set peak belongs to it.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import resource
 import time
 import tracemalloc
 
 import numpy as np
+from _harness import Timer, load, machine_report, peak_rss_mib
 
 from skalign.datasets import make_alignment_pair
 from skalign.neighbors import kneighbors
-from skalign.spectrum import (
+from skalign.metrics import (
     combine_neighborhoods,
     prepare_neighborhoods,
     tas_chance,
     tas_from_jaccard,
     tas_spectrum,
 )
-
-
-def _machine():
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
-    return (
-        f"{platform.node()} | {os.cpu_count()} CPUs | load average {load[0]:.2f} {load[1]:.2f} "
-        f"{load[2]:.2f} | numpy {np.__version__}"
-    )
-
-
-def _rss_mib():
-    # ru_maxrss is in KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _pair(n, d, seed, n_clusters=4):
@@ -76,31 +61,19 @@ def _per_k_baseline(X, Y, k):
     return (J - E) / (1 - E)
 
 
-class _Timer:
-    """Wall and CPU seconds of this process (CPU time is steadier on a shared machine)."""
-
-    def __enter__(self):
-        self.w0, self.c0 = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self.w0
-        self.cpu = time.process_time() - self.c0
-
-
 def part_exact_small(args):
     n, d = args.n_small, 64
     X, Y = _pair(n, d, 0)
     tas_spectrum(X[:200], Y[:200])  # warm caches and imports
     runs = []
     for _ in range(args.repeats):
-        with _Timer() as t:
+        with Timer() as t:
             res = tas_spectrum(X, Y)
         runs.append(t)
     w_one = min(r.wall for r in runs)
     c_one = min(r.cpu for r in runs)
     ks = np.unique(np.linspace(1, n - 2, args.baseline_ks).round().astype(int))
-    with _Timer() as tb:
+    with Timer() as tb:
         base = [_per_k_baseline(X, Y, int(k)) for k in ks]
     # the baseline and the one pass compute the same numbers
     gap = float(np.abs(np.asarray(base) - res.tas[ks - 1]).max())
@@ -126,9 +99,9 @@ def part_exact_small(args):
 def part_exact_large(args):
     n, d = args.n_large, 64
     X, Y = _pair(n, d, 1)
-    rss0 = _rss_mib()
+    rss0 = peak_rss_mib()
     tracemalloc.start()
-    with _Timer() as t:
+    with Timer() as t:
         res = tas_spectrum(X, Y)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -137,7 +110,7 @@ def part_exact_large(args):
     print(f"  peak traced numpy/python memory: {peak / 2**20:8.0f} MiB")
     print(
         f"  peak resident set (whole process, incl. inputs {2 * X.nbytes / 2**20:.0f} MiB): "
-        f"{_rss_mib():8.0f} MiB (before: {rss0:.0f} MiB)"
+        f"{peak_rss_mib():8.0f} MiB (before: {rss0:.0f} MiB)"
     )
     print(
         f"  TAS at k=10, n/8, n/2: {res.tas[9]:.3f} {res.tas[n // 8 - 1]:.3f} "
@@ -155,7 +128,7 @@ def part_approx(args):
     n = args.n_approx
     if n:
         X, Y = _pair(n, d, 2, n_clusters=args.n_clusters)
-        with _Timer() as t:
+        with Timer() as t:
             res = tas_spectrum(X, Y, algorithm="pynndescent", random_state=0, n_jobs=args.n_jobs)
         print(
             f"[approx] n={n} d={d} {args.n_clusters} clusters, k grid of {res.k.size} sizes up to "
@@ -163,7 +136,7 @@ def part_approx(args):
         )
         print(
             f"  both searches + spectrum: wall {t.wall:8.1f} s  cpu {t.cpu:8.1f} s   "
-            f"peak RSS {_rss_mib():.0f} MiB"
+            f"peak RSS {peak_rss_mib():.0f} MiB"
         )
 
     n = args.n_check
@@ -224,13 +197,13 @@ def main():
         "--baseline-ks", type=int, default=20, help="k values timed for the per-k baseline"
     )
     args = p.parse_args()
-    print(_machine())
+    machine_report("pynndescent")
     parts = ["exact-small", "exact-large", "approx"] if args.part == "all" else [args.part]
     for part in parts:
         {"exact-small": part_exact_small, "exact-large": part_exact_large, "approx": part_approx}[
             part
         ](args)
-    print(_machine())
+    print(load())
 
 
 if __name__ == "__main__":

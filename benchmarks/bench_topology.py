@@ -29,19 +29,10 @@ since the machine's 2 cores may be shared.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import numpy as np
-
-
-def best_of(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+from _harness import best_of, load, machine_report
 
 
 def digit_images(n, seed=0):
@@ -126,7 +117,7 @@ def circle_cloud(n, d=16, noise=0.1, seed=0):
 
 
 def bench_rips(args):
-    from skalign.topology import persistence_summary
+    from skalign.metrics import persistence_summary
 
     n = args.cloud_points
     print("\n[2] H1 summary of point clouds in R^16")
@@ -152,7 +143,7 @@ def bench_rips(args):
 
 
 def bench_decay(args):
-    from skalign.topology import complexity_decay, topological_complexity
+    from skalign.metrics import complexity_decay, topological_complexity
 
     print("\n[3] Decay demo: Omega across the layers of a small CNN trained on the digits")
     try:
@@ -236,16 +227,14 @@ def main():
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--only", choices=["cubical", "rips", "decay"], default=None)
     args = p.parse_args()
-    import gudhi
-
-    print(f"gudhi {gudhi.__version__}; cpus {os.cpu_count()}; load average at start {os.getloadavg()}")
+    machine_report("gudhi")
     if args.only in (None, "cubical"):
         bench_cubical(args)
     if args.only in (None, "rips"):
         bench_rips(args)
     if args.only in (None, "decay") and not args.skip_decay:
         bench_decay(args)
-    print(f"\nload average at end {os.getloadavg()}")
+    print(f"\nat the end: {load()}")
 
 
 if __name__ == "__main__":
