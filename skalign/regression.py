@@ -10,10 +10,19 @@ coefficient of determination over Y's columns on held-out rows,
     \\bar R^2 = \\frac{1}{d_y} \\sum_{j=1}^{d_y}
         \\Big(1 - \\frac{\\sum_i (y_{ij} - \\hat y_{ij})^2}{\\sum_i (y_{ij} - \\bar y_j)^2}\\Big).
 
-Penalties are *relative*: a grid value α means the ridge penalty
-α x ||Xᶜ||²_F / d_x, i.e. α times the mean eigenvalue of the centred XᵀX of the
-training rows. The grid is then scale-free and the score is unchanged when X is
-multiplied by a constant. The internal CV is scikit-learn's
+Penalties are *relative*: a grid value :math:`a` means the ridge penalty
+
+.. math::
+
+    \\lambda = a\\,\\frac{\\|X^c\\|_F^2}{d_x},
+
+:math:`a` times the mean eigenvalue of the centred :math:`X^\\top X` of the training
+rows. The grid is then scale-free and the score is unchanged when X is multiplied by
+a constant. So that this holds at any magnitude, a representation whose largest value
+lies outside :math:`2^{\\pm m/4}` (:math:`m` the exponent range of its dtype: about
+:math:`10^{\\pm 77}` in float64) is divided by a power of two near that value before
+the fit (exact, so no digit is lost) and the fitted model is expressed back in the
+units of the data; ordinary data are not divided at all. The internal CV is scikit-learn's
 :class:`~sklearn.linear_model.RidgeCV` (efficient leave-one-out by default).
 
 Array API (GPU): with ``sklearn.set_config(array_api_dispatch=True)``, CuPy or
@@ -25,38 +34,143 @@ warns that NumPy input would use 'cholesky'); the scores agree to rounding.
 
 References
 ----------
-Hoerl & Kennard (1970). Ridge regression: biased estimation for nonorthogonal
-problems. Technometrics 12(1).
-Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-representations revisited. ICML (linear regression as a similarity baseline).
+.. [1] Hoerl, A. E. & Kennard, R. W. (1970). Ridge regression: biased estimation for
+   nonorthogonal problems. Technometrics 12(1), 55-67.
+.. [2] Kornblith, S., Norouzi, M., Lee, H. & Hinton, G. (2019). Similarity of neural
+   network representations revisited. ICML (linear regression as a similarity baseline).
 """
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import Interval, validate_params
 
-from ._validation import check_representation_xp
-from .kernels import _acc_dtype
-from .kernels import _namespace_of as _xp
-from .shape import _check_nonconstant_any
+from ._array_api import acc_dtype, get_namespace, sq_sum, to_numpy
+from ._validation import check_nonconstant, check_representation_xp
 
-__all__ = ["DEFAULT_RIDGE_ALPHAS", "fit_ridge", "ridge_r2", "ridge_regression_score"]
+__all__ = [
+    "DEFAULT_RIDGE_ALPHAS",
+    "RIDGE_PARAMETER_CONSTRAINTS",
+    "fit_ridge",
+    "fit_ridge_pair",
+    "ridge_r2",
+    "ridge_pair_r2",
+    "ridge_regression_score",
+]
 
 #: Default relative penalties (multiples of the mean eigenvalue of XᶜᵀXᶜ).
 DEFAULT_RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-6, 3, 10))
 
+#: The hyper-parameters of linear predictivity, as scikit-learn parameter constraints; used
+#: by the public functions here and by :class:`skalign.LinearRegressionScorer`.
+RIDGE_PARAMETER_CONSTRAINTS = {
+    "alphas": ["array-like", Interval(Real, 0, None, closed="neither")],
+    "cv": ["cv_object"],
+    "alpha_per_target": ["boolean"],
+    "symmetric": ["boolean"],
+}
 
-def _check_alphas(alphas):
+
+# --------------------------------------------------------------------------- helpers
+def _unit(X, xp):
+    """A power of two near ``max|X|`` when X's squares could overflow or underflow, else 1.
+
+    Dividing by a power of two is exact; inside :math:`[2^{-m/4}, 2^{m/4}]`, :math:`m`
+    the exponent range of X's dtype, nothing is divided, so ordinary data keep their
+    numbers bit for bit. The power stays within :math:`2^{\\pm(m-8)}`, normal in the dtype.
+    """
+    peak = max(float(xp.max(X)), -float(xp.min(X)))
+    e = math.frexp(peak)[1]
+    top = math.frexp(float(xp.finfo(X.dtype).max))[1]
+    if abs(e) <= top // 4:
+        return 1.0
+    return math.ldexp(1.0, max(8 - top, min(e, top - 8)))
+
+
+def _check_alphas(alphas, cv, alpha_per_target):
     a = np.atleast_1d(np.asarray(alphas, dtype=float)) if not isinstance(alphas, str) else None
     if a is None or a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)) or not np.all(a > 0):
         raise ValueError(f"alphas must be a non-empty 1-D sequence of positive finite floats; got {alphas!r}.")
+    if alpha_per_target and cv is not None:
+        raise ValueError("alpha_per_target=True needs cv=None (RidgeCV's efficient leave-one-out).")
     return a
 
 
+def _fit_one(X, Y, a, cv, alpha_per_target, xp):
+    """RidgeCV X -> Y on validated rows with the relative grid ``a``, in the data's units."""
+    ux, uy = _unit(X, xp), _unit(Y, xp)
+    Xs = X if ux == 1.0 else X * (1.0 / ux)
+    Ys = Y if uy == 1.0 else Y * (1.0 / uy)
+    # mean eigenvalue of the centred XᵀX, without forming it
+    Xf = xp.astype(Xs, acc_dtype(xp, Xs), copy=False)
+    scale = float(sq_sum(Xf - xp.mean(Xf, axis=0), xp)) / Xs.shape[1]
+    grid = a * scale
+    if not np.all(np.isfinite(grid)):
+        raise ValueError(
+            f"alphas up to {a.max():g} times the mean eigenvalue of X's covariance ({scale:g}) exceed "
+            "the float range; use smaller alphas."
+        )
+    model = RidgeCV(alphas=grid, cv=cv, alpha_per_target=alpha_per_target).fit(Xs, Ys)
+    # per-target penalties on a device: a few numbers, kept on the host like the grid
+    alpha = to_numpy(model.alpha_) if not isinstance(model.alpha_, float) else model.alpha_
+    model.relative_alpha_ = np.asarray(alpha) / scale
+    if ux != 1.0 or uy != 1.0:
+        # back to the data's units (products that exceed the float range become inf)
+        with np.errstate(over="ignore", under="ignore"):
+            model.coef_ = model.coef_ * (uy / ux)
+            model.intercept_ = model.intercept_ * uy
+            model.alpha_ = model.alpha_ * ux * ux
+            model.alphas = grid * ux * ux
+            if cv is None:  # leave-one-out's best_score_ is a mean squared error of Y
+                model.best_score_ = model.best_score_ * uy * uy
+    return model
+
+
+def _fit_both(X, Y, a, cv, alpha_per_target, symmetric, names):
+    """X -> Y (and Y -> X when symmetric) on validated rows."""
+    xp = get_namespace(X, Y)
+    check_nonconstant(X, names[0], xp=xp)
+    check_nonconstant(Y, names[1], xp=xp)
+    forward = _fit_one(X, Y, a, cv, alpha_per_target, xp)
+    return forward, (_fit_one(Y, X, a, cv, alpha_per_target, xp) if symmetric else None)
+
+
+def _r2(model, X, Y):
+    Y = np.asarray(Y) if isinstance(Y, np.generic) else Y
+    P = model.predict(X)
+    xp = get_namespace(P, Y)
+    if not bool(xp.all(xp.isfinite(P))):
+        raise ValueError(
+            "The predictions of Y from X are not finite: X's rows are far outside the range of the "
+            "training rows, or the fitted coefficients exceed the float range (X and Y differ in "
+            "magnitude by more than about 1e300)."
+        )
+    # R² is unchanged when Y and its prediction are divided by one power of two
+    u = max(_unit(Y, xp), _unit(P, xp))
+    if u != 1.0:
+        Y, P = Y * (1.0 / u), P * (1.0 / u)
+    # r2_score follows the namespace of Array API input
+    return float(r2_score(Y, P, multioutput="uniform_average"))
+
+
+def _pair_r2(model, reverse_model, X, Y):
+    s = _r2(model, X, Y)
+    return s if reverse_model is None else 0.5 * (s + _r2(reverse_model, Y, X))
+
+
+# --------------------------------------------------------------------------- public functions
+@validate_params({k: RIDGE_PARAMETER_CONSTRAINTS[k] for k in ("alphas", "cv", "alpha_per_target")}
+                 | {"validate": ["boolean"]}, prefer_skip_nested_validation=True)
 def fit_ridge(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_target=False, validate=True):
     """Ridge regression X -> Y with the penalty chosen by CV on these rows.
+
+    Minimises :math:`\\|Y - XB - b\\|_F^2 + \\lambda\\|B\\|_F^2` (Hoerl & Kennard [1]_) with
+    :math:`\\lambda` taken from the relative grid (see the module notes).
 
     Parameters
     ----------
@@ -70,50 +184,69 @@ def fit_ridge(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_target=Fa
     alpha_per_target : bool, default=False
         One penalty per column of Y (only with ``cv=None``).
     validate : bool, default=True
-        Check the input (turn off only for arrays already validated).
+        Check the input (turn off only for arrays that passed
+        :func:`skalign._validation.check_representation_xp`; the zero-variance check
+        runs either way).
 
     Returns
     -------
     model : RidgeCV
         Fitted; ``model.alpha_`` is the absolute penalty and
-        ``model.relative_alpha_`` the chosen grid value.
-
-    References
-    ----------
-    Hoerl & Kennard (1970), Technometrics 12(1).
+        ``model.relative_alpha_`` the chosen grid value (the absolute penalty of
+        data near the float range's ends may not be representable: then ``alpha_``
+        is inf or 0, while ``relative_alpha_`` and the predictions are exact).
     """
-    a = _check_alphas(alphas)
-    if alpha_per_target and cv is not None:
-        raise ValueError("alpha_per_target=True needs cv=None (RidgeCV's efficient leave-one-out).")
-    if validate:
-        X, Y, xp = check_representation_xp(X, Y, min_samples=3)
-        _check_nonconstant_any(X, "X", xp)
-        _check_nonconstant_any(Y, "Y", xp)
-    else:
-        xp = _xp(X)
-    if xp is None:
-        Xf = X.astype(np.float64, copy=False)
-        # mean eigenvalue of the centred XᵀX, without forming it
-        scale = float(((Xf - Xf.mean(axis=0)) ** 2).sum()) / Xf.shape[1]
-    else:
-        Xc = X - xp.mean(X, axis=0)
-        scale = float(xp.sum(Xc * Xc, dtype=_acc_dtype(xp, X))) / X.shape[1]
-    model = RidgeCV(alphas=a * scale, cv=cv, alpha_per_target=alpha_per_target).fit(X, Y)
-    alpha = model.alpha_
-    if not isinstance(alpha, (float, np.ndarray, np.generic)):
-        # per-target penalties on the device: a few numbers, kept on the host like the grid
-        from sklearn.utils._array_api import _convert_to_numpy
+    return fit_ridge_pair(X, Y, alphas=alphas, cv=cv, alpha_per_target=alpha_per_target,
+                          validate=validate)[0]
 
-        alpha = _convert_to_numpy(alpha, _xp(alpha))
-    model.relative_alpha_ = np.asarray(alpha) / scale
-    return model
+
+@validate_params({**RIDGE_PARAMETER_CONSTRAINTS, "validate": ["boolean"]}, prefer_skip_nested_validation=True)
+def fit_ridge_pair(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_target=False, symmetric=False,
+                   validate=True):
+    """The ridge fits of linear predictivity: X -> Y, and Y -> X when ``symmetric``.
+
+    What :meth:`skalign.LinearRegressionScorer.fit` learns; :func:`ridge_pair_r2`
+    scores new rows with the result.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features_x)
+    Y : array-like of shape (n_samples, n_features_y)
+    alphas, cv, alpha_per_target, validate
+        See :func:`fit_ridge`.
+    symmetric : bool, default=False
+        Also fit Y -> X.
+
+    Returns
+    -------
+    model : RidgeCV
+        X -> Y (see :func:`fit_ridge`).
+    reverse_model : RidgeCV or None
+        Y -> X when ``symmetric``, else None.
+    """
+    a = _check_alphas(alphas, cv, alpha_per_target)
+    if validate:
+        X, Y, _ = check_representation_xp(X, Y, min_samples=3)
+    return _fit_both(X, Y, a, cv, alpha_per_target, symmetric, ("X", "Y"))
 
 
 def ridge_r2(model, X, Y):
     """Mean R² over Y's columns of a fitted ridge model's predictions.
 
+    .. math::
+
+        \\bar R^2 = \\frac{1}{d_y} \\sum_j \\Big(1 - \\frac{\\sum_i (y_{ij} - \\hat y_{ij})^2}
+        {\\sum_i (y_{ij} - \\bar y_j)^2}\\Big)
+
     Columns of Y that are constant on these rows get scikit-learn's convention
     (1 if predicted exactly, else 0).
+
+    Parameters
+    ----------
+    model : fitted regressor
+        Usually from :func:`fit_ridge`.
+    X : array of shape (n_samples, n_features_x)
+    Y : array of shape (n_samples, n_features_y)
 
     Returns
     -------
@@ -121,17 +254,41 @@ def ridge_r2(model, X, Y):
         In (-inf, 1]; 0 is the score of predicting each column's mean, and a
         held-out score can be negative.
     """
-    if _xp(Y) is None:
-        Y = np.asarray(Y)
-    # r2_score follows the namespace of Array API input
-    return float(r2_score(Y, model.predict(X), multioutput="uniform_average"))
+    return _r2(model, X, Y)
 
 
+def ridge_pair_r2(model, reverse_model, X, Y):
+    """Linear predictivity of new rows: :func:`ridge_r2` of X -> Y, averaged with Y -> X.
+
+    .. math::
+
+        s = \\bar R^2_{X \\to Y} \\quad\\text{or}\\quad
+        s = \\tfrac12\\big(\\bar R^2_{X \\to Y} + \\bar R^2_{Y \\to X}\\big)
+
+    Parameters
+    ----------
+    model, reverse_model : RidgeCV, and RidgeCV or None
+        From :func:`fit_ridge_pair`; without ``reverse_model`` the one-way score.
+    X : array of shape (n_samples, n_features_x)
+    Y : array of shape (n_samples, n_features_y)
+
+    Returns
+    -------
+    float
+        In (-inf, 1].
+    """
+    return _pair_r2(model, reverse_model, X, Y)
+
+
+@validate_params(RIDGE_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def ridge_regression_score(
     X_train, Y_train, X_test=None, Y_test=None, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None,
     alpha_per_target=False, symmetric=False,
 ):
     """Linear predictivity of Y from X: mean R² of a ridge fit, held out if test rows are given.
+
+    The ridge fit of :func:`fit_ridge` (Hoerl & Kennard [1]_), scored by
+    :func:`ridge_pair_r2`.
 
     Parameters
     ----------
@@ -149,14 +306,10 @@ def ridge_regression_score(
     -------
     float
         In (-inf, 1], higher = Y is better predicted linearly from X.
-
-    References
-    ----------
-    Hoerl & Kennard (1970), Technometrics 12(1).
     """
-    X_train, Y_train, xp = check_representation_xp(X_train, Y_train, name="X_train", name_y="Y_train", min_samples=3)
-    _check_nonconstant_any(X_train, "X_train", xp)
-    _check_nonconstant_any(Y_train, "Y_train", xp)
+    a = _check_alphas(alphas, cv, alpha_per_target)
+    X_train, Y_train, _ = check_representation_xp(X_train, Y_train, name="X_train", name_y="Y_train",
+                                                  min_samples=3)
     if (X_test is None) != (Y_test is None):
         raise ValueError("Pass both X_test and Y_test, or neither.")
     if X_test is None:
@@ -166,8 +319,5 @@ def ridge_regression_score(
         for name, tr, te in (("X", X_train, X_test), ("Y", Y_train, Y_test)):
             if tr.shape[1] != te.shape[1]:
                 raise ValueError(f"{name}_test has {te.shape[1]} features but {name}_train has {tr.shape[1]}.")
-    kw = dict(alphas=alphas, cv=cv, alpha_per_target=alpha_per_target, validate=False)
-    s = ridge_r2(fit_ridge(X_train, Y_train, **kw), X_test, Y_test)
-    if symmetric:
-        s = 0.5 * (s + ridge_r2(fit_ridge(Y_train, X_train, **kw), Y_test, X_test))
-    return s
+    models = _fit_both(X_train, Y_train, a, cv, alpha_per_target, symmetric, ("X_train", "Y_train"))
+    return _pair_r2(*models, X_test, Y_test)

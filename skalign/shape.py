@@ -40,6 +40,12 @@ Conventions
   principal components of each representation (learned on the training rows) and then
   whitens in that subspace; it discards variance and is no longer a metric across
   representations of different widths.
+* **Extreme magnitudes.** Every score is free of the units of ``X`` and ``Y``: a
+  representation whose largest magnitude lies outside :math:`2^{\\pm m/4}` (:math:`m` the
+  exponent range of its dtype: about :math:`10^{\\pm 77}` in float64, :math:`10^{\\pm 9}` in
+  float32) is first divided by a power of two near that magnitude (``ShapeTransform.unit``),
+  which is exact, so its squares and cross-products can neither overflow nor underflow.
+  Ordinary data are not divided at all.
 * **Held-out rows.** The centring, the whitening, the scale ``c`` and ``Q`` are learned on
   training rows and applied unchanged to new rows, so a held-out :math:`\\cos\\theta` lies
   in ``[-1, 1]``: it can fall below 0 when the learned rotation does not transfer, and
@@ -64,20 +70,25 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import check_nonconstant, check_representation_xp
-from .kernels import _acc_dtype as _acc
-from .kernels import _namespace_of as _xp
+from ._array_api import acc_dtype, device_of, get_namespace, matmul, sq_sum, to_numpy
+from ._validation import check_nonconstant, check_representation_xp, check_same_samples
 
 __all__ = [
+    "SHAPE_PARAMETER_CONSTRAINTS",
     "ShapeTransform",
     "ShapeAlignment",
     "PreparedShape",
     "fit_shape_transform",
+    "fit_shape_pair",
+    "transfer_shape_alignment",
     "optimal_rotation",
     "prepare_shape",
     "combine_shape",
@@ -85,53 +96,67 @@ __all__ = [
     "shape_distance",
 ]
 
-_WIDTHS = ("zero_pad", "pca")
-_SCORE_METHODS = ("angular", "euclidean")
+#: The hyper-parameters of the shape metrics, as scikit-learn parameter constraints; used
+#: by the public functions here and by :class:`skalign.ProcrustesScorer`.
+SHAPE_PARAMETER_CONSTRAINTS = {
+    "alpha": [Interval(Real, 0, 1, closed="both")],
+    "center": ["boolean"],
+    "scale": ["boolean"],
+    "score_method": [StrOptions({"angular", "euclidean"})],
+    "width": [StrOptions({"zero_pad", "pca"})],
+}
+_ONE_SIDE = {k: SHAPE_PARAMETER_CONSTRAINTS[k] for k in ("alpha", "center", "scale")}
 
 
-# --------------------------------------------------------------------------- Array API helpers
-def _sq_sum(A, xp, axis=None):
-    """Sum of squares (per column with axis=0) accumulated in the widest float."""
-    if xp is None:
-        spec = "ij,ij->j" if axis == 0 else "ij,ij->"
-        return np.einsum(spec, A, A, dtype=np.float64)
-    return xp.sum(A * A, axis=axis, dtype=_acc(xp, A))
+# --------------------------------------------------------------------------- helpers
+def _unit(X, xp):
+    """A power of two near ``max|X|`` when X's squares could overflow or underflow, else 1.
+
+    Dividing by a power of two is exact, so the scores are those of the values given.
+    Inside :math:`[2^{-m/4}, 2^{m/4}]`, :math:`m` the exponent range of X's dtype (1024
+    for float64, 128 for float32), nothing is divided, so ordinary data keep their
+    numbers bit for bit. The power is kept within :math:`2^{\\pm(m-8)}` so that it and its
+    inverse are normal numbers of the dtype (subnormal input is then scaled up to
+    about :math:`2^{-66}` in float64, far from underflow).
+    """
+    peak = max(float(xp.max(X)), -float(xp.min(X)))
+    e = math.frexp(peak)[1]
+    top = math.frexp(float(xp.finfo(X.dtype).max))[1]
+    if abs(e) <= top // 4:
+        return 1.0
+    return math.ldexp(1.0, max(8 - top, min(e, top - 8)))
 
 
-def _mm(A, B):
-    """A @ B; Array API operands of different float dtypes are promoted first (PyTorch's
-    ``@`` refuses mixed dtypes, NumPy promotes)."""
-    if not isinstance(A, np.ndarray) and A.dtype != B.dtype:
-        xp = _xp(A, B)
-        t = xp.result_type(A, B)
-        A, B = xp.astype(A, t), xp.astype(B, t)
-    return A @ B
-
-
-def _check_nonconstant_any(X, name, xp):
-    if xp is None:
-        check_nonconstant(X, name)
-        return
-    # some column with max > min <=> variance > 0, without a float64 copy on the device;
-    # the shared check words the (rare) error on a host copy
-    if not bool(xp.any(xp.max(X, axis=0) > xp.min(X, axis=0))):
-        from sklearn.utils._array_api import _convert_to_numpy
-
-        check_nonconstant(_convert_to_numpy(X, xp), name)
+def _centred(X, center, xp):
+    """Rows divided by :func:`_unit` and centred; also the mean (in X's units) and the unit."""
+    unit = _unit(X, xp)
+    Xs = X if unit == 1.0 else X * (1.0 / unit)
+    if not center:
+        return Xs, None, unit
+    mean = xp.mean(Xs, axis=0)
+    return Xs - mean, (mean if unit == 1.0 else mean * unit), unit
 
 
 # --------------------------------------------------------------------------- results
 class ShapeAlignment(NamedTuple):
-    """Sufficient statistics of one comparison ``<Zx Q, Zy>``, ``||Zx||^2``, ``||Zy||^2``."""
+    """Sufficient statistics of one comparison :math:`\\langle Z_x Q, Z_y\\rangle`, :math:`\\|Z_x\\|^2`, :math:`\\|Z_y\\|^2`.
+
+    ``unit_x`` and ``unit_y`` are the units the shapes are expressed in: the statistics of
+    the shapes themselves are ``unit_x * unit_y * inner``, ``unit_x**2 * sq_norm_x`` and
+    ``unit_y**2 * sq_norm_y``. Both are 1 except for ``scale=False`` at magnitudes where
+    these products would overflow or underflow (see the module notes).
+    """
 
     inner: float
     sq_norm_x: float
     sq_norm_y: float
     n_samples: int
+    unit_x: float = 1.0
+    unit_y: float = 1.0
 
     def cosine(self):
         """:math:`\\cos\\theta`, in [-1, 1] (in [0, 1] on the rows the rotation was fitted on)."""
-        denom = np.sqrt(self.sq_norm_x * self.sq_norm_y)
+        denom = math.sqrt(self.sq_norm_x) * math.sqrt(self.sq_norm_y)
         if not denom > 0:
             which = "X" if not self.sq_norm_x > 0 else "Y"
             raise ValueError(
@@ -150,11 +175,20 @@ class ShapeAlignment(NamedTuple):
         Formed from the three inner products, so near 0 it is accurate to about
         :math:`\\sqrt{\\epsilon}` (1e-8 in float64) rather than to :math:`\\epsilon`.
         """
+        u = max(self.unit_x, self.unit_y)
+        rx, ry = self.unit_x / u, self.unit_y / u
         # rounding can make the difference of nearly equal terms slightly negative
-        sq = max(self.sq_norm_x + self.sq_norm_y - 2.0 * self.inner, 0.0)
-        return float(np.sqrt(sq / self.n_samples))
+        sq = max(rx * rx * self.sq_norm_x + ry * ry * self.sq_norm_y - 2.0 * rx * ry * self.inner, 0.0)
+        d = u * math.sqrt(sq / self.n_samples)
+        if not math.isfinite(d):
+            raise ValueError(
+                "The Euclidean shape distance of X and Y exceeds the float range (their values are "
+                "near the largest float and scale=False keeps them); use scale=True."
+            )
+        return d
 
     def distance(self, score_method):
+        """:meth:`angle` for ``'angular'``, :meth:`euclidean` for ``'euclidean'``."""
         return self.angle() if score_method == "angular" else self.euclidean()
 
     def score(self, score_method):
@@ -166,6 +200,11 @@ class ShapeAlignment(NamedTuple):
 class ShapeTransform:
     """The map :math:`\\phi_\\alpha` learned on training rows of one representation.
 
+    .. math::
+
+        \\phi(X) = u_{\\mathrm{out}} \\, \\frac{X - \\bar x}{u} \\, M
+        \\quad\\text{(or } u_{\\mathrm{out}}\\, c \\,(X - \\bar x)/u \\text{ when } M \\text{ is None)}.
+
     Attributes
     ----------
     mean : ndarray of shape (n_features,) or None
@@ -175,54 +214,68 @@ class ShapeTransform:
         map is only a multiplication by ``factor`` (``alpha=1`` without PCA).
     factor : float
         The normalising scale :math:`c` (1 when ``scale=False``).
+    unit : float
+        The power of two :math:`u` the rows are divided by before centring; 1 except
+        at magnitudes whose squares would overflow or underflow (see the module notes).
+    output_unit : float
+        :math:`u_{\\mathrm{out}}`: ``unit`` when ``scale=False`` (the shape keeps X's
+        units), else 1.
     """
 
     mean: np.ndarray | None
     matrix: np.ndarray | None
     factor: float
+    unit: float = 1.0
+    output_unit: float = 1.0
 
     @property
     def n_components(self):
+        """Width of the shape (None when it is that of the input)."""
         return None if self.matrix is None else self.matrix.shape[1]
 
     def centred(self, X):
-        return X - self.mean if self.mean is not None else X
+        """Rows divided by ``unit`` and centred with the training mean."""
+        s = 1.0 / self.unit
+        Xs = X if s == 1.0 else X * s
+        if self.mean is None:
+            return Xs
+        return Xs - (self.mean if s == 1.0 else self.mean * s)
 
     def apply(self, X):
         """:math:`\\phi(X)` for already validated rows ``X``."""
-        return self.map_centred(self.centred(X))
+        Z = self.map_centred(self.centred(X))
+        return Z if self.output_unit == 1.0 else Z * self.output_unit
 
     def map_centred(self, Xc):
+        """:math:`\\phi` of rows returned by :meth:`centred`, in units of ``output_unit``."""
         if self.matrix is None:
             return Xc * self.factor
-        return _mm(Xc, self.matrix)
+        return matmul(Xc, self.matrix)
 
     def project_cross(self, C, side):
         """Map a cross-product of centred data, :math:`A_x^\\top C` (side 0) or :math:`C A_y` (side 1)."""
         if self.matrix is None:
             return C * self.factor
-        return _mm(self.matrix.T, C) if side == 0 else _mm(C, self.matrix)
+        return matmul(self.matrix.T, C) if side == 0 else matmul(C, self.matrix)
 
     def sq_norm(self, Xc, gram=None):
-        """:math:`\\|\\phi(X)\\|_F^2` from centred rows without forming :math:`\\phi(X)`."""
-        xp = _xp(Xc)
+        """:math:`\\|\\phi(X)\\|_F^2 / u_{\\mathrm{out}}^2` from centred rows without forming :math:`\\phi(X)`."""
+        xp = get_namespace(Xc)
         if self.matrix is None:
-            return float(_sq_sum(Xc, xp)) * self.factor**2
+            return float(sq_sum(Xc, xp)) * self.factor**2
         if gram is None:
             gram = Xc.T @ Xc
-        if xp is not None:
-            acc = _acc(xp, Xc)
-            A = xp.astype(self.matrix, acc)
-            return float(xp.sum(A * (xp.astype(gram, acc) @ A)))
-        A = self.matrix.astype(np.float64)
-        return float(np.einsum("ij,ij->", A, gram.astype(np.float64) @ A))
+        acc = acc_dtype(xp, Xc)
+        A = xp.astype(self.matrix, acc)
+        return float(xp.sum(A * (xp.astype(gram, acc) @ A)))
 
 
 @dataclass(frozen=True)
 class PreparedShape:
     """One representation prepared for :func:`combine_shape` (see :func:`prepare_shape`).
 
-    ``Z`` holds :math:`\\phi_\\alpha(X)` for ``width='zero_pad'``; for ``width='pca'`` it holds the
+    ``Z`` holds :math:`\\phi_\\alpha(X)` (in units of ``unit``, 1 but for ``scale=False`` at
+    extreme magnitudes) for ``width='zero_pad'``; for ``width='pca'`` it holds the
     principal-component scores (columns by decreasing variance) and ``eigvals`` their
     variances, because the kept width and hence the whitening depend on the partner.
     """
@@ -234,126 +287,97 @@ class PreparedShape:
     width: str
     n_dof: int
     name: str
+    unit: float = 1.0
 
     @property
     def n_samples(self):
+        """Number of rows."""
         return self.Z.shape[0]
 
 
 # --------------------------------------------------------------------------- the map phi
-def _check_options(alpha, score_method=None, width="zero_pad"):
-    if isinstance(alpha, (bool, np.bool_)) or not np.isscalar(alpha) or not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be a number in [0, 1]; got {alpha!r}.")
-    if score_method is not None and score_method not in _SCORE_METHODS:
-        raise ValueError(f"score_method must be one of {_SCORE_METHODS}; got {score_method!r}.")
-    if width not in _WIDTHS:
-        raise ValueError(f"width must be one of {_WIDTHS}; got {width!r}.")
-    return float(alpha)
-
-
-def _spectrum(Xc, n):
+def _spectrum(Xc, n, xp):
     """Eigenvalues (decreasing) and eigenvectors of the covariance of centred rows, and the Gram."""
     gram = Xc.T @ Xc
-    xp = _xp(Xc)
-    if xp is not None:
-        lam, V = xp.linalg.eigh(xp.astype(gram, _acc(xp, Xc)) / n)
-        # eigh returns increasing eigenvalues
-        lam, V = xp.flip(lam), xp.flip(V, axis=1)
-        return xp.where(lam > 0, lam, xp.zeros_like(lam)), V, gram
-    lam, V = np.linalg.eigh(gram.astype(np.float64) / n)
-    order = np.argsort(lam)[::-1]
-    return np.maximum(lam[order], 0.0), V[:, order], gram
+    lam, V = xp.linalg.eigh(xp.astype(gram, acc_dtype(xp, Xc)) / n)
+    # eigh returns increasing eigenvalues
+    lam, V = xp.flip(lam), xp.flip(V, axis=1)
+    return xp.where(lam > 0, lam, xp.zeros_like(lam)), V, gram
 
 
-def _component_weights(lam, k, alpha, *, n_dof, dtype, name):
-    """Diagonal of :math:`\\alpha I + (1-\\alpha)\\tilde\\Sigma^{-1/2}` on the top ``k`` components."""
+def _component_weights(lam, k, alpha, *, n_dof, dtype, name, xp):
+    """Diagonal of :math:`\\alpha I + (1-\\alpha)\\tilde\\Sigma^{-1/2}` on the top ``k`` components.
+
+    The checks read the ``k`` eigenvalues on the host; the weights stay in their library.
+    """
     lam = lam[:k]
-    xp = _xp(lam)
-    if xp is not None:
-        return _component_weights_xp(lam, k, alpha, n_dof=n_dof, dtype=dtype, name=name, xp=xp)
     if alpha == 1.0:
-        return np.ones(k)
+        return xp.ones(k, dtype=lam.dtype, device=device_of(lam))
+    precision = str(dtype).split(".")[-1]
+    cure = (
+        f"No alpha < 1 can whiten it: use alpha=1 (no whitening), or "
+    )
     if n_dof < k:
         raise ValueError(
             f"alpha={alpha} whitens {name} with the inverse square root of its {k}x{k} covariance, "
             f"which needs at least {k} independent training rows, but {name} has only {n_dof} "
-            f"(after centring). Regularise the whitening with alpha closer to 1 (alpha=1 is no "
-            f"whitening), reduce the width of {name} first (e.g. PCA in a Pipeline), or use more rows."
+            f"(after centring), so the covariance is singular. {cure}reduce the width of {name} "
+            "first (e.g. PCA in a Pipeline), or use more rows."
         )
+    host = to_numpy(lam, xp)
     # eigenvalues of a covariance formed in this precision are only known to about
     # k * eps * lambda_max; below that the inverse square root amplifies rounding noise
-    tol = lam[0] * k * np.finfo(dtype).eps
-    if lam[-1] <= tol:
-        n_null = int(np.sum(lam <= tol))
+    tol = host[0] * k * float(xp.finfo(dtype).eps)
+    if host[-1] <= tol:
+        n_null = int(np.sum(host <= tol))
         raise ValueError(
             f"alpha={alpha} whitens {name}, but its covariance is singular: {n_null} of its {k} "
-            f"eigenvalues are zero at {np.dtype(dtype).name} precision (collinear or constant "
-            f"units). Regularise the whitening with alpha closer to 1 (alpha=1 is no whitening), "
-            f"remove the redundant directions first (e.g. PCA in a Pipeline), or pass float64 data "
-            f"if {name} is float32."
+            f"eigenvalues are zero at {precision} precision (collinear or constant units). "
+            f"{cure}remove the redundant directions first (e.g. PCA in a Pipeline), or pass "
+            f"float64 data if {name} is float32."
         )
-    return alpha + (1.0 - alpha) / np.sqrt(lam / lam.mean())
-
-
-def _component_weights_xp(lam, k, alpha, *, n_dof, dtype, name, xp):
-    """:func:`_component_weights` on a device: the checks read the k eigenvalues on the host."""
-    from sklearn.externals.array_api_compat import device
-
-    if alpha == 1.0:
-        return xp.ones(k, dtype=lam.dtype, device=device(lam))
-    from sklearn.utils._array_api import _convert_to_numpy
-
-    # same checks and messages as the NumPy code; the eigenvalues are only k numbers
-    host = _convert_to_numpy(lam, xp)
-    eps = float(xp.finfo(dtype).eps)
-    _component_weights(host, k, alpha, n_dof=n_dof, dtype=np.float32 if eps > 1e-10 else np.float64, name=name)
     return alpha + (1.0 - alpha) / xp.sqrt(lam / xp.mean(lam))
 
 
 def _normaliser(variance, scale):
-    return 1.0 / np.sqrt(variance) if scale else 1.0
+    return 1.0 / math.sqrt(variance) if scale else 1.0
 
 
-def _fit_transform(X, alpha, center, scale, n_components, name):
+def _fit_transform(X, alpha, center, scale, n_components, name, xp):
     """Learn :math:`\\phi_\\alpha` on validated rows; also return the centred rows and their Gram."""
-    xp = _xp(X)
-    _check_nonconstant_any(X, name, xp)
+    check_nonconstant(X, name, xp=xp)
     n, d = X.shape
-    if xp is None:
-        mean = X.mean(axis=0) if center else None
-    else:
-        mean = xp.mean(X, axis=0) if center else None
-    Xc = X - mean if center else X
+    Xc, mean, unit = _centred(X, center, xp)
+    out_unit = 1.0 if scale else unit
     k = d if n_components is None else min(int(n_components), d)
     if alpha == 1.0 and k == d:
-        variance = float(_sq_sum(Xc, xp)) / n
-        return ShapeTransform(mean, None, float(_normaliser(variance, scale))), Xc, None
-    lam, V, gram = _spectrum(Xc, n)
-    w = _component_weights(lam, k, alpha, n_dof=n - int(center), dtype=X.dtype, name=name)
-    if xp is not None:
-        factor = float(_normaliser(float(xp.sum(lam[:k] * w**2)), scale))
-        matrix = xp.astype(V[:, :k] * (w * factor), X.dtype)
-        return ShapeTransform(mean, matrix, factor), Xc, gram
-    factor = float(_normaliser(np.sum(lam[:k] * w**2), scale))
-    matrix = (V[:, :k] * (w * factor)).astype(X.dtype, copy=False)
-    return ShapeTransform(mean, matrix, factor), Xc, gram
+        variance = float(sq_sum(Xc, xp)) / n
+        return ShapeTransform(mean, None, _normaliser(variance, scale), unit, out_unit), Xc, None
+    lam, V, gram = _spectrum(Xc, n, xp)
+    w = _component_weights(lam, k, alpha, n_dof=n - int(center), dtype=X.dtype, name=name, xp=xp)
+    factor = _normaliser(float(xp.sum(lam[:k] * w**2)), scale)
+    matrix = xp.astype(V[:, :k] * (w * factor), X.dtype)
+    return ShapeTransform(mean, matrix, factor, unit, out_unit), Xc, gram
 
 
+@validate_params({**_ONE_SIDE, "n_components": [Interval(Integral, 1, None, closed="left"), None],
+                  "name": [str]}, prefer_skip_nested_validation=True)
 def fit_shape_transform(X, *, alpha=1.0, center=True, scale=True, n_components=None, name="X"):
     """Learn the map :math:`\\phi_\\alpha` (centring, partial whitening, scale) on rows of ``X``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-    alpha : float in [0, 1]
+        Training rows.
+    alpha : float in [0, 1], default=1.0
         1 = no whitening (Procrustes), 0 = full whitening (CCA).
-    center : bool
+    center : bool, default=True
         Subtract the training column means.
-    scale : bool
+    scale : bool, default=True
         Scale so that the training rows have mean squared norm 1 after the map.
-    n_components : int or None
+    n_components : int or None, default=None
         Keep only the top principal components (used for ``width='pca'``).
-    name : str
+    name : str, default="X"
         Name used in error messages.
 
     Returns
@@ -364,69 +388,162 @@ def fit_shape_transform(X, *, alpha=1.0, center=True, scale=True, n_components=N
     ------
     ValueError
         Zero-variance ``X``; or ``alpha < 1`` with fewer rows than components or a singular
-        covariance (the message suggests alpha closer to 1).
+        covariance, which no ``alpha < 1`` can whiten.
+
+    References
+    ----------
+    Williams et al. (2021) [1]_ (see the module notes).
     """
-    alpha = _check_options(alpha)
     X, _ = check_representation_xp(X, name=name, min_samples=2)
-    return _fit_transform(X, alpha, center, scale, n_components, name)[0]
+    return _fit_transform(X, float(alpha), center, scale, n_components, name, get_namespace(X))[0]
 
 
 # --------------------------------------------------------------------------- rotation and scores
-def _polar(C):
+def _polar(C, xp):
     """Orthogonal polar factor :math:`UV^\\top` of ``C`` and its singular values."""
-    xp = _xp(C)
-    if xp is not None:
-        U, s, Vt = xp.linalg.svd(xp.astype(C, _acc(xp, C)), full_matrices=False)
-        return U @ Vt, s
-    U, s, Vt = np.linalg.svd(np.asarray(C, dtype=np.float64), full_matrices=False)
+    U, s, Vt = xp.linalg.svd(xp.astype(C, acc_dtype(xp, C)), full_matrices=False)
     return U @ Vt, s
 
 
 def optimal_rotation(Zx, Zy):
-    """The orthogonal :math:`Q` maximising :math:`\\langle Z_x Q, Z_y\\rangle_F`.
+    """The orthogonal :math:`Q` maximising :math:`\\langle Z_x Q, Z_y\\rangle_F` (Schönemann [2]_).
 
-    :math:`Q = UV^\\top` with :math:`Z_x^\\top Z_y = USV^\\top` (thin SVD). For unequal widths
-    :math:`Q` is ``(d_x, d_y)`` with orthonormal columns or rows, the zero-padded solution.
+    .. math::
+
+        Q = UV^\\top, \\qquad Z_x^\\top Z_y = USV^\\top \\text{ (thin SVD)}.
+
+    For unequal widths :math:`Q` is ``(d_x, d_y)`` with orthonormal columns or rows, the
+    zero-padded solution. :math:`Q` does not depend on the scale of either side, so each
+    is first divided by a power of two near its largest magnitude when its products
+    could overflow or underflow.
+
+    Parameters
+    ----------
+    Zx : array-like of shape (n_samples, d_x)
+    Zy : array-like of shape (n_samples, d_y)
+
+    Returns
+    -------
+    Q : ndarray of shape (d_x, d_y)
     """
-    return _polar(Zx.T @ Zy)[0]
+    Zx, Zy, _ = check_representation_xp(Zx, Zy, name="Zx", name_y="Zy")
+    xp = get_namespace(Zx, Zy)
+    ux, uy = _unit(Zx, xp), _unit(Zy, xp)
+    Zx = Zx if ux == 1.0 else Zx * (1.0 / ux)
+    Zy = Zy if uy == 1.0 else Zy * (1.0 / uy)
+    return _polar(matmul(Zx.T, Zy, xp), xp)[0]
 
 
-def _fit_pair(X, Y, alpha, center, scale, width):
+def _fit_pair(X, Y, alpha, center, scale, width, xp):
     """Learn both maps and the rotation on validated rows; also the in-sample alignment.
 
     Works on cross-products only (``Xc^T Yc`` and, when whitening, the two Grams), so
     no whitened copy of the data is ever formed.
     """
     k = min(X.shape[1], Y.shape[1]) if width == "pca" else None
-    tx, Xc, gx = _fit_transform(X, alpha, center, scale, k, "X")
-    ty, Yc, gy = _fit_transform(Y, alpha, center, scale, k, "Y")
-    C = ty.project_cross(tx.project_cross(_mm(Xc.T, Yc), 0), 1)
-    Q, s = _polar(C)
-    total = float(s.sum()) if isinstance(s, np.ndarray) else float(_xp(s).sum(s))
-    stats = ShapeAlignment(total, tx.sq_norm(Xc, gx), ty.sq_norm(Yc, gy), X.shape[0])
+    tx, Xc, gx = _fit_transform(X, alpha, center, scale, k, "X", xp)
+    ty, Yc, gy = _fit_transform(Y, alpha, center, scale, k, "Y", xp)
+    C = ty.project_cross(tx.project_cross(matmul(Xc.T, Yc, xp), 0), 1)
+    Q, s = _polar(C, xp)
+    stats = ShapeAlignment(float(xp.sum(s)), tx.sq_norm(Xc, gx), ty.sq_norm(Yc, gy), X.shape[0],
+                           tx.output_unit, ty.output_unit)
     return tx, ty, Q, stats
 
 
-def _transfer_alignment(tx, ty, rotation, X, Y):
-    """Alignment of new validated rows under maps and a rotation learned on training rows."""
+@validate_params({**SHAPE_PARAMETER_CONSTRAINTS, "validate": ["boolean"]}, prefer_skip_nested_validation=True)
+def fit_shape_pair(X, Y, *, alpha=1.0, center=True, scale=True, width="zero_pad", validate=True):
+    """Learn both maps :math:`\\phi_\\alpha` and the optimal rotation on training rows.
+
+    What :meth:`skalign.ProcrustesScorer.fit` learns: :func:`transfer_shape_alignment`
+    applies the result to new rows.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features_x)
+    Y : array-like of shape (n_samples, n_features_y)
+    alpha, center, scale, width
+        As in :func:`procrustes_score`.
+    validate : bool, default=True
+        Check ``X`` and ``Y`` (turn off only for arrays that passed
+        :func:`skalign._validation.check_representation_xp`; the zero-variance check
+        runs either way).
+
+    Returns
+    -------
+    transform_x, transform_y : ShapeTransform
+    rotation : ndarray of shape (k_x, k_y)
+        The orthogonal :math:`Q = UV^\\top` of the mapped cross-product.
+    alignment : ShapeAlignment
+        The in-sample statistics.
+
+    References
+    ----------
+    Williams et al. (2021) [1]_; Schönemann (1966) [2]_.
+    """
+    if validate:
+        X, Y, _ = check_representation_xp(X, Y, min_samples=2)
+    return _fit_pair(X, Y, float(alpha), center, scale, width, get_namespace(X, Y))
+
+
+@validate_params({"transform_x": [ShapeTransform], "transform_y": [ShapeTransform], "validate": ["boolean"]},
+                 prefer_skip_nested_validation=True)
+def transfer_shape_alignment(transform_x, transform_y, rotation, X, Y, *, validate=True):
+    """Alignment of new rows under maps and a rotation learned on training rows.
+
+    .. math::
+
+        \\langle \\phi_x(X)\\,Q, \\phi_y(Y)\\rangle_F, \\quad \\|\\phi_x(X)\\|_F^2, \\quad \\|\\phi_y(Y)\\|_F^2,
+
+    with :math:`\\phi_x, \\phi_y, Q` from :func:`fit_shape_pair`, formed from the
+    cross-product of the centred rows (no mapped copy of the data).
+
+    Parameters
+    ----------
+    transform_x, transform_y : ShapeTransform
+    rotation : ndarray of shape (k_x, k_y)
+    X : array-like of shape (n_samples, n_features_x)
+    Y : array-like of shape (n_samples, n_features_y)
+    validate : bool, default=True
+        Check ``X`` and ``Y`` (turn off only for validated arrays of the widths seen in fit).
+
+    Returns
+    -------
+    ShapeAlignment
+
+    Raises
+    ------
+    TypeError
+        ``X`` from another array library than the learned maps.
+    ValueError
+        Rows whose mapped values overflow (far larger than the training rows).
+    """
+    if validate:
+        X, Y, _ = check_representation_xp(X, Y, min_samples=1)
     if isinstance(rotation, np.ndarray) != isinstance(X, np.ndarray):
         raise TypeError(
             f"The shape maps were learned on {type(rotation).__module__}.{type(rotation).__name__} "
             f"arrays but X is a {type(X).__module__}.{type(X).__name__}; score with arrays of the "
             "library (and device) used in fit."
         )
-    Xc, Yc = tx.centred(X), ty.centred(Y)
-    C = ty.project_cross(tx.project_cross(_mm(Xc.T, Yc), 0), 1)
-    xp = _xp(rotation, C)
-    if xp is None:
-        inner = float(np.einsum("ij,ij->", rotation, C, dtype=np.float64))
-    else:
-        acc = _acc(xp, C)
-        inner = float(xp.sum(xp.astype(rotation, acc) * xp.astype(C, acc)))
-    return ShapeAlignment(inner, tx.sq_norm(Xc), ty.sq_norm(Yc), X.shape[0])
+    xp = get_namespace(rotation, X, Y)
+    Xc, Yc = transform_x.centred(X), transform_y.centred(Y)
+    C = transform_y.project_cross(transform_x.project_cross(matmul(Xc.T, Yc, xp), 0), 1)
+    acc = acc_dtype(xp, C)
+    inner = float(xp.sum(xp.astype(rotation, acc) * xp.astype(C, acc)))
+    stats = ShapeAlignment(inner, transform_x.sq_norm(Xc), transform_y.sq_norm(Yc), X.shape[0],
+                           transform_x.output_unit, transform_y.output_unit)
+    for name, value in (("X", stats.sq_norm_x), ("Y", stats.sq_norm_y), ("X and Y", stats.inner)):
+        if not math.isfinite(value):
+            raise ValueError(
+                f"The rows of {name} are too large for the maps learned in fit: their mapped "
+                "values overflow. Score rows on the scale of the training rows."
+            )
+    return stats
 
 
 # --------------------------------------------------------------------------- prepare / combine
+@validate_params({**_ONE_SIDE, "width": SHAPE_PARAMETER_CONSTRAINTS["width"], "name": [str]},
+                 prefer_skip_nested_validation=True)
 def prepare_shape(X, *, alpha=1.0, center=True, scale=True, width="zero_pad", name="X"):
     """Per-representation work of the shape metric, reusable against any partner.
 
@@ -436,92 +553,98 @@ def prepare_shape(X, *, alpha=1.0, center=True, scale=True, width="zero_pad", na
     principal-component scores and their variances are kept and the whitening of the top
     components is applied at combination time (a diagonal rescaling).
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    alpha, center, scale, width
+        As in :func:`procrustes_score`.
+    name : str, default="X"
+        Name used in error messages.
+
     Returns
     -------
     PreparedShape
+
+    References
+    ----------
+    Williams et al. (2021) [1]_.
     """
-    alpha = _check_options(alpha, width=width)
-    X, xp = check_representation_xp(X, name=name, min_samples=2)
-    n = X.shape[0]
+    alpha = float(alpha)
+    X, _ = check_representation_xp(X, name=name, min_samples=2)
+    xp = get_namespace(X)
+    n_dof = X.shape[0] - int(center)
     if width == "zero_pad":
-        t, Xc, _ = _fit_transform(X, alpha, center, scale, None, name)
-        return PreparedShape(t.map_centred(Xc), None, alpha, bool(scale), width, n - int(center), name)
-    _check_nonconstant_any(X, name, xp)
-    if xp is not None:
-        Xc = X - xp.mean(X, axis=0) if center else X
-        lam, V, _ = _spectrum(Xc, n)
-        return PreparedShape(Xc @ xp.astype(V, X.dtype), lam, alpha, bool(scale), width, n - int(center), name)
-    Xc = X - X.mean(axis=0) if center else X
-    lam, V, _ = _spectrum(Xc, n)
-    return PreparedShape(Xc @ V.astype(X.dtype), lam, alpha, bool(scale), width, n - int(center), name)
+        t, Xc, _ = _fit_transform(X, alpha, center, scale, None, name, xp)
+        return PreparedShape(t.map_centred(Xc), None, alpha, bool(scale), width, n_dof, name, t.output_unit)
+    check_nonconstant(X, name, xp=xp)
+    Xc, _, unit = _centred(X, center, xp)
+    lam, V, _ = _spectrum(Xc, X.shape[0], xp)
+    return PreparedShape(matmul(Xc, xp.astype(V, X.dtype), xp), lam, alpha, bool(scale), width, n_dof, name,
+                         1.0 if scale else unit)
 
 
-def _prepared_block(P, k):
+def _prepared_block(P, k, xp):
     """Columns of ``P.Z`` to use and their per-column weights (None = use as is)."""
     if P.width == "zero_pad":
         return P.Z, None
-    w = _component_weights(P.eigvals, k, P.alpha, n_dof=P.n_dof, dtype=P.Z.dtype, name=P.name)
-    xp = _xp(w)
-    if xp is None:
-        factor = _normaliser(np.sum(P.eigvals[:k] * w**2), P.scale)
-    else:
-        factor = float(_normaliser(float(xp.sum(P.eigvals[:k] * w**2)), P.scale))
+    w = _component_weights(P.eigvals, k, P.alpha, n_dof=P.n_dof, dtype=P.Z.dtype, name=P.name, xp=xp)
+    factor = _normaliser(float(xp.sum(P.eigvals[:k] * w**2)), P.scale)
     return P.Z[:, :k], w * factor
 
 
+@validate_params({"PX": [PreparedShape], "PY": [PreparedShape]}, prefer_skip_nested_validation=True)
 def combine_shape(PX, PY):
     """In-sample :class:`ShapeAlignment` of two results of :func:`prepare_shape`.
 
-    Costs one product :math:`Z_x^\\top Z_y` and one SVD of its ``(k_x, k_y)`` result.
+    Costs one product :math:`Z_x^\\top Z_y` and one SVD of its ``(k_x, k_y)`` result,
+    :math:`\\langle Z_x Q, Z_y\\rangle = \\|Z_x^\\top Z_y\\|_*`.
+
+    Parameters
+    ----------
+    PX, PY : PreparedShape
+        Prepared with the same ``alpha``, ``scale`` and ``width``, from arrays of one
+        library, on the same rows.
+
+    Returns
+    -------
+    ShapeAlignment
     """
-    for P in (PX, PY):
-        if not isinstance(P, PreparedShape):
-            raise TypeError(f"combine_shape needs results of prepare_shape; got {type(P).__name__}.")
     if (PX.alpha, PX.scale, PX.width) != (PY.alpha, PY.scale, PY.width):
         raise ValueError(
             "PX and PY were prepared with different settings: "
             f"(alpha, scale, width) = {(PX.alpha, PX.scale, PX.width)} and {(PY.alpha, PY.scale, PY.width)}."
         )
-    if PX.n_samples != PY.n_samples:
-        raise ValueError(
-            f"PX and PY must describe the same samples; got {PX.n_samples} and {PY.n_samples} rows."
-        )
-    k = min(PX.Z.shape[1], PY.Z.shape[1])
+    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
     if isinstance(PX.Z, np.ndarray) != isinstance(PY.Z, np.ndarray):
         raise TypeError(
             "PX and PY were prepared from arrays of different libraries (one NumPy); prepare both "
             "from arrays of the same library and device."
         )
-    xp = _xp(PX.Z, PY.Z)
-    Zx, wx = _prepared_block(PX, k)
-    Zy, wy = _prepared_block(PY, k)
-    if xp is None:
-        C = (Zx.T @ Zy).astype(np.float64)
-    else:
-        acc = _acc(xp, Zx)
-        C = xp.astype(_mm(Zx.T, Zy), acc)
-    sx = _sq_sum(Zx, xp, axis=0)
-    sy = _sq_sum(Zy, xp, axis=0)
+    xp = get_namespace(PX.Z, PY.Z)
+    k = min(PX.Z.shape[1], PY.Z.shape[1])
+    Zx, wx = _prepared_block(PX, k, xp)
+    Zy, wy = _prepared_block(PY, k, xp)
+    C = xp.astype(matmul(Zx.T, Zy, xp), acc_dtype(xp, Zx))
+    sx = sq_sum(Zx, xp, axis=0)
+    sy = sq_sum(Zy, xp, axis=0)
     if wx is not None:
         # the whitening of the kept components is diagonal in PC coordinates
         C = wx[:, None] * C * wy[None, :]
         sx, sy = sx * wx**2, sy * wy**2
-    if xp is None:
-        inner = float(np.linalg.svd(C, compute_uv=False).sum())
-        return ShapeAlignment(inner, float(sx.sum()), float(sy.sum()), PX.n_samples)
     inner = float(xp.sum(xp.linalg.svdvals(C)))
-    return ShapeAlignment(inner, float(xp.sum(sx)), float(xp.sum(sy)), PX.n_samples)
+    return ShapeAlignment(inner, float(xp.sum(sx)), float(xp.sum(sy)), PX.n_samples, PX.unit, PY.unit)
 
 
 # --------------------------------------------------------------------------- one-call functions
-def _in_sample(X, Y, alpha, center, scale, score_method, width):
-    alpha = _check_options(alpha, score_method, width)
-    X, Y, _ = check_representation_xp(X, Y, min_samples=2)
-    return _fit_pair(X, Y, alpha, center, scale, width)[3]
-
-
+@validate_params(SHAPE_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def procrustes_score(X, Y, *, alpha=1.0, center=True, scale=True, score_method="angular", width="zero_pad"):
     """Generalized shape similarity of two representations on the same rows.
+
+    .. math::
+
+        \\cos\\theta = \\frac{\\|\\phi(X)^\\top \\phi(Y)\\|_*}{\\|\\phi(X)\\|_F\\,\\|\\phi(Y)\\|_F}
+
+    (Williams et al. [1]_; the notation is that of the module notes).
 
     Parameters
     ----------
@@ -553,13 +676,35 @@ def procrustes_score(X, Y, *, alpha=1.0, center=True, scale=True, score_method="
     >>> round(procrustes_score(X, 3 * X @ Q + 1), 12)
     1.0
     """
-    return _in_sample(X, Y, alpha, center, scale, score_method, width).score(score_method)
+    X, Y, _ = check_representation_xp(X, Y, min_samples=2)
+    stats = _fit_pair(X, Y, float(alpha), center, scale, width, get_namespace(X, Y))[3]
+    return stats.score(score_method)
 
 
+@validate_params(SHAPE_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def shape_distance(X, Y, *, alpha=1.0, center=True, scale=True, score_method="angular", width="zero_pad"):
     """Generalized shape distance: :math:`\\theta` in radians, or the Euclidean :math:`d_E`.
 
-    Parameters are those of :func:`procrustes_score`. :math:`\\theta \\in [0, \\pi/2]` on the
-    rows given; with ``width='zero_pad'`` it is a metric (triangle inequality).
+    .. math::
+
+        \\theta = \\arccos\\cos\\theta, \\qquad
+        d_E = \\min_Q \\|\\phi(X)Q - \\phi(Y)\\|_F / \\sqrt n
+
+    (Williams et al. [1]_).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features_x)
+    Y : array-like of shape (n_samples, n_features_y)
+    alpha, center, scale, score_method, width
+        As in :func:`procrustes_score`.
+
+    Returns
+    -------
+    distance : float
+        :math:`\\theta \\in [0, \\pi/2]` on the rows given; with ``width='zero_pad'`` it is a
+        metric (triangle inequality). Or :math:`d_E \\ge 0`.
     """
-    return _in_sample(X, Y, alpha, center, scale, score_method, width).distance(score_method)
+    X, Y, _ = check_representation_xp(X, Y, min_samples=2)
+    stats = _fit_pair(X, Y, float(alpha), center, scale, width, get_namespace(X, Y))[3]
+    return stats.distance(score_method)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BasePairedScorer
-from ..kernels import _namespace_of as _xp
-from ..regression import DEFAULT_RIDGE_ALPHAS, fit_ridge, ridge_r2
-from ..shape import _check_nonconstant_any
+from ..regression import DEFAULT_RIDGE_ALPHAS, RIDGE_PARAMETER_CONSTRAINTS, fit_ridge_pair, ridge_pair_r2
 
 __all__ = ["LinearRegressionScorer"]
 
@@ -86,18 +81,18 @@ class LinearRegressionScorer(BasePairedScorer):
     True
     """
 
-    score_range = (-np.inf, 1.0)
-    invariances = ("translation", "isotropic_scaling", "sample_permutation")
-    symmetric = False
-    stateless = False
+    def _metadata(self):
+        return {
+            "score_range": (-np.inf, 1.0),
+            "invariances": ("translation", "isotropic_scaling", "sample_permutation"),
+            # the hyper-parameter is the property: symmetric=True averages both directions
+            "symmetric": bool(self.symmetric),
+            "stateless": False,
+        }
+
     _array_api = True
 
-    _parameter_constraints: dict = {
-        "alphas": ["array-like", Interval(Real, 0, None, closed="neither")],
-        "symmetric": ["boolean"],
-        "cv": ["cv_object"],
-        "alpha_per_target": ["boolean"],
-    }
+    _parameter_constraints: dict = {**RIDGE_PARAMETER_CONSTRAINTS}
 
     def __init__(self, alphas=DEFAULT_RIDGE_ALPHAS, symmetric=False, cv=None, alpha_per_target=False):
         self.alphas = alphas
@@ -109,17 +104,12 @@ class LinearRegressionScorer(BasePairedScorer):
         return 3
 
     def _fit(self, X, Y):
-        xp = _xp(X, Y)
-        _check_nonconstant_any(X, "X", xp)
-        _check_nonconstant_any(Y, "Y", xp)
-        kw = dict(alphas=self.alphas, cv=self.cv, alpha_per_target=self.alpha_per_target, validate=False)
-        self.model_ = fit_ridge(X, Y, **kw)
+        self.model_, self.reverse_model_ = fit_ridge_pair(
+            X, Y, alphas=self.alphas, cv=self.cv, alpha_per_target=self.alpha_per_target,
+            symmetric=self.symmetric, validate=False,
+        )
         self.alpha_ = self.model_.relative_alpha_
-        self.reverse_model_ = fit_ridge(Y, X, **kw) if self.symmetric else None
 
     def _score(self, X, Y):
         check_is_fitted(self, "model_")
-        s = ridge_r2(self.model_, X, Y)
-        if self.reverse_model_ is not None:
-            s = 0.5 * (s + ridge_r2(self.reverse_model_, Y, X))
-        return s
+        return ridge_pair_r2(self.model_, self.reverse_model_, X, Y)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from sklearn.utils._param_validation import Interval, Real, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .. import shape as _shape
 from ..base import BasePairedScorer
+from ..shape import (
+    SHAPE_PARAMETER_CONSTRAINTS,
+    PreparedShape,
+    combine_shape,
+    fit_shape_pair,
+    prepare_shape,
+    transfer_shape_alignment,
+)
 
 __all__ = ["ProcrustesScorer"]
 
@@ -30,9 +36,10 @@ class ProcrustesScorer(BasePairedScorer):
     ----------
     alpha : float in [0, 1], default=1.0
         Partial whitening. 1 = orthogonal Procrustes (no whitening), 0 = CCA (full
-        whitening, score = mean canonical correlation for equal widths). Values below 1
-        need more training rows than features and a non-singular covariance; otherwise
-        ``fit`` raises and suggests alpha closer to 1, which regularises the whitening.
+        whitening, score = mean canonical correlation for equal widths). Values between
+        0 and 1 regularise the whitening; every value below 1 needs more training rows
+        than features and a non-singular covariance, otherwise ``fit`` raises (use
+        ``alpha=1``, or reduce the width first, e.g. with PCA in a Pipeline).
     center : bool, default=True
         Subtract the training column means (translation invariance).
     scale : bool, default=True
@@ -93,23 +100,18 @@ class ProcrustesScorer(BasePairedScorer):
     True
     """
 
-    @property
-    def score_range(self):
-        # 'euclidean' scores are minus a distance; 'angular' ones are cos(theta), [0, 1] in sample
-        return (-np.inf, 0.0) if self.score_method == "euclidean" else (-1.0, 1.0)
+    def _metadata(self):
+        return {
+            # 'euclidean' scores are minus a distance; 'angular' ones are cos(theta), [0, 1] in sample
+            "score_range": (-np.inf, 0.0) if self.score_method == "euclidean" else (-1.0, 1.0),
+            "invariances": ("translation", "isotropic_scaling", "orthogonal", "sample_permutation"),
+            "symmetric": True,
+            "stateless": False,
+        }
 
-    invariances = ("translation", "isotropic_scaling", "orthogonal", "sample_permutation")
-    symmetric = True
-    stateless = False
     _array_api = True
 
-    _parameter_constraints: dict = {
-        "alpha": [Interval(Real, 0, 1, closed="both")],
-        "center": ["boolean"],
-        "scale": ["boolean"],
-        "score_method": [StrOptions({"angular", "euclidean"})],
-        "width": [StrOptions({"zero_pad", "pca"})],
-    }
+    _parameter_constraints: dict = {**SHAPE_PARAMETER_CONSTRAINTS}
 
     def __init__(self, alpha=1.0, center=True, scale=True, score_method="angular", width="zero_pad"):
         self.alpha = alpha
@@ -119,12 +121,13 @@ class ProcrustesScorer(BasePairedScorer):
         self.width = width
 
     def _fit(self, X, Y):
-        self.transform_x_, self.transform_y_, self.rotation_, _ = _shape._fit_pair(
-            X, Y, float(self.alpha), self.center, self.scale, self.width
+        self.transform_x_, self.transform_y_, self.rotation_, _ = fit_shape_pair(
+            X, Y, alpha=self.alpha, center=self.center, scale=self.scale, width=self.width, validate=False
         )
 
     def _alignment(self, X, Y):
-        return _shape._transfer_alignment(self.transform_x_, self.transform_y_, self.rotation_, X, Y)
+        return transfer_shape_alignment(self.transform_x_, self.transform_y_, self.rotation_, X, Y,
+                                        validate=False)
 
     def _score(self, X, Y):
         return self._alignment(X, Y).score(self.score_method)
@@ -145,7 +148,7 @@ class ProcrustesScorer(BasePairedScorer):
     def prepare(self, X, name="X"):
         """Centred, partially whitened, normalised rows of one representation."""
         self._validate_params()
-        return _shape.prepare_shape(
+        return prepare_shape(
             X, alpha=float(self.alpha), center=self.center, scale=self.scale, width=self.width, name=name
         )
 
@@ -153,9 +156,9 @@ class ProcrustesScorer(BasePairedScorer):
         """In-sample score of two prepared representations (one cross-product and one SVD)."""
         mine = (float(self.alpha), bool(self.scale), self.width)
         for P in (PX, PY):
-            if isinstance(P, _shape.PreparedShape) and (P.alpha, P.scale, P.width) != mine:
+            if isinstance(P, PreparedShape) and (P.alpha, P.scale, P.width) != mine:
                 raise ValueError(
                     f"{P.name} was prepared with (alpha, scale, width) = {(P.alpha, P.scale, P.width)}, "
                     f"but this scorer has {mine}; prepare it with this scorer."
                 )
-        return _shape.combine_shape(PX, PY).score(self.score_method)
+        return combine_shape(PX, PY).score(self.score_method)
