@@ -7,6 +7,8 @@ never meets a numpy traceback from deep inside a metric.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import numbers
 import warnings
 
@@ -17,11 +19,16 @@ __all__ = [
     "check_representation",
     "check_representation_xp",
     "check_paired",
+    "warn_pair_shapes",
+    "pair_warnings_off",
+    "RepresentationWarning",
+    "FEW_SAMPLES",
     "check_paired_on_host",
     "check_n_neighbors",
     "check_int",
     "check_same_samples",
     "check_nonconstant",
+    "check_column_ranges",
     "variance_floor",
     "check_random_state",
     "unique_rows",
@@ -88,9 +95,11 @@ def check_representation(
             f"{name} is a sparse matrix ({type(X).__name__}); skalign needs a dense "
             f"array. Convert it with {name}.toarray() if it fits in memory."
         )
-    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
-        # pandas: mixed numeric columns become float64, any text column becomes object
-        # and is refused below with the dtype check.
+    columns = None
+    if _is_pandas(X):
+        columns = list(X.columns) if hasattr(X, "columns") else None
+        X = _pandas_to_array(X, name)
+    elif hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
         X = X.to_numpy()
     try:
         arr = np.asarray(X)
@@ -109,12 +118,9 @@ def check_representation(
     allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
     if arr.ndim not in allowed:
         want = " or ".join(f"{d}-D" for d in allowed)
-        hint = ""
-        if arr.ndim == 1 and 2 in allowed:
-            hint = (f" Reshape your data with {name}.reshape(-1, 1) for a single feature or "
-                    f"{name}.reshape(1, -1) for a single sample.")
+        layout = "(n_samples, n_features)" if allowed == (2,) else "(n_samples, n_features, ...)"
         raise ValueError(
-            f"{name} must be a {want} array (n_samples, n_features, ...); got shape {arr.shape}.{hint}"
+            f"{name} must be a {want} array {layout}; got shape {arr.shape}.{_reshape_hint(arr.ndim, allowed, name)}"
         )
     if dtype_float:
         if arr.dtype == np.float16:
@@ -131,17 +137,76 @@ def check_representation(
             f"{name} has {int(np.prod(arr.shape[1:]))} feature(s) (shape={arr.shape}) while a "
             f"minimum of {min_features} is required."
         )
-    _assert_finite(arr, name)
+    _assert_finite(arr, name, columns)
     if return_feature_names:
         return arr, names
     return arr
+
+
+def _reshape_hint(got_ndim, allowed, name):
+    """How to turn an array of ``got_ndim`` dimensions into one of the ``allowed`` ones."""
+    if 2 not in allowed:
+        return ""
+    if got_ndim == 1:
+        return (f" Reshape your data with {name}.reshape(-1, 1) for a single feature or "
+                f"{name}.reshape(1, -1) for a single sample.")
+    if got_ndim == 3:
+        return (f" {name} has shape (n, t, d), one vector per token: pool or flatten it to 2-D, e.g. "
+                f"{name}.mean(axis=1) or {name}.reshape(len({name}), -1) (see skalign.reduction).")
+    if got_ndim == 4:
+        return (f" {name} has shape (n, h, w, c) or (n, c, h, w), one vector per spatial position: pool or "
+                f"flatten it to 2-D, e.g. {name}.mean(axis=(1, 2)) for channels last, "
+                f"{name}.mean(axis=(2, 3)) for channels first, or {name}.reshape(len({name}), -1) "
+                "(see skalign.reduction).")
+    if got_ndim > 4:
+        return f" Flatten it to 2-D with {name}.reshape(len({name}), -1), one row per sample."
+    return ""
+
+
+def _is_pandas(X):
+    return type(X).__module__.partition(".")[0] == "pandas" and hasattr(X, "dtypes")
+
+
+def _pandas_to_array(X, name):
+    """A pandas DataFrame (or Series) of numeric and boolean columns as one ndarray.
+
+    As scikit-learn's ``check_array`` does, the columns' dtypes are combined into
+    one NumPy dtype, so boolean, nullable (``Float64``, ``Int64``, ``boolean``)
+    and pyarrow (``double[pyarrow]`` ...) columns are read as numbers rather than
+    as the object array that ``DataFrame.to_numpy()`` makes of mixed dtypes.
+    Missing values (``pd.NA``) and non-numeric columns are refused, naming the column.
+    """
+    from pandas.api.types import is_bool_dtype, is_extension_array_dtype, is_numeric_dtype
+
+    if not hasattr(X, "columns"):  # a Series
+        return _pandas_to_array(X.to_frame(), name)[:, 0]
+    dtypes = list(X.dtypes)
+    for col, dt in zip(X.columns, dtypes):
+        if not (is_numeric_dtype(dt) or is_bool_dtype(dt)):
+            raise TypeError(
+                f"{name} column {col!r} has dtype {dt}; skalign needs real numbers "
+                "(float, integer or boolean columns), not object, string, categorical or date data."
+            )
+    for j, (col, dt) in enumerate(zip(X.columns, dtypes)):
+        # only extension columns can hold pd.NA; NaN in NumPy columns is caught as NaN below
+        if is_extension_array_dtype(dt):
+            n_missing = int(X.iloc[:, j].isna().sum())
+            if n_missing:
+                raise ValueError(
+                    f"{name} column {col!r} has {n_missing} missing value(s) (pd.NA); remove or "
+                    "impute them before comparing representations."
+                )
+    if not dtypes:
+        return X.to_numpy(dtype=np.float64)
+    target = np.result_type(*(np.dtype(getattr(dt, "numpy_dtype", dt)) for dt in dtypes))
+    return X.to_numpy(dtype=target)
 
 
 def _is_real_dtype(dtype):
     return dtype is not None and dtype.kind in "biuf"
 
 
-def _assert_finite(arr, name):
+def _assert_finite(arr, name, columns=None):
     if arr.dtype.kind != "f":
         return
     # A single reduction is far cheaper than materialising isfinite(X); only when it
@@ -154,8 +219,13 @@ def _assert_finite(arr, name):
     n_inf = int(np.isinf(arr).sum())
     if n_nan or n_inf:
         what = ", ".join(s for s in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} inf" if n_inf else "") if s)
+        where = ""
+        if columns is not None and arr.ndim == 2:
+            bad = np.flatnonzero(~np.isfinite(arr).all(axis=0))
+            shown = ", ".join(repr(columns[j]) for j in bad[:5])
+            where = f" (in column{'s' if len(bad) > 1 else ''} {shown}{', ...' if len(bad) > 5 else ''})"
         raise ValueError(
-            f"{name} contains {what} value(s); remove or impute them before comparing representations."
+            f"{name} contains {what} value(s){where}; remove or impute them before comparing representations."
         )
 
 
@@ -174,10 +244,99 @@ def check_paired(X, Y, *, min_samples=2, names=("X", "Y"), return_feature_names=
             )
     X, fx = check_representation(X, name=names[0], min_samples=min_samples, return_feature_names=True)
     Y, fy = check_representation(Y, name=names[1], min_samples=min_samples, return_feature_names=True)
-    check_same_samples(X.shape[0], Y.shape[0], names=names, shapes=(X.shape, Y.shape))
+    try:
+        check_same_samples(X.shape[0], Y.shape[0], names=names, shapes=(X.shape, Y.shape))
+    except ValueError as exc:
+        hint = _transposed_hint(X.shape, Y.shape, names)
+        if not hint:
+            raise
+        raise ValueError(f"{exc} {hint}") from None
+    warn_pair_shapes(X.shape, Y.shape, names=names, stacklevel=3)
     if return_feature_names:
         return X, Y, fx, fy
     return X, Y
+
+
+def _transposed_hint(shape_x, shape_y, names):
+    """Which transposition would make the row counts agree, as a sentence ('' if none)."""
+    a, b = names
+    (nx, dx), (ny, dy) = shape_x, shape_y
+    if dx == ny and nx < dx:
+        return f"{a}.T has shape {(dx, nx)} and would match {b}: were {a}'s rows and columns swapped?"
+    if dy == nx and ny < dy:
+        return f"{b}.T has shape {(dy, ny)} and would match {a}: were {b}'s rows and columns swapped?"
+    return ""
+
+
+#: At or below this many samples a paired score comes with a warning: so few stimuli
+#: leave any alignment measure dominated by chance (5 random pairs give CKA 0.95).
+FEW_SAMPLES = 10
+
+
+class RepresentationWarning(UserWarning):
+    """A pair of representations whose shapes suggest a mistake or a score without meaning."""
+
+
+# Public entry points warn once; the package's own calls below them run with this off.
+_PAIR_WARNINGS = contextvars.ContextVar("skalign_pair_warnings", default=True)
+
+
+@contextlib.contextmanager
+def pair_warnings_off():
+    """Silence :func:`warn_pair_shapes` inside the block.
+
+    For the package's own calls below a public entry point that has already
+    warned (a scorer's ``fit`` calling validated core functions).
+    """
+    token = _PAIR_WARNINGS.set(False)
+    try:
+        yield
+    finally:
+        _PAIR_WARNINGS.reset(token)
+
+
+def warn_pair_shapes(shape_x, shape_y, *, names=("X", "Y"), transposed=True, stacklevel=2):
+    """Warn about a pair of representations whose shapes suggest a mistake.
+
+    Two cases, each a :class:`RepresentationWarning`:
+
+    * both have fewer rows than columns and the same number of columns, which is
+      what two ``(n_features, n_samples)`` arrays of the same samples look like
+      (rows must be samples);
+    * at most :data:`FEW_SAMPLES` samples, too few for a meaningful score.
+
+    Parameters
+    ----------
+    shape_x, shape_y : tuple of int
+        Shapes of two validated 2-D representations with equal row counts.
+    names : tuple of str
+        Argument names for the message.
+    transposed : bool, default=True
+        Whether to look for the first case. A fitted scorer's ``score`` does not:
+        held-out folds of wide data are legitimately shorter than they are wide,
+        and a transposed pair is already flagged when it is fitted.
+    stacklevel : int
+        As in :func:`warnings.warn`, counted from the caller of this function.
+    """
+    if not _PAIR_WARNINGS.get() or len(shape_x) != 2 or len(shape_y) != 2:
+        return
+    a, b = names
+    (n, dx), (_, dy) = shape_x, shape_y
+    if transposed and n < dx and dx == dy:
+        warnings.warn(
+            f"{a} and {b} both have fewer rows ({n}) than columns ({dx}). Rows must be samples "
+            f"(stimuli) and columns features (units): if these arrays are (n_features, n_samples), "
+            f"pass {a}.T and {b}.T.",
+            RepresentationWarning,
+            stacklevel=stacklevel + 1,
+        )
+    if n <= FEW_SAMPLES:
+        warnings.warn(
+            f"{a} and {b} have only {n} samples: with so few stimuli an alignment score is "
+            f"dominated by chance and is not meaningful; use well over {FEW_SAMPLES}.",
+            RepresentationWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def check_same_samples(n_x, n_y, *, names=("X", "Y"), shapes=None):
@@ -231,7 +390,7 @@ def variance_floor(dtype):
     return (64.0 * eps) ** 2
 
 
-def check_nonconstant(X, name="X", *, tol=0.0, sq_norm=None, xp=None):
+def check_nonconstant(X, name="X", *, tol=0.0, rel_sq_norm=None, xp=None):
     """Raise a ValueError when every row of ``X`` is the same point.
 
     A representation with zero total variance has no geometry: correlations,
@@ -249,30 +408,40 @@ def check_nonconstant(X, name="X", *, tol=0.0, sq_norm=None, xp=None):
         Argument name for the error message.
     tol : float, default=0.0
         Relative range at or below which a column counts as constant.
-    sq_norm : float, optional
-        :math:`\\lVert X - \\bar X \\rVert_F^2` when the caller computes it anyway
-        (CKA does). Then the range test runs only when the total variance per
-        feature is within a factor 2 of :func:`variance_floor` times the squared
-        scale: a float comparison instead of two reductions for ordinary data.
+    rel_sq_norm : float, optional
+        :math:`\\lVert X - \\bar X \\rVert_F^2 / \\max_{ij} X_{ij}^2`, when the caller
+        computes the centred norm anyway (CKA does). If the total variance per
+        feature, so measured, exceeds twice :func:`variance_floor`, the data vary
+        and the check is one float comparison; otherwise the range test decides.
     xp : namespace, optional
         ``X``'s namespace (:func:`skalign._array_api.get_namespace`).
     """
-    from ._array_api import get_namespace
-
     if X.shape[0] < 2:
         return
+    n, d = X.shape[0], int(np.prod(X.shape[1:]))
+    if rel_sq_norm is not None and rel_sq_norm / n > 2.0 * d * variance_floor(X.dtype):
+        return
+    from ._array_api import get_namespace
+
     xp = get_namespace(X) if xp is None else xp
-    scale = max(float(xp.max(X)), -float(xp.min(X))) if X.shape[1] else 0.0
-    if sq_norm is not None and scale > 0:
-        n, d = X.shape
-        # divided, not squared, so that neither 1e200 overflows nor 1e-200 underflows
-        if sq_norm / n / scale / scale > 2.0 * d * variance_floor(X.dtype):
-            return
+    check_column_ranges(xp.max(X, axis=0), xp.min(X, axis=0), name, n, tol=tol, xp=xp)
+
+
+def check_column_ranges(col_max, col_min, name, n_samples, *, tol=0.0, xp=None):
+    """The test of :func:`check_nonconstant` from per-column maxima and minima.
+
+    For data seen in batches (the streaming accumulators keep the running
+    column extremes); ``n_samples`` is the number of rows they summarise.
+    """
+    from ._array_api import get_namespace
+
+    xp = get_namespace(col_max, col_min) if xp is None else xp
+    scale = max(float(xp.max(col_max)), -float(xp.min(col_min))) if col_max.shape[0] else 0.0
     # max > min + tol*scale: a comparison, so no subtraction can overflow
-    varies = scale > 0 and bool(xp.any(xp.max(X, axis=0) > xp.min(X, axis=0) + tol * scale))
+    varies = scale > 0 and bool(xp.any(col_max > col_min + tol * scale))
     if not varies:
         raise ValueError(
-            f"{name} has zero variance: all {X.shape[0]} rows are the same point, so it has "
+            f"{name} has zero variance: all {n_samples} rows are the same point, so it has "
             "no structure to compare."
         )
 
@@ -405,14 +574,10 @@ def check_representation_xp(X, Y=None, *, name="X", name_y="Y", min_samples=1, m
                 "(float or integer), not complex, object or string data."
             )
         if arr.ndim != 2:
-            hint = ""
-            if arr.ndim == 1:
-                hint = (f" Reshape your data with {argname}.reshape(-1, 1) for a single feature or "
-                        f"{argname}.reshape(1, -1) for a single sample.")
-            raise ValueError(
-                f"{argname} must be a 2-D array (n_samples, n_features, ...); got shape "
-                f"{tuple(arr.shape)}.{hint}"
-            )
+            # the NumPy check words the error, on a zero-stride stand-in of the same shape
+            # (no copy), so that both paths say the same thing
+            stand_in = np.lib.stride_tricks.as_strided(np.zeros(1), shape=tuple(arr.shape), strides=(0,) * arr.ndim)
+            check_representation(stand_in, name=argname)
         if dtype == getattr(xp, "float16", None):  # not in the standard, but CuPy and PyTorch have it
             arr = xp.astype(arr, xp.float32)
         elif not xp.isdtype(dtype, "real floating"):

@@ -1,15 +1,18 @@
 """Base classes: the paired-scorer contract and per-measure metadata.
 
 A *paired scorer* compares two representations of the same samples. It keeps the
-scikit-learn estimator contract with Y in the place of the target:
+scikit-learn estimator contract with the second representation in the place of
+the target ``y``:
 
-* ``fit(X, Y)`` learns whatever the measure learns (a rotation, a whitening, a
+* ``fit(X, y)`` learns whatever the measure learns (a rotation, a whitening, a
   regression) from the rows given; a stateless measure only records the input
   widths, which is the fitted state that ``Pipeline`` and ``check_is_fitted`` need;
-* ``score(X, Y)`` applies it to the rows given and returns a float, higher = more
-  aligned, in the range the class declares in :attr:`score_range`.
+* ``score(X, y)`` applies it to the rows given and returns a float, higher = more
+  aligned, in the range the instance declares in :attr:`score_range`.
 
-So ``cross_val_score(scorer, X, Y, cv=5)`` is a held-out alignment score, and a
+``y`` is a 2-D representation ``(n_samples, n_features_y)`` of the same samples
+as ``X`` (row i of both = stimulus i); error messages call it ``Y``. So
+``cross_val_score(scorer, X, Y, cv=5)`` is a held-out alignment score, and a
 ``Pipeline`` of transformers on X ending in a scorer works as usual.
 
 Preparation and combination
@@ -29,21 +32,46 @@ once and combines many pairs cheaply.
 
 Metadata (after the ReSi benchmark)
 -----------------------------------
+:meth:`BasePairedScorer.metadata` computes an instance's declared properties
+from one hook, ``_metadata``, which a subclass overrides (properties may depend
+on hyper-parameters):
+
 ``score_range``: the (low, high) of ``score``; ``invariances``: the
 transformations of either representation that leave ``score`` unchanged;
 ``symmetric``: whether swapping X and Y leaves ``score`` unchanged;
 ``stateless``: whether ``fit`` learns nothing beyond input checks.
+
+Each is also readable as an attribute of the same name, derived from
+:meth:`~BasePairedScorer.metadata`.
+
+References
+----------
+.. [1] Klabunde, M., Wald, T., Schumacher, T., Maier-Hein, K., Strohmaier, M. &
+   Lemmerich, F. (2024). ReSi: a comprehensive benchmark for representational
+   similarity measures. arXiv:2408.00531.
+.. [2] Williams, A. H., Kunz, E., Kornblith, S. & Linderman, S. W. (2021). Generalized
+   shape metrics on neural representations. NeurIPS 34 (netrep).
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
+
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import _get_feature_names, check_is_fitted, validate_data
 
-from ._validation import check_paired, check_representation, check_representation_xp
+from ._validation import (
+    RepresentationWarning,
+    check_paired,
+    check_representation,
+    check_representation_xp,
+    pair_warnings_off,
+    warn_pair_shapes,
+)
 
-__all__ = ["BasePairedScorer", "INVARIANCES"]
+__all__ = ["BasePairedScorer", "INVARIANCES", "METADATA_DEFAULTS", "RepresentationWarning"]
 
 #: Vocabulary of ``invariances`` entries.
 INVARIANCES = {
@@ -56,23 +84,53 @@ INVARIANCES = {
     "sample_permutation": "permuting the samples (rows) of X and Y together",
 }
 
+#: What a scorer declares when its ``_metadata`` hook leaves an entry out.
+METADATA_DEFAULTS = {
+    "score_range": (0.0, 1.0),
+    "invariances": (),
+    "symmetric": True,
+    "stateless": True,
+}
+
+
+class _Declared:
+    """One entry of :meth:`BasePairedScorer.metadata`, read as an attribute.
+
+    A non-data descriptor, so a hyper-parameter of the same name stored by
+    ``__init__`` (``LinearRegressionScorer(symmetric=True)``) is an ordinary
+    instance attribute, which the scorer's ``_metadata`` hook then reports.
+    On the class, the entry of a default-constructed instance.
+    """
+
+    def __set_name__(self, owner, name):
+        self.key = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            try:
+                return owner().metadata()[self.key]
+            except Exception:  # a subclass whose constructor needs arguments
+                return self
+        return obj.metadata()[self.key]
+
 
 class BasePairedScorer(BaseEstimator):
     """Base class for scorers of two representations of the same samples.
 
-    Subclasses set the metadata class attributes, ``_parameter_constraints``,
-    and either implement ``combine`` (and optionally ``prepare``) for a stateless
-    measure, or ``_fit`` and ``_score`` for one that learns from training rows.
+    Subclasses set ``_parameter_constraints``, declare their properties in the
+    ``_metadata`` hook, and either implement ``combine`` (and optionally
+    ``prepare``) for a stateless measure, or ``_fit`` and ``_score`` for one that
+    learns from training rows.
     """
 
     #: (low, high) of ``score``; higher = more aligned.
-    score_range = (0.0, 1.0)
+    score_range = _Declared()
     #: transformations of X or Y that leave the score unchanged (see ``INVARIANCES``).
-    invariances = ()
+    invariances = _Declared()
     #: whether score(X, Y) == score(Y, X).
-    symmetric = True
+    symmetric = _Declared()
     #: whether fit learns nothing beyond input checks.
-    stateless = True
+    stateless = _Declared()
 
     _parameter_constraints: dict = {}
 
@@ -82,26 +140,42 @@ class BasePairedScorer(BaseEstimator):
     _array_api = False
 
     # -- the sklearn contract -------------------------------------------------
-    def fit(self, X, Y):
+    def fit(self, X, y):
         """Learn what the measure needs from paired training rows.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_x)
-        Y : array-like of shape (n_samples, n_features_y)
-            The same samples in a second representation.
+            The first representation; rows are samples (stimuli).
+        y : array-like of shape (n_samples, n_features_y)
+            The second representation, ``Y``: the same samples in the same order.
 
         Returns
         -------
-        self
+        self : object
+            The fitted scorer.
+
+        Warns
+        -----
+        RepresentationWarning
+            When both inputs have fewer rows than columns and equal widths (they
+            may be transposed) or at most ``skalign._validation.FEW_SAMPLES`` rows.
         """
         self._validate_params()
-        X, Y = self._check_pair(X, Y, reset=True)
-        self._fit(X, Y)
+        X, y = self._check_pair(X, y, reset=True)
+        with pair_warnings_off():
+            self._fit(X, y)
         return self
 
-    def score(self, X, Y):
+    def score(self, X, y):
         """Alignment of X and Y on the rows given (higher = more aligned).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_x)
+            The first representation, as many columns as in ``fit``.
+        y : array-like of shape (n_samples, n_features_y)
+            The second representation, ``Y``, of the same samples.
 
         Returns
         -------
@@ -109,8 +183,9 @@ class BasePairedScorer(BaseEstimator):
             In :attr:`score_range`.
         """
         check_is_fitted(self)
-        X, Y = self._check_pair(X, Y, reset=False)
-        return float(self._score(X, Y))
+        X, y = self._check_pair(X, y, reset=False)
+        with pair_warnings_off():
+            return float(self._score(X, y))
 
     # -- per-representation / per-pair split ----------------------------------
     def prepare(self, X, name="X"):
@@ -118,6 +193,18 @@ class BasePairedScorer(BaseEstimator):
 
         The default validates and returns the array; subclasses add what they
         precompute. The result is picklable and holds no reference to the partner.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One representation.
+        name : str, default='X'
+            Argument name for error messages.
+
+        Returns
+        -------
+        prepared : object
+            Input of :meth:`combine`.
         """
         return check_representation(X, name=name, min_samples=self._min_samples())
 
@@ -126,14 +213,63 @@ class BasePairedScorer(BaseEstimator):
 
         Stateless scorers define this; fitted scorers default to fitting and
         scoring a clone on the prepared rows.
-        """
-        from sklearn.base import clone
 
+        Parameters
+        ----------
+        PX, PY : object
+            Results of :meth:`prepare` for the same samples.
+
+        Returns
+        -------
+        score : float
+        """
         est = clone(self)
         est._validate_params()
         est._set_widths(PX, PY)
-        est._fit(PX, PY)
-        return float(est._score(PX, PY))
+        with pair_warnings_off():
+            est._fit(PX, PY)
+            return float(est._score(PX, PY))
+
+    # -- metadata ---------------------------------------------------------------
+    def _metadata(self):
+        """Hook: the properties this instance declares, as a dict.
+
+        Override to declare ``score_range``, ``invariances``, ``symmetric`` and
+        ``stateless`` (entries left out take :data:`METADATA_DEFAULTS`); read the
+        hyper-parameters they depend on from ``self``, never the declared
+        attributes themselves, which are computed from this hook.
+        """
+        return {}
+
+    def metadata(self):
+        """The measure's declared properties for these parameters, as a dict.
+
+        The one place an instance's metadata is computed: the attributes
+        ``score_range``, ``invariances``, ``symmetric`` and ``stateless`` read it.
+        An instance method, since some properties depend on parameters (debiased
+        CKA can be negative; a one-sided information imbalance is not symmetric).
+
+        Returns
+        -------
+        metadata : dict
+            ``name`` (the class name), ``score_range`` (tuple of two floats),
+            ``invariances`` (tuple of str, see :data:`INVARIANCES`), ``symmetric``
+            and ``stateless`` (bool).
+        """
+        meta = {**METADATA_DEFAULTS, **self._metadata()}
+        for key in METADATA_DEFAULTS:
+            # a subclass written for the older contract may still declare a constant as a
+            # plain class attribute (or a property); it shadows the computed attribute
+            if not isinstance(inspect.getattr_static(self, key), _Declared):
+                meta[key] = getattr(self, key)
+        low, high = meta["score_range"]
+        return {
+            "name": type(self).__name__,
+            "score_range": (float(low), float(high)),
+            "invariances": tuple(meta["invariances"]),
+            "symmetric": bool(meta["symmetric"]),
+            "stateless": bool(meta["stateless"]),
+        }
 
     # -- hooks -------------------------------------------------------------
     def _fit(self, X, Y):
@@ -145,25 +281,78 @@ class BasePairedScorer(BaseEstimator):
     def _min_samples(self):
         return 2
 
-    def _check_pair(self, X, Y, reset):
-        if self._array_api and X is not None and Y is not None:
-            Xa, Ya, _ = check_representation_xp(X, Y, min_samples=self._min_samples())
-        else:
-            Xa, Ya = check_paired(X, Y, min_samples=self._min_samples())
-        self._check_widths(X, Ya, reset)
+    def _check_pair(self, X, y, reset):
+        """Validate X and y once, record or compare widths and names, and warn about shapes."""
+        with pair_warnings_off():
+            if self._array_api and X is not None and y is not None:
+                Xa, Ya, _ = check_representation_xp(X, y, min_samples=self._min_samples())
+            else:
+                Xa, Ya = check_paired(X, y, min_samples=self._min_samples())
+        self._check_widths(X, Ya, reset, y=y)
+        # fit and score are the public entries: the one place this warning is raised
+        warn_pair_shapes(tuple(Xa.shape), tuple(Ya.shape), transposed=reset, stacklevel=3)
         return Xa, Ya
 
-    def _check_widths(self, X, Ya, reset):
-        """Record (``reset``) or compare the widths of X and Y and X's feature names."""
+    def _check_widths(self, X, Ya, reset, y=None):
+        """Record (``reset``) or compare the widths of X and Y and their feature names.
+
+        ``y``, the second representation as passed (a DataFrame, say), gives
+        Y's column names; without it they are neither recorded nor checked.
+        """
         # only names and widths: the arrays were validated by the caller
         validate_data(self, X, skip_check_array=True, reset=reset)
+        names_y = None if y is None else _get_feature_names(y)
         if reset:
             self.n_features_y_ = Ya.shape[1]
-        elif Ya.shape[1] != self.n_features_y_:
+            if names_y is None:
+                self.__dict__.pop("feature_names_y_", None)
+            else:
+                self.feature_names_y_ = names_y
+            return
+        if Ya.shape[1] != self.n_features_y_:
             raise ValueError(
                 f"Y has {Ya.shape[1]} features, but {type(self).__name__} was fitted with "
                 f"{self.n_features_y_} features in Y."
             )
+        if y is not None:
+            self._check_feature_names_y(names_y)
+
+    def _check_feature_names_y(self, names):
+        """scikit-learn's feature-name rules for X, applied to Y."""
+        fitted = getattr(self, "feature_names_y_", None)
+        cls = type(self).__name__
+        if fitted is None and names is None:
+            return
+        if names is None:
+            warnings.warn(
+                f"Y does not have valid feature names, but {cls} was fitted with feature names",
+                UserWarning,
+                stacklevel=5,
+            )
+            return
+        if fitted is None:
+            warnings.warn(
+                f"Y has feature names, but {cls} was fitted without feature names",
+                UserWarning,
+                stacklevel=5,
+            )
+            return
+        if len(fitted) == len(names) and np.array_equal(fitted, names):
+            return
+        unexpected = sorted(set(names) - set(fitted))
+        missing = sorted(set(fitted) - set(names))
+        detail = []
+        for label, found in (("unseen at fit time", unexpected), ("seen at fit time, yet now missing", missing)):
+            if found:
+                shown = ", ".join(repr(str(f)) for f in found[:5]) + (", ..." if len(found) > 5 else "")
+                detail.append(f"Feature names {label}: {shown}.")
+        if not detail:
+            detail.append("Feature names must be in the same order as they were in fit.")
+        raise ValueError(
+            f"The feature names of Y should match those that were passed during fit; {cls} "
+            f"would otherwise compare columns of Y that are not the ones it was fitted on. "
+            + " ".join(detail)
+        )
 
     def _set_widths(self, X, Y):
         self.n_features_in_ = np.shape(X)[1]
@@ -171,24 +360,10 @@ class BasePairedScorer(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Y is a second representation, i.e. a required 2-D, multi-column target
+        # y is a second representation, i.e. a required 2-D, multi-column target
         tags.target_tags.required = True
         tags.target_tags.two_d_labels = True
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
         tags.requires_fit = True
         return tags
-
-    def metadata(self):
-        """The measure's declared properties for these parameters, as a dict.
-
-        An instance method: some properties depend on parameters (debiased CKA
-        can be negative; a one-sided information imbalance is not symmetric).
-        """
-        return {
-            "name": type(self).__name__,
-            "score_range": tuple(self.score_range),
-            "invariances": tuple(self.invariances),
-            "symmetric": bool(self.symmetric),
-            "stateless": bool(self.stateless),
-        }

@@ -1,14 +1,27 @@
-"""Estimators for unit-level correspondence: permutation and soft matching."""
+"""Estimators for unit-level correspondence: permutation and soft matching.
+
+The measures are the functions of :mod:`skalign.matching`; these classes learn the
+matching (or the transport plan) on training rows and score other rows with it.
+"""
 
 from __future__ import annotations
 
-import numbers
-
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .. import matching as _m
 from ..base import BasePairedScorer
+from ..matching import (
+    DEFAULT_MAX_ITER,
+    MATCHING_PARAMETER_CONSTRAINTS,
+    SOFT_MATCHING_PARAMETER_CONSTRAINTS,
+    PreparedTuningCurves,
+    match_units,
+    permutation_statistics,
+    prepare_tuning_curves,
+    soft_matching_plan,
+    soft_matching_statistics,
+    tuning_correlations,
+)
+from .._validation import pair_warnings_off
 
 __all__ = ["PermutationScorer", "SoftMatchingScorer"]
 
@@ -16,34 +29,67 @@ __all__ = ["PermutationScorer", "SoftMatchingScorer"]
 class _UnitMatchingScorer(BasePairedScorer):
     """Shared plumbing: tuning curves are normalised on the rows being scored."""
 
-    score_range = (-1.0, 1.0)
-    invariances = ("translation", "isotropic_scaling", "permutation", "sample_permutation")
-    symmetric = True
-    stateless = False
+    def _metadata(self):
+        return {
+            "score_range": (-1.0, 1.0),
+            "invariances": ("translation", "isotropic_scaling", "permutation", "sample_permutation"),
+            "symmetric": True,
+            "stateless": False,
+        }
 
     def _curves(self, X, Y):
-        return _m._prepare_pair(X, Y, self.correlation)
+        # X and Y were validated by the base class
+        return (
+            prepare_tuning_curves(X, correlation=self.correlation, name="X", validate=False),
+            prepare_tuning_curves(Y, correlation=self.correlation, name="Y", validate=False),
+        )
 
     def prepare(self, X, name="X"):
-        """Normalised tuning curves (centred, unit-norm columns) of one representation."""
+        """Normalised tuning curves (centred, unit-norm columns) of one representation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_units)
+        name : str, default='X'
+            Argument name for error messages.
+
+        Returns
+        -------
+        skalign.matching.PreparedTuningCurves
+        """
         self._validate_params()
-        return _m.normalize_tuning_curves(X, correlation=self.correlation, name=name)
+        return prepare_tuning_curves(X, correlation=self.correlation, name=name)
 
     def _check_prepared(self, PX, PY):
-        if PX.shape[0] != PY.shape[0]:
-            raise ValueError(f"PX and PY must describe the same samples; got {PX.shape[0]} and {PY.shape[0]} rows.")
+        for P in (PX, PY):
+            if isinstance(P, PreparedTuningCurves) and P.correlation != self.correlation:
+                raise ValueError(
+                    f"{P.name} was prepared with correlation={P.correlation!r}, but this scorer has "
+                    f"correlation={self.correlation!r}; prepare it with this scorer."
+                )
 
-    def distance(self, X, Y):
+    def distance(self, X, y):
         """Distance between matched normalised tuning curves on the rows given, in [0, 2].
 
         The matching is the one learned in ``fit``; see :mod:`skalign.matching`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_x)
+        y : array-like of shape (n_samples, n_features_y)
+            The second representation, ``Y``, of the same samples.
+
+        Returns
+        -------
+        distance : float
         """
         check_is_fitted(self)
-        X, Y = self._check_pair(X, Y, reset=False)
-        return self._stats(*self._curves(X, Y))[1]
+        X, Y = self._check_pair(X, y, reset=False)
+        with pair_warnings_off():
+            return self._statistics(*self._curves(X, Y)).distance
 
     def _score(self, X, Y):
-        return self._stats(*self._curves(X, Y))[0]
+        return self._statistics(*self._curves(X, Y)).score
 
 
 class PermutationScorer(_UnitMatchingScorer):
@@ -83,23 +129,32 @@ class PermutationScorer(_UnitMatchingScorer):
        shape metrics on neural representations. NeurIPS 34.
     """
 
-    _parameter_constraints: dict = {"correlation": [StrOptions({"pearson", "spearman"})]}
+    _parameter_constraints: dict = {**MATCHING_PARAMETER_CONSTRAINTS}
 
     def __init__(self, correlation="pearson"):
         self.correlation = correlation
 
     def _fit(self, X, Y):
-        Xhat, Yhat = self._curves(X, Y)
-        self.matched_x_, self.matched_y_ = _m.match_units(_m._cross(Xhat, Yhat))
+        self.matched_x_, self.matched_y_ = match_units(tuning_correlations(*self._curves(X, Y)))
 
-    def _stats(self, Xhat, Yhat):
-        return _m._permutation_stats(Xhat, Yhat, self.matched_x_, self.matched_y_)
+    def _statistics(self, PX, PY):
+        return permutation_statistics(PX, PY, self.matched_x_, self.matched_y_)
 
     def combine(self, PX, PY):
-        """In-sample score of two prepared representations."""
+        """In-sample score of two prepared representations.
+
+        Parameters
+        ----------
+        PX, PY : skalign.matching.PreparedTuningCurves
+            Results of :meth:`prepare` for the same samples.
+
+        Returns
+        -------
+        score : float
+        """
         self._check_prepared(PX, PY)
-        rows, cols = _m.match_units(_m._cross(PX, PY))
-        return _m._permutation_stats(PX, PY, rows, cols)[0]
+        rows, cols = match_units(tuning_correlations(PX, PY))
+        return permutation_statistics(PX, PY, rows, cols).score
 
 
 class SoftMatchingScorer(_UnitMatchingScorer):
@@ -141,25 +196,31 @@ class SoftMatchingScorer(_UnitMatchingScorer):
        shape metrics on neural representations. NeurIPS 34.
     """
 
-    _parameter_constraints: dict = {
-        "correlation": [StrOptions({"pearson", "spearman"})],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-    }
+    _parameter_constraints: dict = {**SOFT_MATCHING_PARAMETER_CONSTRAINTS}
 
-    def __init__(self, correlation="pearson", max_iter=_m.DEFAULT_MAX_ITER):
+    def __init__(self, correlation="pearson", max_iter=DEFAULT_MAX_ITER):
         self.correlation = correlation
         self.max_iter = max_iter
 
     def _fit(self, X, Y):
-        Xhat, Yhat = self._curves(X, Y)
-        self.transport_plan_ = _m.soft_matching_plan(_m._cross(Xhat, Yhat), max_iter=self.max_iter)
+        self.transport_plan_ = soft_matching_plan(tuning_correlations(*self._curves(X, Y)), max_iter=self.max_iter)
 
-    def _stats(self, Xhat, Yhat):
-        return _m._soft_stats(Xhat, Yhat, self.transport_plan_)
+    def _statistics(self, PX, PY):
+        return soft_matching_statistics(PX, PY, self.transport_plan_)
 
     def combine(self, PX, PY):
-        """In-sample score of two prepared representations."""
+        """In-sample score of two prepared representations.
+
+        Parameters
+        ----------
+        PX, PY : skalign.matching.PreparedTuningCurves
+            Results of :meth:`prepare` for the same samples.
+
+        Returns
+        -------
+        score : float
+        """
         self._check_prepared(PX, PY)
-        T = _m.soft_matching_plan(_m._cross(PX, PY), max_iter=self.max_iter)
-        return _m._soft_stats(PX, PY, T)[0]
+        T = soft_matching_plan(tuning_correlations(PX, PY), max_iter=self.max_iter)
+        return soft_matching_statistics(PX, PY, T).score
 
