@@ -251,7 +251,7 @@ def check_paired(X, Y, *, min_samples=2, names=("X", "Y"), return_feature_names=
         if not hint:
             raise
         raise ValueError(f"{exc} {hint}") from None
-    warn_pair_shapes(X.shape, Y.shape, names=names, stacklevel=3)
+    warn_pair_shapes(X.shape, Y.shape, names=names)
     if return_feature_names:
         return X, Y, fx, fy
     return X, Y
@@ -295,7 +295,30 @@ def pair_warnings_off():
         _PAIR_WARNINGS.reset(token)
 
 
-def warn_pair_shapes(shape_x, shape_y, *, names=("X", "Y"), transposed=True, stacklevel=2):
+def _caller_stacklevel():
+    """``stacklevel`` for a warning raised here that names the first caller outside skalign.
+
+    Frames of skalign and of scikit-learn (its parameter validation wraps public
+    functions, its model selection calls ``score``) are skipped, so the warning
+    points at the user's line, however deep the call that raised it.
+    """
+    import os
+    import sys
+
+    skip = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+    try:
+        import sklearn
+
+        skip += (os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep,)
+    except ImportError:  # pragma: no cover - scikit-learn is a dependency
+        pass
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_pair_shapes(shape_x, shape_y, *, names=("X", "Y"), transposed=True):
     """Warn about a pair of representations whose shapes suggest a mistake.
 
     Two cases, each a :class:`RepresentationWarning`:
@@ -315,8 +338,8 @@ def warn_pair_shapes(shape_x, shape_y, *, names=("X", "Y"), transposed=True, sta
         Whether to look for the first case. A fitted scorer's ``score`` does not:
         held-out folds of wide data are legitimately shorter than they are wide,
         and a transposed pair is already flagged when it is fitted.
-    stacklevel : int
-        As in :func:`warnings.warn`, counted from the caller of this function.
+
+    The warning names the first line outside skalign and scikit-learn.
     """
     if not _PAIR_WARNINGS.get() or len(shape_x) != 2 or len(shape_y) != 2:
         return
@@ -328,14 +351,14 @@ def warn_pair_shapes(shape_x, shape_y, *, names=("X", "Y"), transposed=True, sta
             f"(stimuli) and columns features (units): if these arrays are (n_features, n_samples), "
             f"pass {a}.T and {b}.T.",
             RepresentationWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=_caller_stacklevel(),
         )
     if n <= FEW_SAMPLES:
         warnings.warn(
             f"{a} and {b} have only {n} samples: with so few stimuli an alignment score is "
             f"dominated by chance and is not meaningful; use well over {FEW_SAMPLES}.",
             RepresentationWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=_caller_stacklevel(),
         )
 
 

@@ -150,7 +150,7 @@ def test_cka_rbf_runs_on_a_host_copy(dispatch, data):
 @needs_env
 def test_streaming_and_minibatch_accept_torch_input(dispatch, data):
     torch = _lib("torch")
-    from skalign.kernels import minibatch_cka
+    from skalign.streaming import minibatch_cka
 
     X, Y = data
     with sklearn.config_context(array_api_dispatch=False):

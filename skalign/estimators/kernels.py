@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from numbers import Real
-
-from sklearn.utils._param_validation import Interval, StrOptions
-
+from .._validation import check_nonconstant, check_paired_on_host
 from ..base import BasePairedScorer
-from ..kernels import (
-    LinearCKAAccumulator, MinibatchCKAAccumulator, _check_varies, _paired_on_host, combine_cka, prepare_cka,
-)
+from ..kernels import CKA_PARAMETER_CONSTRAINTS, combine_cka, prepare_cka
+from ..streaming import LinearCKAAccumulator, MinibatchCKAAccumulator
 
 __all__ = ["CKAScorer"]
 
@@ -100,12 +96,7 @@ class CKAScorer(BasePairedScorer):
     stateless = True
     _array_api = True
 
-    _parameter_constraints: dict = {
-        "kernel": [StrOptions({"linear", "rbf"})],
-        "sigma": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
-        "sigma_fraction": [Interval(Real, 0, None, closed="neither")],
-        "debiased": ["boolean"],
-    }
+    _parameter_constraints: dict = {**CKA_PARAMETER_CONSTRAINTS}
 
     def __init__(self, kernel="linear", sigma="median", sigma_fraction=1.0, debiased=False):
         self.kernel = kernel
@@ -117,8 +108,8 @@ class CKAScorer(BasePairedScorer):
         return 4 if self.debiased else 2
 
     def _fit(self, X, Y):
-        _check_varies(X, "X")
-        _check_varies(Y, "Y")
+        check_nonconstant(X, "X")
+        check_nonconstant(Y, "Y")
         # a new fit starts a new stream
         for attr in ("_stream", "cka_", "n_samples_seen_"):
             self.__dict__.pop(attr, None)
@@ -169,7 +160,7 @@ class CKAScorer(BasePairedScorer):
                 self._stream = MinibatchCKAAccumulator(
                     kernel="rbf", sigma=self.sigma, sigma_fraction=self.sigma_fraction, debiased=self.debiased
                 )
-        self._stream.update(X, Y)
+        self._stream.update(X, Y, validate=False)
         self.n_samples_seen_ = self._stream.n_samples
         try:
             self.cka_ = self._stream.value()
@@ -182,6 +173,6 @@ class CKAScorer(BasePairedScorer):
         # A streamed batch may hold a single row, below the scorer's minimum for a
         # whole data set; the RBF minibatch estimator checks its own per-batch minimum.
         # Array API batches are checked on their device and streamed through the NumPy accumulators
-        Xa, Ya = _paired_on_host(X, Y, min_samples=1)
+        Xa, Ya = check_paired_on_host(X, Y, min_samples=1)
         self._check_widths(X, Ya, reset)
         return Xa, Ya

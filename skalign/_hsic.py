@@ -1,0 +1,396 @@
+"""Shared core of CKA and HSIC: per-representation kernel statistics and the HSIC estimators.
+
+:mod:`skalign.kernels` (one-shot CKA/HSIC) and :mod:`skalign.streaming`
+(minibatch and streaming CKA) both build on this module, so that the
+unbiased-HSIC formula, the per-representation scale and the RBF kernel exist
+once. Functions here take validated arrays; the public entry points validate.
+
+Unbiased HSIC. For Gram matrices K, L whose diagonals are set to zero (K̃, L̃),
+the estimator of Song et al. (2012) is
+
+.. math::
+
+    n(n-3)\\,\\mathrm{HSIC}_1(K, L) = \\operatorname{tr}(\\tilde K \\tilde L)
+        + \\frac{1^\\top \\tilde K 1 \\; 1^\\top \\tilde L 1}{(n-1)(n-2)}
+        - \\frac{2}{n-2} 1^\\top \\tilde K \\tilde L 1 ,
+
+which :func:`unbiased_hsic_sum` evaluates from its four ingredients. It is
+unchanged when the off-diagonal entries of K gain a_i + a_j + c, so a caller may
+hand it any such transform of K̃ (the linear kernel's centred Gram matrix, the
+RBF kernel's U-centred one).
+
+Scale. CKA is free of the scale of each representation, but its products are
+not: ||XᵀX||² overflows float64 for entries near 1e77 and underflows near 1e-77.
+Each representation is therefore multiplied by a power of two, 2^(-e) with
+e = frexp(max |X|), before any product. A power of two rescales every floating
+point operation exactly, so at ordinary magnitudes the numbers are bit for bit
+those of the unscaled data, and HSIC in the data's own units is recovered with
+``ldexp``.
+
+References
+----------
+Song, Smola, Gretton, Bedo & Borgwardt (2012). Feature selection via dependence
+maximization. JMLR 13.
+Székely & Rizzo (2014). Partial distance correlation with methods for
+dissimilarities. Annals of Statistics 42(6) (U-centring).
+Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+representations revisited. ICML.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._array_api import acc_dtype, centre, get_namespace, is_numpy_namespace, matmul, sq_sum, to_numpy
+from ._validation import check_nonconstant
+from .neighbors import block_rows, pairwise_block
+
+__all__ = [
+    "KERNELS",
+    "METHODS",
+    "RBF_MAX_SAMPLES",
+    "CKA_PARAMETER_CONSTRAINTS",
+    "METHOD_CONSTRAINTS",
+    "BATCH_CONSTRAINTS",
+    "PreparedKernel",
+    "prepare_kernel",
+    "cross_inner",
+    "hsic_from_prepared",
+    "unbiased_numerator",
+    "hsic_units",
+    "check_rbf_size",
+    "unbiased_hsic_sum",
+    "log2_scale",
+    "scale_pow2",
+]
+
+#: Largest n for which the RBF Gram matrix is built (8 n² bytes: 800 MB at 10,000).
+RBF_MAX_SAMPLES = 10_000
+
+KERNELS = ("linear", "rbf")
+METHODS = ("auto", "feature", "gram")
+
+#: Constraints of the hyper-parameters every CKA function and estimator shares.
+CKA_PARAMETER_CONSTRAINTS = {
+    "kernel": [StrOptions(set(KERNELS))],
+    "sigma": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
+    "sigma_fraction": [Interval(Real, 0, None, closed="neither")],
+    "debiased": ["boolean"],
+}
+#: The linear kernel's route (feature space or Gram matrices).
+METHOD_CONSTRAINTS = {"method": [StrOptions(set(METHODS))]}
+#: Minibatch CKA's batching.
+BATCH_CONSTRAINTS = {
+    "batch_size": [Interval(Integral, 2, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+}
+
+
+@dataclass
+class PreparedKernel:
+    """Per-representation part of CKA, reusable with any partner of the same n.
+
+    The data are first multiplied by ``2**-log2_scale`` (see the module
+    docstring), and every array and number below is in those units. Exactly one
+    of ``features`` (column-centred data, linear feature route) and ``gram``
+    (n x n) is set.
+
+    Attributes
+    ----------
+    kernel : {'linear', 'rbf'}
+    n : int
+    features : array of shape (n, d) or None
+    gram : array of shape (n, n) or None
+        The double-centred Gram matrix HKH; for the RBF kernel prepared with
+        ``debiased=True``, the U-centred Gram matrix (zero diagonal, zero row
+        sums) of the direct unbiased estimator instead.
+    diag : array of shape (n,) or None
+        Diagonal of the centred Gram matrix (squared row norms of Xᶜ); None for
+        the U-centred RBF Gram matrix.
+    trace : float
+    self_inner : float or None
+        <HKH, HKH>_F, i.e. ||Xᶜᵀ Xᶜ||²_F for the linear kernel; None for the
+        U-centred RBF Gram matrix.
+    self_unbiased : float or None
+        n(n-3) HSIC_1(K, K); None when n < 4 or when an RBF kernel was prepared
+        with ``debiased=False``.
+    sigma : float or None
+        RBF bandwidth actually used, in the data's own units.
+    log2_scale : int
+        The data were multiplied by 2**-log2_scale.
+    debiased : bool or None
+        RBF kernel: the estimator ``gram`` serves. None for the linear kernel,
+        which serves both.
+    rowsum, total : array of shape (n,) and float, or None
+        Row sums and total of the U-centred RBF Gram matrix (zero up to
+        rounding), for the unbiased estimator's formula.
+    """
+
+    kernel: str
+    n: int
+    features: object
+    gram: object
+    diag: object
+    trace: float
+    self_inner: float | None
+    self_unbiased: float | None
+    sigma: float | None = None
+    log2_scale: int = 0
+    debiased: bool | None = None
+    rowsum: object = None
+    total: float | None = None
+
+
+# ----------------------------------------------------------------------------- formulas
+def unbiased_hsic_sum(tr_kl, sum_k, sum_l, rowsum_dot, n):
+    """n(n-3) HSIC_1 from tr(K̃L̃), 1ᵀK̃1, 1ᵀL̃1 and (K̃1)·(L̃1) (Song et al. 2012).
+
+    See the module docstring for the formula; n >= 4.
+    """
+    return tr_kl + sum_k * sum_l / ((n - 1) * (n - 2)) - 2.0 * rowsum_dot / (n - 2)
+
+
+def _inner(A, B, xp):
+    """<A, B>_F accumulated in float64 where the device has it.
+
+    NumPy: ``vdot`` forms no temporary A * B (an n x n array on the Gram route,
+    800 MB at n = 10,000).
+    """
+    if is_numpy_namespace(xp):
+        return float(np.vdot(A, B))
+    return float(xp.sum(A * B, dtype=acc_dtype(xp, A)))
+
+
+def log2_scale(X, xp):
+    """Exponent e of the largest absolute entry (max |X| = m 2^e, 0.5 <= m < 1), and m.
+
+    Two reductions and no temporary; 0 and 0.0 for all-zero input.
+    """
+    scale = max(float(xp.max(X)), -float(xp.min(X)))
+    if scale == 0:
+        return 0, 0.0
+    m, e = math.frexp(scale)
+    return e, m
+
+
+def scale_pow2(A, e):
+    """``A * 2**-e`` exactly (in place for a fresh array), in two factors so none overflows.
+
+    float32's factors stay within 2^±75 and float64's within 2^±538.
+    """
+    k1 = (-e) // 2
+    for k in (k1, -e - k1):
+        if k:
+            A *= math.ldexp(1.0, k)
+    return A
+
+
+# ----------------------------------------------------------------------------- prepare
+def check_rbf_size(n, name, limit=None):
+    """Refuse an RBF Gram matrix of more than ``limit`` (default :data:`RBF_MAX_SAMPLES`) rows."""
+    limit = RBF_MAX_SAMPLES if limit is None else limit
+    if n > limit:
+        raise ValueError(
+            f"{name} has {n} samples; the RBF kernel builds an n x n Gram matrix ({8 * n * n / 2**30:.1f} GiB) "
+            f"and is limited to n <= RBF_MAX_SAMPLES = {limit}. Use kernel='linear', "
+            "skalign.metrics.minibatch_cka, or CKAScorer.partial_fit on minibatches."
+        )
+
+
+def prepare_kernel(X, *, kernel, sigma, sigma_fraction, debiased, method, name, xp=None):
+    """Per-representation statistics of a validated array (no parameter checks here).
+
+    The zero-variance check runs, from ||Xᶜ||²_F which CKA needs anyway.
+    """
+    xp = get_namespace(X) if xp is None else xp
+    e, m = log2_scale(X, xp)
+    if kernel == "linear":
+        return _prepare_linear(X, method, name, xp, e, m)
+    # the RBF route (row blocks, median, in-place exp) is NumPy code: on a host copy
+    return _prepare_rbf(to_numpy(X, xp), sigma, sigma_fraction, debiased, name, e, m)
+
+
+def _centred_scaled(X, xp, e, dtype=None):
+    """Column-centred ``X * 2**-e`` (in ``dtype``), without overflow for any finite X."""
+    if dtype is not None and X.dtype != dtype:
+        X = xp.astype(X, dtype)
+    if e > 900:  # the column sums of the centring could overflow: scale first
+        return centre(scale_pow2(xp.astype(X, X.dtype, copy=True), e), xp)
+    return scale_pow2(centre(X, xp), e)
+
+
+def _prepare_linear(X, method, name, xp, e, m):
+    n, d = X.shape
+    acc = acc_dtype(xp, X)
+    Xc = _centred_scaled(X, xp, e)
+    diag = sq_sum(Xc, xp, axis=1)
+    trace = float(xp.sum(diag))
+    check_nonconstant(X, name, rel_sq_norm=trace / (m * m) if m else None, xp=xp)
+    if method == "gram" or (method == "auto" and d >= n):
+        Xc = xp.astype(Xc, acc)
+        gram = Xc @ Xc.T
+        self_inner = _inner(gram, gram, xp)
+        features = None
+    else:
+        G = xp.astype(Xc.T @ Xc, acc)
+        self_inner = _inner(G, G, xp)
+        features, gram = Xc, None
+    self_unb = _centred_unbiased(self_inner, diag, diag, trace, trace, n, xp) if n >= 4 else None
+    return PreparedKernel("linear", n, features, gram, diag, trace, self_inner, self_unb, log2_scale=e)
+
+
+def _centred_unbiased(inner, diag_x, diag_y, trace_x, trace_y, n, xp):
+    """n(n-3) HSIC_1 from two *double-centred* Gram matrices (K1 = 0).
+
+    Their diagonals zeroed: tr(K̃L̃) = <K,L> - kd·ld, 1ᵀK̃1 = -tr K, (K̃1)·(L̃1) = kd·ld.
+    """
+    dd = _inner(diag_x, diag_y, xp)
+    return unbiased_hsic_sum(inner - dd, -trace_x, -trace_y, dd, n)
+
+
+def _median_sq_distance_and_gram(Xc):
+    """Squared distances of the rows of Xc into an n x n array, and their median over i < j."""
+    n = Xc.shape[0]
+    sq = np.einsum("ij,ij->i", Xc, Xc, dtype=np.float64)
+    D = np.empty((n, n))
+    upper = np.empty(n * (n - 1) // 2)
+    pos = 0
+    for rows in gen_batches(n, block_rows(n)):
+        D[rows] = pairwise_block(Xc, sq, rows, "sqeuclidean")  # clipped at 0, diagonal -inf
+        for i in range(rows.start, rows.stop):
+            D[i, i] = 0.0
+            m = n - 1 - i
+            upper[pos:pos + m] = D[i, i + 1:]
+            pos += m
+    return D, upper
+
+
+def _prepare_rbf(X, sigma, sigma_fraction, debiased, name, e, m):
+    n = X.shape[0]
+    # distances are translation-invariant; centring in float64 helps rounding
+    Xc = _centred_scaled(X, np, e, dtype=np.float64)
+    check_nonconstant(X, name, rel_sq_norm=sq_sum(Xc) / (m * m) if m else None)
+    D, upper = _median_sq_distance_and_gram(Xc)
+    if isinstance(sigma, str):
+        med = float(np.median(upper, overwrite_input=True)) if upper.size else 0.0
+        if not med > 0:
+            raise ValueError(
+                f"{name}: at least half of the pairs of rows are identical, so the median squared "
+                "distance is 0 and sigma='median' is undefined; pass a positive float sigma."
+            )
+        sigma_scaled = float(sigma_fraction) * math.sqrt(med)
+        sigma_used = math.ldexp(sigma_scaled, e)
+    else:
+        sigma_used = float(sigma)
+        sigma_scaled = math.ldexp(sigma_used, -e)
+    del upper
+    width = 2.0 * sigma_scaled**2
+    if not (math.isfinite(width) and width > 0):
+        raise ValueError(
+            f"sigma={sigma_used!r} is out of proportion to {name} (largest |value| about 2**{e}): "
+            "the RBF kernel would be constant or the identity; pass a sigma nearer the data's spread."
+        )
+    D *= -1.0 / width
+    np.exp(D, out=D)
+    if debiased:
+        return _u_centred_rbf(D, n, sigma_used, e, name)
+    r = D.mean(axis=1)
+    D -= r[:, None]
+    D -= r[None, :]
+    D += r.mean()
+    diag = np.diag(D).copy()
+    trace = float(diag.sum())
+    self_inner = float(np.vdot(D, D))
+    if not self_inner > 0:
+        raise ValueError(
+            f"The RBF kernel of {name} with sigma={sigma_used!r} is constant, so CKA is undefined; "
+            "pass a smaller sigma."
+        )
+    return PreparedKernel("rbf", n, None, D, diag, trace, self_inner, None, sigma_used, e, False)
+
+
+def _u_centred_rbf(K, n, sigma_used, e, name):
+    """The direct unbiased estimator's Gram matrix: K's diagonal zeroed, then U-centred, in place.
+
+    Zeroing the diagonal of the *uncentred* kernel first keeps its unit diagonal
+    out of every other entry: after double centring, a nearly diagonal kernel
+    (narrow bandwidth) leaves O(n) terms that cancel to nothing. U-centring
+    then adds only terms a_i + a_j + c off the diagonal, which the estimator
+    ignores, and removes the kernel's common level (wide bandwidth).
+    """
+    np.fill_diagonal(K, 0.0)
+    r = K.sum(axis=1)
+    a = r / (n - 2)
+    K -= a[:, None]
+    K -= a[None, :]
+    K += r.sum() / ((n - 1) * (n - 2))
+    np.fill_diagonal(K, 0.0)
+    rowsum = K.sum(axis=1)
+    total = float(rowsum.sum())
+    self_unb = unbiased_hsic_sum(float(np.vdot(K, K)), total, total, float(rowsum @ rowsum), n)
+    if not self_unb > 0:
+        raise ValueError(
+            f"The RBF kernel of {name} with sigma={sigma_used!r} has no off-diagonal variation at "
+            "these samples, so debiased CKA is undefined; pass a larger sigma or sigma_fraction."
+        )
+    return PreparedKernel("rbf", n, None, K, None, 0.0, None, self_unb, sigma_used, e, True, rowsum, total)
+
+
+# ----------------------------------------------------------------------------- combine
+def cross_inner(PX, PY):
+    """<HKH, HLH>_F of two prepared representations (both in their scaled units)."""
+    arrays = [a for P in (PX, PY) for a in (P.features, P.gram) if a is not None]
+    on_host = [isinstance(a, np.ndarray) for a in arrays]
+    if any(on_host) and not all(on_host):
+        raise TypeError(
+            "One representation was prepared as a NumPy array and the other in another array "
+            "library; prepare both from arrays of the same library and device."
+        )
+    xp = get_namespace(*arrays)
+    A, B = PX.features, PY.features
+    if A is not None and B is not None:
+        M = xp.astype(matmul(A.T, B, xp), acc_dtype(xp, A))
+        return _inner(M, M, xp)
+    if A is None and B is None:
+        return _inner(PX.gram, PY.gram, xp)
+    K, F = (PX.gram, B) if A is None else (PY.gram, A)
+    F = xp.astype(F, K.dtype)
+    # <K, F Fᵀ> = tr(Fᵀ K F): O(n² d) without forming the second Gram matrix
+    return _inner(K @ F, F, xp)
+
+
+def unbiased_numerator(PX, PY, inner=None):
+    """n(n-3) HSIC_1 of two prepared representations, in their scaled units.
+
+    ``inner`` is :func:`cross_inner` when the caller has it.
+    """
+    n = PX.n
+    inner = cross_inner(PX, PY) if inner is None else inner
+    if PX.debiased or PY.debiased:  # U-centred RBF Gram matrices: the direct estimator
+        return unbiased_hsic_sum(inner, PX.total, PY.total, float(PX.rowsum @ PY.rowsum), n)
+    xp = get_namespace(PX.diag, PY.diag)
+    return _centred_unbiased(inner, PX.diag, PY.diag, PX.trace, PY.trace, n, xp)
+
+
+def hsic_from_prepared(PX, PY, debiased, inner=None):
+    """HSIC of two prepared representations in their scaled units (HSIC_0, or HSIC_1 if ``debiased``).
+
+    Multiply by ``2**(hsic_units(PX) + hsic_units(PY))`` for the HSIC in the
+    data's own units.
+    """
+    n = PX.n
+    if debiased:
+        return unbiased_numerator(PX, PY, inner) / (n * (n - 3))
+    return (cross_inner(PX, PY) if inner is None else inner) / (n - 1) ** 2
+
+
+def hsic_units(P):
+    """log2 of the factor a prepared representation's HSIC terms were divided by (per side)."""
+    return 2 * P.log2_scale if P.kernel == "linear" else 0
