@@ -6,6 +6,8 @@ dimension) gets its neighbours from here, so the conventions hold everywhere:
 * the point itself is never its own neighbour;
 * neighbours are sorted by distance, and **ties are broken by sample index**
   (the lower index is nearer), so results are deterministic;
+* on the exact backends the order is that of the exact distances of the values
+  given, whatever their offset or magnitude (see *Exact order* below);
 * the exact path works in row blocks sized by scikit-learn's ``working_memory``
   (``sklearn.set_config(working_memory=...)``, in MiB), so no n x n matrix is
   ever held.
@@ -15,9 +17,10 @@ Backends (``algorithm``):
 ``'brute'``
     Exact. Feature vectors go through scikit-learn's chunked, multithreaded brute
     force (distances by BLAS, memory bounded by ``working_memory``), asked for one
-    extra neighbour so that ties can be ordered by index (rows where a tie crosses
-    the k-th place are redone on skalign's own blocked path); precomputed
-    distances and full-rank mode use the blocked path directly.
+    extra neighbour; rows whose list holds distances too close to order safely
+    (ties, in practice duplicated points or lattice data) are redone on skalign's
+    own blocked path. Precomputed distances and full-rank mode use the blocked
+    path directly.
 ``'pynndescent'``
     Approximate nearest-neighbour descent (McInnes); imported only here, because
     numba compiles it on first use (tens of seconds).
@@ -26,27 +29,74 @@ Backends (``algorithm``):
 ``'auto'``
     ``'brute'`` up to :data:`AUTO_EXACT_MAX_SAMPLES` samples, ``'pynndescent'``
     above.
+
+Exact order
+-----------
+Distances are formed from Gram products, ``D_ij = |x_i|^2 + |x_j|^2 - 2 x_i . x_j``,
+in float64. :func:`prepare_search` first makes that safe:
+
+* every representation is multiplied by a power of two ``2^{-e}`` that brings its
+  largest absolute value into [1/2, 1): no square overflows or underflows, and the
+  scaling is exact, so the order of the distances is unchanged;
+* a column whose values all lie far from zero (``lo > hi - lo > 0`` or the mirror
+  image) is translated by its midpoint. For every x in such a column
+  ``x/2 <= c <= 2x``, so ``x - c`` is exact (Sterbenz's lemma): the translated
+  points have exactly the distances of the values given, without the
+  cancellation a large common offset causes.
+
+The Gram formula still rounds. Its error is bounded (Higham, ch. 3) by
+
+.. math::
+
+    |\\hat D_{ij} - D_{ij}| \\le (2d + 8)\\, u\\, (\\lVert x_i\\rVert + \\max_j \\lVert x_j\\rVert)^2,
+    \\qquad u = 2^{-53},
+
+which also covers the rounding of a distance computed directly from coordinate
+differences. After the (distance, index) sort, every run of neighbours whose
+consecutive gaps are within twice that bound is re-sorted by distances computed
+directly from coordinate differences, then by index; a gap wider than twice the
+bound cannot be an inversion of the exact order. For data in general position such
+runs are rare, and the result is the plain sort's.
+
+References
+----------
+McInnes, L. (2018). PyNNDescent, https://github.com/lmcinnes/pynndescent (after
+Dong, Charikar & Li, "Efficient k-nearest neighbor graph construction for generic
+similarity measures", WWW 2011).
+
+Higham, N. J. (2002). *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
+SIAM: the rounding-error bound of inner products (ch. 3) and Sterbenz's lemma
+(theorem 2.5).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn import get_config
 from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import check_n_neighbors, check_representation
+from ._validation import check_n_neighbors, check_nonconstant, check_representation, warn_duplicates
 
 __all__ = [
     "AUTO_EXACT_MAX_SAMPLES",
     "METRICS",
     "ALGORITHMS",
-    "kneighbors",
-    "iter_rank_blocks",
-    "pairwise_block",
+    "NEIGHBOR_PARAMETER_CONSTRAINTS",
+    "PreparedPoints",
     "block_rows",
+    "iter_rank_blocks",
+    "kneighbors",
+    "pairwise_block",
     "prepare_points",
+    "prepare_search",
     "ranks_from_distances",
     "resolve_algorithm",
+    "search_kneighbors",
+    "search_rank_blocks",
 ]
 
 #: Above this many samples ``algorithm='auto'`` switches from exact to approximate
@@ -60,6 +110,22 @@ PYNNDESCENT_MIN_GRAPH = 40
 METRICS = ("euclidean", "sqeuclidean", "cosine", "precomputed")
 ALGORITHMS = ("auto", "brute", "pynndescent", "cuml")
 
+#: Constraints of the search parameters, shared by every function (and estimator)
+#: that passes them on.
+NEIGHBOR_PARAMETER_CONSTRAINTS = {
+    "metric": [StrOptions(set(METRICS))],
+    "algorithm": [StrOptions(set(ALGORITHMS))],
+    "random_state": ["random_state"],
+    "n_jobs": [None, Integral],
+    "working_memory": [None, Interval(Real, 0, None, closed="neither")],
+}
+
+#: Unit roundoff of float64, the precision every distance is formed in.
+_U = 2.0**-53
+
+#: Entries per chunk when distances are recomputed from coordinate differences.
+_DIRECT_CHUNK = 2**20
+
 _CUML_HINT = (
     "algorithm='cuml' needs RAPIDS cuML and a CUDA GPU. Install it with "
     "`pip install --extra-index-url=https://pypi.nvidia.com cuml-cu12` (CUDA 12) "
@@ -68,12 +134,176 @@ _CUML_HINT = (
 )
 
 
+# -- prepared points --------------------------------------------------------------
+@dataclass(eq=False)
+class PreparedPoints:
+    """One validated representation, ready for distance blocks (from :func:`prepare_search`).
+
+    Attributes
+    ----------
+    points : ndarray of shape (n_samples, n_features), float64
+        For 'euclidean' and 'sqeuclidean', the values given multiplied by
+        ``2**-exponent`` with far-from-zero columns translated (both exact, see
+        the module docstring); for 'cosine', the rows scaled to unit length; for
+        'precomputed', the (n_samples, n_samples) distance matrix as given.
+    aux : ndarray of shape (n_samples,) or None
+        Squared row norms of ``points`` (float64) for the Euclidean metrics.
+    metric : str
+    exponent : int
+        Distances of ``points`` times ``2**exponent`` are the distances of the
+        values given.
+    """
+
+    points: np.ndarray
+    aux: np.ndarray | None
+    metric: str
+    exponent: int = 0
+
+    @property
+    def n_samples(self):
+        return self.points.shape[0]
+
+    def take(self, perm):
+        """The same representation with its samples reordered by ``perm``."""
+        if self.metric == "precomputed":
+            return replace(self, points=self.points[perm][:, perm])
+        aux = None if self.aux is None else self.aux[perm]
+        return replace(self, points=self.points[perm], aux=aux)
+
+
+def _scale_exponent(A):
+    """e such that ``A * 2**-e`` has its largest absolute value in [1/2, 1) (0 for all zeros)."""
+    amax = max(float(A.max()), -float(A.min())) if A.size else 0.0
+    return int(np.frexp(amax)[1]) if amax > 0 else 0
+
+
+def _condition(X):
+    """Exactly rescaled and translated float64 copy of X, and the exponent undone on output."""
+    Z = np.array(X, dtype=np.float64, order="C")
+    e = _scale_exponent(Z)
+    if e:
+        np.ldexp(Z, -e, out=Z)
+    lo, hi = Z.min(axis=0), Z.max(axis=0)
+    spread = hi - lo  # |Z| < 1: no overflow
+    shift = np.zeros(Z.shape[1])
+    pos, neg = lo > spread, -hi > spread
+    # a midpoint of [lo, hi] lies within a factor 2 of every value: exact differences
+    shift[pos] = lo[pos] + 0.5 * spread[pos]
+    shift[neg] = hi[neg] - 0.5 * spread[neg]
+    if shift.any():
+        Z -= shift
+    return Z, e
+
+
+def _unit_rows(X, name):
+    Z = np.array(X, dtype=np.float64, order="C")
+    rowmax = np.max(np.abs(Z), axis=1)
+    if (rowmax == 0).any():
+        raise ValueError(
+            f"{name} has {int((rowmax == 0).sum())} all-zero row(s); cosine distance is undefined for them."
+        )
+    # power-of-two row scaling is exact and keeps the norm clear of overflow and underflow
+    np.ldexp(Z, -np.frexp(rowmax)[1][:, None], out=Z)
+    Z /= np.linalg.norm(Z, axis=1)[:, None]
+    return Z
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "metric": [StrOptions(set(METRICS))],
+        "name": [str],
+        "min_samples": [Interval(Integral, 2, None, closed="left")],
+        "check_structure": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def prepare_search(X, metric="euclidean", *, name="X", min_samples=2, check_structure=False):
+    """Validate a representation once and prepare it for exact distance blocks.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) when
+        ``metric='precomputed'``
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    name : str, default='X'
+        Argument name for error messages.
+    min_samples : int, default=2
+        Fewest rows the caller needs.
+    check_structure : bool, default=False
+        Also refuse a representation whose rows are all one point and warn about
+        duplicated rows (whose neighbour order is then set by index); features only.
+
+    Returns
+    -------
+    prepared : PreparedPoints
+        Accepted by :func:`kneighbors`, :func:`iter_rank_blocks`,
+        :func:`search_kneighbors` and :func:`search_rank_blocks` without
+        validating again.
+    """
+    X = check_representation(X, name=name, min_samples=min_samples)
+    if metric == "precomputed":
+        if X.shape[0] != X.shape[1]:
+            raise ValueError(
+                f"metric='precomputed' needs a square distance matrix; {name} has shape {X.shape}. "
+                "Cross-validation splits of precomputed matrices are not supported (scikit-learn "
+                "slices a held-out block against the training columns): pass features, or "
+                "compute the distance matrices per fold."
+            )
+        if (X < 0).any():
+            raise ValueError(f"{name} is a precomputed distance matrix with negative entries.")
+        return PreparedPoints(X, None, metric)
+    if check_structure:
+        # every neighbour would be a tie broken by index: no structure to compare
+        check_nonconstant(X, name)
+        warn_duplicates(X, name)
+    if metric == "cosine":
+        return PreparedPoints(_unit_rows(X, name), None, metric)
+    Z, e = _condition(X)
+    return PreparedPoints(Z, _sq_norms(Z), metric, e)
+
+
+def prepare_points(X, metric, name="X"):
+    """Validate ``X`` and return what :func:`pairwise_block` needs: ``(points, aux)``.
+
+    The two fields of :func:`prepare_search`'s result, for callers that form
+    distance blocks themselves.
+    """
+    P = prepare_search(X, metric, name=name)
+    return P.points, P.aux
+
+
+def _as_prepared(X, metric, name):
+    if isinstance(X, PreparedPoints):
+        if X.metric != metric:
+            raise ValueError(
+                f"{name} was prepared for metric={X.metric!r}, not metric={metric!r}."
+            )
+        return X
+    return prepare_search(X, metric, name=name)
+
+
+@validate_params(
+    {
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "n_samples": [Interval(Integral, 0, None, closed="left")],
+        "metric": [StrOptions(set(METRICS))],
+    },
+    prefer_skip_nested_validation=True,
+)
 def resolve_algorithm(algorithm, n_samples, metric="euclidean"):
-    """Return the concrete backend that ``algorithm`` means for ``n_samples``."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {ALGORITHMS}; got {algorithm!r}.")
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
+    """Return the concrete backend that ``algorithm`` means for ``n_samples``.
+
+    Parameters
+    ----------
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
+    n_samples : int
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+
+    Returns
+    -------
+    backend : {'brute', 'pynndescent', 'cuml'}
+    """
     if algorithm == "auto":
         if metric == "precomputed" or n_samples <= AUTO_EXACT_MAX_SAMPLES:
             return "brute"
@@ -83,54 +313,49 @@ def resolve_algorithm(algorithm, n_samples, metric="euclidean"):
     return algorithm
 
 
-def prepare_points(X, metric, name="X"):
-    """Validate ``X`` and precompute what the blocked distance needs."""
+# -- distance blocks and the exact order --------------------------------------------
+def _distance_rows(points, aux, metric, rows):
+    """Gram-formula distances from ``points[rows]`` to every row, float64, self at -inf."""
+    idx = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else np.asarray(rows)
     if metric == "precomputed":
-        D = check_representation(X, name=name, min_samples=2)
-        if D.shape[0] != D.shape[1]:
-            raise ValueError(
-                f"metric='precomputed' needs a square distance matrix; {name} has shape {D.shape}. "
-                "Cross-validation splits of precomputed matrices are not supported (scikit-learn "
-                "slices a held-out block against the training columns): pass features, or "
-                "compute the distance matrices per fold."
-            )
-        if (D < 0).any():
-            raise ValueError(f"{name} is a precomputed distance matrix with negative entries.")
-        return D, None
-    X = check_representation(X, name=name, min_samples=2)
-    if metric == "cosine":
-        norms = np.linalg.norm(X, axis=1)
-        if (norms == 0).any():
-            raise ValueError(
-                f"{name} has {int((norms == 0).sum())} all-zero row(s); cosine distance is undefined for them."
-            )
-        X = X / norms[:, None].astype(X.dtype)
-        return X, None
-    return X, _sq_norms(X)
+        D = np.array(points[rows], dtype=np.float64)
+    elif metric == "cosine":
+        D = 1.0 - (points[rows] @ points.T).astype(np.float64, copy=False)
+    else:  # euclidean, sqeuclidean
+        D = (points[rows] @ points.T).astype(np.float64, copy=False)
+        D *= -2.0
+        D += aux[idx][:, None]
+        D += aux[None, :]
+        np.maximum(D, 0.0, out=D)
+    D[np.arange(idx.size), idx] = -np.inf
+    return D
 
 
 def pairwise_block(X, aux, rows, metric):
     """Distances from ``X[rows]`` to every row of ``X``, as float64, self set to -inf.
 
+    Parameters
+    ----------
+    X : ndarray
+        Points (or a square distance matrix) from :func:`prepare_points`.
+    aux : ndarray or None
+        Squared row norms of ``X`` for the Euclidean metrics.
+    rows : slice
+    metric : str
+
+    Returns
+    -------
+    D : ndarray of shape (rows.stop - rows.start, n_samples)
+
+    Notes
+    -----
     Any increasing function of the true distance ranks identically, so Euclidean
     search works on squared distances and takes the root only for output. Setting
     the diagonal to -inf pins each point first, which is how it is excluded even
-    among exact duplicates.
+    among exact duplicates. The Gram formula is only as accurate as the module
+    docstring's bound; the search functions repair what it cannot order.
     """
-    if metric == "precomputed":
-        D = np.array(X[rows], dtype=np.float64)
-    elif metric == "cosine":
-        D = 1.0 - (X[rows] @ X.T).astype(np.float64, copy=False)
-    else:  # euclidean, sqeuclidean
-        D = (X[rows] @ X.T).astype(np.float64, copy=False)
-        D *= -2.0
-        D += aux[rows][:, None]
-        D += aux[None, :]
-        np.maximum(D, 0.0, out=D)
-    start = rows.start
-    idx = np.arange(D.shape[0])
-    D[idx, start + idx] = -np.inf
-    return D
+    return _distance_rows(X, aux, metric, rows)
 
 
 def block_rows(n_samples, working_memory=None, n_copies=1):
@@ -142,36 +367,157 @@ def block_rows(n_samples, working_memory=None, n_copies=1):
     return min(max(rows, 1), n_samples)
 
 
-def _topk_block(D, k):
-    """Indices and distances of the k+1 smallest entries per row, ties by index.
+def _tie_tolerance(P, idx):
+    """Per row of ``idx``, the module docstring's bound on a Gram distance's error (None: exact)."""
+    if P.metric == "precomputed":
+        return None
+    d = P.points.shape[1]
+    if P.aux is None:  # unit rows
+        reach = np.full(np.size(idx), 2.0)
+    else:
+        reach = np.sqrt(P.aux[idx]) + np.sqrt(P.aux.max())
+    return (2 * d + 8) * _U * reach**2
+
+
+def _direct_distances(P, r, c):
+    """Distances of the pairs (r[m], c[m]) from coordinate differences, on the Gram scale."""
+    out = np.empty(r.size)
+    step = max(1, _DIRECT_CHUNK // max(P.points.shape[1], 1))
+    for sl in gen_batches(r.size, step):
+        diff = P.points[r[sl]] - P.points[c[sl]]
+        out[sl] = np.einsum("ij,ij->i", diff, diff)
+    if P.metric == "cosine":
+        out *= 0.5  # |u - v|^2 = 2 (1 - cos) for unit vectors
+    return out
+
+
+def _sort_neighbours(dist, ind, row=None):
+    """Order neighbour candidates by (distance, index): the module's one tie rule.
+
+    With ``row`` None, ``dist`` and ``ind`` are (n, m) and each row is sorted;
+    otherwise they are flat candidate lists and ``row`` says whose candidate each is.
+    """
+    if row is None:
+        o = np.lexsort((ind, dist), axis=-1)
+        return np.take_along_axis(dist, o, axis=1), np.take_along_axis(ind, o, axis=1)
+    o = np.lexsort((ind, dist, row))
+    return dist[o], ind[o], row[o]
+
+
+def _repair_runs(P, rows_g, dist, ind, row, tol):
+    """Re-sort, in place, the runs of sorted candidates that the Gram distances cannot order.
+
+    ``dist``, ``ind``, ``row`` are flat and sorted by (row, distance, index);
+    ``rows_g[row]`` is each candidate's query sample and ``tol[row]`` its error
+    bound. Within a run of gaps at most ``2 tol`` the candidates are ordered by
+    their direct distances, then by index, and take those distances.
+    """
+    if tol is None or dist.size < 2:
+        return
+    near = row[1:] == row[:-1]
+    near &= dist[1:] - dist[:-1] <= 2.0 * tol[row[:-1]]
+    if not near.any():
+        return
+    member = np.zeros(dist.size, dtype=bool)
+    member[1:] |= near
+    member[:-1] |= near
+    pos = np.flatnonzero(member)
+    opens = np.ones(pos.size, dtype=bool)
+    opens[1:] = ~near[pos[1:] - 1]  # a run opens where the gap before it is wide
+    run = np.cumsum(opens)
+    cols = ind[pos]
+    exact = _direct_distances(P, rows_g[row[pos]], cols)
+    o = np.lexsort((cols, exact, run))
+    ind[pos] = cols[o]
+    dist[pos] = exact[o]
+
+
+def _topk_rows(P, rows, D, k):
+    """Indices and distances of the k nearest of each row of the block D, exact order.
 
     A value-only partition finds each row's (k+1)-th smallest distance; every entry
-    at or below it is a candidate, so ties at the boundary are all present and a
-    sort by (row, distance, index) settles them by index. This is several times
-    faster than ``argpartition``, which also has to carry an index array.
+    within twice the error bound above it is a candidate (so ties at the boundary
+    are all present), and a sort by (row, distance, index) with the repair of
+    :func:`_repair_runs` settles the order. This is several times faster than
+    ``argpartition``, which also has to carry an index array.
     """
     kk = k + 1
     m, n = D.shape
+    idx = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else np.asarray(rows)
+    tol = _tie_tolerance(P, idx)
     if kk >= n:
-        order = np.argsort(D, axis=1, kind="stable")[:, :kk]
-        return order[:, 1:], np.take_along_axis(D, order, axis=1)[:, 1:]
-    kth = np.partition(D, kk - 1, axis=1)[:, kk - 1]
-    r, c = np.nonzero(D <= kth[:, None])
-    d = D[r, c]
-    o = np.lexsort((c, d, r))
-    c, d = c[o], d[o]
+        r, c = np.divmod(np.arange(m * n), n)
+        d = D.ravel()
+    else:
+        kth = np.partition(D, kk - 1, axis=1)[:, kk - 1]
+        if tol is not None:
+            kth = kth + 2.0 * tol
+        r, c = np.nonzero(D <= kth[:, None])
+        d = D[r, c]
+    d, c, r = _sort_neighbours(d, c, r)
+    _repair_runs(P, idx, d, c, r, tol)
     starts = np.zeros(m, dtype=np.intp)
     np.cumsum(np.bincount(r, minlength=m)[:-1], out=starts[1:])
     sel = starts[:, None] + np.arange(1, kk)  # position 0 is the point itself (-inf)
     return c[sel], d[sel]
 
 
-def _finish_distances(dist, metric):
-    if metric == "euclidean":
-        return np.sqrt(dist)
-    return dist
+def _topk_of(P, rows, k):
+    return _topk_rows(P, rows, _distance_rows(P.points, P.aux, P.metric, rows), k)
 
 
+def _finish_distances(sq, P):
+    """Distances of the values given from squared (or cosine) distances of the prepared points."""
+    if P.metric == "euclidean":
+        return np.ldexp(np.sqrt(sq), P.exponent)
+    if P.metric == "sqeuclidean":
+        return np.ldexp(sq, 2 * P.exponent)
+    return sq
+
+
+def search_kneighbors(P, n_neighbors, backend, *, random_state=None, n_jobs=None, working_memory=None):
+    """The ``n_neighbors`` nearest neighbours of every prepared sample, without checks.
+
+    The worker behind :func:`kneighbors` for callers that validated already.
+
+    Parameters
+    ----------
+    P : PreparedPoints
+        From :func:`prepare_search`.
+    n_neighbors : int
+        In ``[1, n_samples - 1]``.
+    backend : {'brute', 'pynndescent', 'cuml'}
+        A concrete backend, from :func:`resolve_algorithm`.
+    random_state, n_jobs, working_memory
+        As in :func:`kneighbors`.
+
+    Returns
+    -------
+    distances, indices : ndarray of shape (n_samples, n_neighbors)
+        As in :func:`kneighbors`.
+    """
+    k = int(n_neighbors)
+    if backend == "brute" and P.metric == "precomputed":
+        sq, ind = _kneighbors_blocked(P, k, working_memory)
+    elif backend == "brute":
+        sq, ind = _kneighbors_argkmin(P, k, working_memory)
+    elif backend == "pynndescent":
+        sq, ind = _kneighbors_pynndescent(P, k, random_state, n_jobs)
+    else:
+        sq, ind = _kneighbors_cuml(P, k)
+    return _finish_distances(sq, P), ind
+
+
+@validate_params(
+    {
+        "X": ["array-like", PreparedPoints],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        **NEIGHBOR_PARAMETER_CONSTRAINTS,
+        "return_distance": ["boolean"],
+        "name": [str],
+    },
+    prefer_skip_nested_validation=True,
+)
 def kneighbors(
     X,
     n_neighbors,
@@ -189,93 +535,84 @@ def kneighbors(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) when
-        ``metric='precomputed'``
+        ``metric='precomputed'``, or PreparedPoints
+        A :class:`PreparedPoints` is used as it is, without validating again.
     n_neighbors : int
         Neighbours per point, in ``[1, n_samples - 1]``.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
         Cosine distance is ``1 - cos``.
-    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         See the module docstring.
-    random_state : int, RandomState or None
+    random_state : int, RandomState or None, default=None
         Seeds nearest-neighbour descent; the exact paths are deterministic.
-    n_jobs : int or None
+    n_jobs : int or None, default=None
         Threads for pynndescent; the exact path uses the threads of BLAS.
-    working_memory : float or None
+    working_memory : float or None, default=None
         MiB per block on the exact path; None takes scikit-learn's config value.
-    return_distance : bool
+    return_distance : bool, default=True
         Also return the distances.
+    name : str, default='X'
+        Argument name for error messages.
 
     Returns
     -------
     distances : ndarray of shape (n_samples, n_neighbors), float64
         Only when ``return_distance``; ascending along each row.
     indices : ndarray of shape (n_samples, n_neighbors), intp
-        ``indices[i, r]`` is the (r+1)-th nearest neighbour of sample i. Ties are
-        broken by index on the exact path.
+        ``indices[i, r]`` is the (r+1)-th nearest neighbour of sample i. On the
+        exact path, in the order of the exact distances, ties broken by index.
     """
-    Xv, aux = prepare_points(X, metric, name=name)
-    n = Xv.shape[0]
+    P = _as_prepared(X, metric, name)
+    n = P.n_samples
     k = check_n_neighbors(n_neighbors, n, name="n_neighbors")
     backend = resolve_algorithm(algorithm, n, metric)
-    if backend == "brute" and metric == "precomputed":
-        dist, ind = _kneighbors_blocked(Xv, aux, k, metric, working_memory)
-    elif backend == "brute":
-        dist, ind = _kneighbors_argkmin(Xv, aux, k, metric, working_memory)
-    elif backend == "pynndescent":
-        dist, ind = _kneighbors_pynndescent(Xv, k, metric, random_state, n_jobs)
-    else:
-        dist, ind = _kneighbors_cuml(Xv, k, metric)
+    dist, ind = search_kneighbors(
+        P, k, backend, random_state=random_state, n_jobs=n_jobs, working_memory=working_memory
+    )
     return (dist, ind) if return_distance else ind
 
 
-def _kneighbors_blocked(Xv, aux, k, metric, working_memory):
+def _kneighbors_blocked(P, k, working_memory):
     """Exact search over row blocks of the distance matrix (the reference path)."""
-    n = Xv.shape[0]
+    n = P.n_samples
     ind = np.empty((n, k), dtype=np.intp)
     dist = np.empty((n, k), dtype=np.float64)
     step = block_rows(n, working_memory, n_copies=3)
     for rows in gen_batches(n, step):
-        D = pairwise_block(Xv, aux, rows, metric)
-        ind[rows], dist[rows] = _topk_block(D, k)
-        del D
-    return _finish_distances(dist, metric), ind
+        ind[rows], dist[rows] = _topk_of(P, rows, k)
+    return dist, ind
 
 
-def _kneighbors_argkmin(Xv, aux, k, metric, working_memory):
-    """Exact search through scikit-learn's chunked, multithreaded brute force, ties by index.
+def _kneighbors_argkmin(P, k, working_memory):
+    """Exact search through scikit-learn's chunked, multithreaded brute force.
 
-    scikit-learn does not promise an order among equal distances, so it is asked for
-    one neighbour more than needed: sorting by (distance, index) then fixes the order
-    inside the list, and a row whose k-th and (k+1)-th distances are equal (a tie
-    across the boundary, in practice only duplicated points) is redone on the
-    blocked path, which settles it by index. Cosine rows are unit-normalised, so
-    their Euclidean order is the cosine order.
+    scikit-learn is asked for one neighbour more than needed and sorted by
+    (distance, index). A row where two consecutive distances of that list lie
+    within twice the error bound (a tie, in or across the k-th place) could be out
+    of the exact order and is redone on the blocked path. Cosine rows are
+    unit-normalised, so their Euclidean order is the cosine order.
     """
     from sklearn import config_context
     from sklearn.neighbors import NearestNeighbors
 
-    n = Xv.shape[0]
+    n = P.n_samples
     m = min(k + 1, n - 1)
     wm = get_config()["working_memory"] if working_memory is None else working_memory
     with config_context(working_memory=wm):
-        nn = NearestNeighbors(n_neighbors=m, algorithm="brute", metric="euclidean").fit(Xv)
+        nn = NearestNeighbors(n_neighbors=m, algorithm="brute", metric="euclidean").fit(P.points)
         dist, ind = nn.kneighbors()  # no X: each point is left out of its own list
-    dist = dist.astype(np.float64, copy=False)
-    o = np.lexsort((ind, dist), axis=-1)
-    ind = np.take_along_axis(ind, o, axis=1).astype(np.intp, copy=False)
-    dist = np.take_along_axis(dist, o, axis=1)
-    if m > k:
-        tied = np.flatnonzero(dist[:, k - 1] == dist[:, k])
-        for r in tied:
-            D = pairwise_block(Xv, aux if aux is not None else _sq_norms(Xv), slice(r, r + 1), "sqeuclidean")
-            i_r, d_r = _topk_block(D, k)
-            ind[r, :k], dist[r, :k] = i_r[0], np.sqrt(d_r[0])
-    ind, dist = ind[:, :k], dist[:, :k]
-    if metric == "sqeuclidean":
-        dist = dist**2
-    elif metric == "cosine":
-        dist = dist**2 / 2.0  # |u - v|^2 = 2 - 2 cos for unit vectors
-    return dist, ind
+    sq = dist.astype(np.float64, copy=False) ** 2
+    if P.metric == "cosine":
+        sq /= 2.0  # |u - v|^2 = 2 - 2 cos for unit vectors
+    sq, ind = _sort_neighbours(sq, ind.astype(np.intp, copy=False))
+    tol = _tie_tolerance(P, np.arange(n))
+    redo = np.flatnonzero((np.diff(sq, axis=1) <= 2.0 * tol[:, None]).any(axis=1))
+    sq, ind = sq[:, :k], ind[:, :k]
+    step = block_rows(n, working_memory, n_copies=3)
+    for sl in gen_batches(redo.size, step):
+        rows = redo[sl]
+        ind[rows], sq[rows] = _topk_of(P, rows, k)
+    return sq, ind
 
 
 def _sq_norms(X):
@@ -294,21 +631,20 @@ def _drop_self(ind, dist, k):
     return out_d, out_i
 
 
-def _kneighbors_pynndescent(X, k, metric, random_state, n_jobs):
+def _kneighbors_pynndescent(P, k, random_state, n_jobs):
     try:
         from pynndescent import NNDescent
     except ImportError as exc:  # pragma: no cover - core dependency
         raise ImportError("algorithm='pynndescent' needs the pynndescent package: pip install pynndescent") from exc
     rs = check_random_state(random_state)
     seed = int(rs.randint(np.iinfo(np.int32).max))
-    pm = "euclidean" if metric == "sqeuclidean" else metric
     # A graph of only k+1 neighbours converges poorly (recall@10 was 0.39 on 128-d
     # Gaussian data); building a wider one and truncating gave 0.93-0.99 at a small cost.
-    n_build = min(max(k + 1, PYNNDESCENT_MIN_GRAPH), X.shape[0] - 1)
+    n_build = min(max(k + 1, PYNNDESCENT_MIN_GRAPH), P.n_samples - 1)
     index = NNDescent(
-        np.ascontiguousarray(X, dtype=np.float32),
+        np.ascontiguousarray(P.points, dtype=np.float32),
         n_neighbors=n_build,
-        metric=pm,
+        metric="cosine" if P.metric == "cosine" else "euclidean",
         random_state=seed,
         n_jobs=1 if n_jobs is None else n_jobs,
         low_memory=True,
@@ -317,11 +653,9 @@ def _kneighbors_pynndescent(X, k, metric, random_state, n_jobs):
     ind, dist = index.neighbor_graph
     ind = np.asarray(ind, dtype=np.intp)
     dist = np.asarray(dist, dtype=np.float64)
-    # pynndescent pads unfilled slots with -1; order by (distance, index) like the exact path
+    # pynndescent pads unfilled slots with -1
     dist = np.where(ind < 0, np.inf, dist)
-    o = np.lexsort((ind, dist), axis=-1)
-    ind = np.take_along_axis(ind, o, axis=1)
-    dist = np.take_along_axis(dist, o, axis=1)
+    dist, ind = _sort_neighbours(dist, ind)
     dist, ind = _drop_self(ind, dist, n_build - 1)
     dist, ind = dist[:, :k], ind[:, :k]
     short = np.flatnonzero((ind < 0).any(axis=1))
@@ -331,62 +665,120 @@ def _kneighbors_pynndescent(X, k, metric, random_state, n_jobs):
             f"pynndescent found fewer than n_neighbors={k} neighbours for {short.size} point(s) "
             f"(e.g. row {short[0]}); use algorithm='brute' or a smaller n_neighbors."
         )
-    if metric == "sqeuclidean":
-        dist = dist**2
-    return dist, ind
+    return (dist if P.metric == "cosine" else dist**2), ind
 
 
-def _kneighbors_cuml(X, k, metric):
+def _kneighbors_cuml(P, k):
     try:
         from cuml.neighbors import NearestNeighbors
     except ImportError as exc:
         raise ImportError(_CUML_HINT) from exc
-    cm = "euclidean" if metric == "sqeuclidean" else metric
+    cm = "cosine" if P.metric == "cosine" else "euclidean"
     nn = NearestNeighbors(n_neighbors=k + 1, metric=cm, algorithm="brute", output_type="numpy")
-    nn.fit(X)
-    dist, ind = nn.kneighbors(X)
+    nn.fit(P.points)
+    dist, ind = nn.kneighbors(P.points)
     ind = np.asarray(ind, dtype=np.intp)
     dist = np.asarray(dist, dtype=np.float64)
-    o = np.lexsort((ind, dist), axis=-1)
-    ind = np.take_along_axis(ind, o, axis=1)
-    dist = np.take_along_axis(dist, o, axis=1)
+    dist, ind = _sort_neighbours(dist, ind)
     dist, ind = _drop_self(ind, dist, k)
-    if metric == "sqeuclidean":
-        dist = dist**2
-    return dist, ind
+    return (dist if P.metric == "cosine" else dist**2), ind
 
 
+# -- full ranks -----------------------------------------------------------------------
 def ranks_from_distances(D, positions=None):
     """Rank of every column within each row of a distance block (0 = smallest).
 
     A stable sort makes equal distances rank by column index, the module's tie rule.
+
+    Parameters
+    ----------
+    D : ndarray of shape (n_rows, n_columns)
+    positions : ndarray of shape (n_columns,), int32, optional
+        ``arange(n_columns)``, passed in to reuse it across blocks.
+
+    Returns
+    -------
+    ranks : ndarray of shape (n_rows, n_columns), int32
     """
-    order = np.argsort(D, axis=1, kind="stable")
+    return _ranks_from_order(np.argsort(D, axis=1, kind="stable"), positions)
+
+
+def _ranks_from_order(order, positions=None):
     if positions is None:
-        positions = np.arange(D.shape[1], dtype=np.int32)
+        positions = np.arange(order.shape[1], dtype=np.int32)
     ranks = np.empty(order.shape, dtype=np.int32)
     np.put_along_axis(ranks, order, np.broadcast_to(positions, order.shape), axis=1)
     return ranks
 
 
+#: Rows per pass when a rank block's sorted distances are scanned for near ties.
+_SCAN_ROWS = 64
+
+
+def _exact_ranks(P, rows, D, positions):
+    """Ranks of a block in the exact order: the stable sort, then the repair of near ties."""
+    order = np.argsort(D, axis=1, kind="stable")
+    idx = np.arange(rows.start, rows.stop)
+    tol = _tie_tolerance(P, idx)
+    if tol is not None:
+        n = D.shape[1]
+        for sub in gen_batches(order.shape[0], _SCAN_ROWS):
+            o = order[sub]
+            S = np.take_along_axis(D[sub], o, axis=1)
+            if not (S[:, 1:] - S[:, :-1] <= 2.0 * tol[sub, None]).any():
+                continue
+            b = o.shape[0]
+            r = np.repeat(np.arange(b), n)
+            c, d = o.ravel().copy(), S.ravel()
+            _repair_runs(P, idx[sub], d, c, r, tol[sub])
+            order[sub] = c.reshape(b, n)
+    return _ranks_from_order(order, positions)
+
+
+def search_rank_blocks(P, *, working_memory=None, n_copies=4):
+    """Full-rank blocks of a prepared representation, without checks.
+
+    The worker behind :func:`iter_rank_blocks`; parameters and yields as there,
+    with ``P`` from :func:`prepare_search`.
+    """
+    n = P.n_samples
+    step = block_rows(n, working_memory, n_copies=n_copies)
+    positions = np.arange(n, dtype=np.int32)
+    for rows in gen_batches(n, step):
+        D = _distance_rows(P.points, P.aux, P.metric, rows)
+        yield rows, _exact_ranks(P, rows, D, positions)
+
+
+@validate_params(
+    {
+        "X": ["array-like", PreparedPoints],
+        "metric": [StrOptions(set(METRICS))],
+        "working_memory": [None, Interval(Real, 0, None, closed="neither")],
+        "n_copies": [Interval(Integral, 1, None, closed="left")],
+        "name": [str],
+    },
+    prefer_skip_nested_validation=True,
+)
 def iter_rank_blocks(X, *, metric="euclidean", working_memory=None, n_copies=4, name="X"):
     """Full-rank mode: yield, block by block, the rank of every point from each row.
 
     For row i, ``ranks[i, j]`` is the position of sample j in i's neighbour list
-    sorted by distance (ties by index): 1 for the nearest neighbour, ``n - 1`` for
-    the farthest, and 0 for i itself. A point j is among the k nearest neighbours of
-    i exactly when ``1 <= ranks[i, j] <= k``.
+    sorted by exact distance (ties by index): 1 for the nearest neighbour,
+    ``n - 1`` for the farthest, and 0 for i itself. A point j is among the k nearest
+    neighbours of i exactly when ``1 <= ranks[i, j] <= k``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features), or a square distance matrix
-        with ``metric='precomputed'``
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
-    working_memory : float or None
+        with ``metric='precomputed'``, or PreparedPoints
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    working_memory : float or None, default=None
         MiB per block; None takes scikit-learn's config value.
-    n_copies : int
+    n_copies : int, default=4
         How many (block x n) arrays the caller keeps alive per block (to size
         blocks so the whole pipeline stays near ``working_memory``).
+    name : str, default='X'
+        Argument name for error messages.
 
     Yields
     ------
@@ -394,10 +786,6 @@ def iter_rank_blocks(X, *, metric="euclidean", working_memory=None, n_copies=4, 
         The rows of this block.
     ranks : ndarray of shape (rows.stop - rows.start, n_samples), int32
     """
-    Xv, aux = prepare_points(X, metric, name=name)
-    n = Xv.shape[0]
-    step = block_rows(n, working_memory, n_copies=n_copies)
-    positions = np.arange(n, dtype=np.int32)
-    for rows in gen_batches(n, step):
-        D = pairwise_block(Xv, aux, rows, metric)
-        yield rows, ranks_from_distances(D, positions)
+    P = _as_prepared(X, metric, name)
+    # validation runs here, not at the first next(): errors surface at the call
+    return search_rank_blocks(P, working_memory=working_memory, n_copies=n_copies)

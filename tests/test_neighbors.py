@@ -106,9 +106,9 @@ def test_bad_arguments(rng):
     X = rng.normal(size=(10, 2))
     with pytest.raises(ValueError, match=r"allowed range \[1, 9\]"):
         kneighbors(X, 10)
-    with pytest.raises(ValueError, match="metric must be one of"):
+    with pytest.raises(ValueError, match="'metric' parameter"):
         kneighbors(X, 2, metric="manhattan")
-    with pytest.raises(ValueError, match="algorithm must be one of"):
+    with pytest.raises(ValueError, match="'algorithm' parameter"):
         kneighbors(X, 2, algorithm="kd_tree")
     with pytest.raises(ValueError, match="square distance matrix"):
         kneighbors(X, 2, metric="precomputed")
@@ -147,3 +147,98 @@ def test_pynndescent_recall_and_reproducible():
     assert recall >= 0.9
     assert not (i1 == np.arange(len(X))[:, None]).any()
     assert np.all(np.diff(d1, axis=1) >= 0)
+
+
+# -- exact order whatever the offset or magnitude -----------------------------------
+def _exact_ranks(X):
+    """Ranks (0 = self) in the order of the exact distances of the values given, ties by index.
+
+    Integer data are differenced in int64 (exact); other data in long double, where
+    the difference of two float32 or two same-binade float64 values is exact.
+    """
+    if np.all(X == np.round(X)) and np.abs(X).max() < 2**30:
+        Z = X.astype(np.int64)
+        D = ((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1).astype(object)
+    else:
+        Z = X.astype(np.longdouble)
+        D = ((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1)
+    n = X.shape[0]
+    R = np.empty((n, n), dtype=np.int64)
+    for i in range(n):
+        order = sorted(range(n), key=lambda j: (j != i, D[i, j], j))
+        R[i, order] = np.arange(n)
+    return R
+
+
+def _neighbours_from_ranks(R, k):
+    return np.argsort(R, axis=1)[:, 1 : k + 1]
+
+
+def _integer_data(rng, n, d, dtype, offset):
+    X = rng.integers(-4, 5, size=(n, d)).astype(dtype)
+    X[:, 1:] += dtype(offset)  # a column at zero, the others far from it
+    X[:, 0] -= dtype(offset)  # exact: integers below 2**24 (float32) or 2**53
+    return X
+
+
+@pytest.mark.parametrize(
+    "dtype, offset",
+    [(np.float32, 0.0), (np.float32, 8e4), (np.float64, 8e8)],  # 1e4 and 1e8 times the spread of 8
+)
+def test_every_exact_path_orders_integer_data_exactly(rng, dtype, offset):
+    # lattice-like data: ties everywhere, all distances exact integers
+    X = _integer_data(rng, 70, 4, dtype, offset)
+    R = _exact_ranks(X)
+    for k in (1, 5, 69):
+        _, ind = kneighbors(X, k, algorithm="brute")
+        np.testing.assert_array_equal(ind, _neighbours_from_ranks(R, k))
+        _, ind = kneighbors(X, k, algorithm="brute", working_memory=0.001)
+        np.testing.assert_array_equal(ind, _neighbours_from_ranks(R, k))
+    d, _ = kneighbors(X, 69, metric="sqeuclidean", algorithm="brute")
+    Z = X.astype(np.int64)
+    exact = ((Z[:, None] - Z[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(d, np.sort(exact, axis=1)[:, 1:])  # integers: exact
+    np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(X, working_memory=0.01)]), R)
+
+
+@pytest.mark.parametrize("dtype, offset", [(np.float32, 1e3), (np.float32, 1e4), (np.float64, 1e8)])
+def test_every_exact_path_orders_offset_data_exactly(rng, dtype, offset):
+    # Gaussian data (spread about 6) far from the origin, in all columns or in one
+    X = rng.normal(size=(150, 16)).astype(dtype)
+    for shifted in (X + dtype(offset), np.hstack([X[:, :1] + dtype(offset), X[:, 1:]])):
+        R = _exact_ranks(shifted)
+        for k in (3, 40):
+            _, ind = kneighbors(shifted, k, algorithm="brute")
+            np.testing.assert_array_equal(ind, _neighbours_from_ranks(R, k))
+        np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(shifted)]), R)
+
+
+@pytest.mark.parametrize("scale", [1e-150, 2.0**-600, 1e150, 1e155, 2.0**1000])
+def test_neighbour_order_free_of_scale_float64(rng, scale):
+    X = rng.normal(size=(60, 5))
+    d_ref, i_ref = kneighbors(X, 4, algorithm="brute")
+    R_ref = np.vstack([r for _, r in iter_rank_blocks(X)])
+    d, i = kneighbors(X * scale, 4, algorithm="brute")
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_allclose(d / scale, d_ref, rtol=1e-12)
+    np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(X * scale)]), R_ref)
+    _, i = kneighbors(X * scale, 4, metric="cosine", algorithm="brute")
+    np.testing.assert_array_equal(i, kneighbors(X, 4, metric="cosine", algorithm="brute")[1])
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30, 2.0**-140])  # 2**-140 is subnormal in float32
+def test_neighbour_order_free_of_scale_float32(rng, scale):
+    Xs = (rng.normal(size=(60, 5)) * scale).astype(np.float32)
+    R = _exact_ranks(Xs)  # long double holds these squares
+    _, i = kneighbors(Xs, 4, algorithm="brute")
+    np.testing.assert_array_equal(i, _neighbours_from_ranks(R, 4))
+    np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(Xs)]), R)
+
+
+def test_duplicates_and_lattice_ranks_ties_by_index():
+    g = np.arange(5.0)
+    X = np.array([(a, b) for a in g for b in g] * 2)  # a lattice, every point twice
+    R = _exact_ranks(X)
+    np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(X)]), R)
+    _, ind = kneighbors(X, 9, algorithm="brute")
+    np.testing.assert_array_equal(ind, _neighbours_from_ranks(R, 9))
