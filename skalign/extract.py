@@ -332,17 +332,24 @@ def extract_activations(
                     arr = t.to(torch.float32 if t.dtype in (torch.bfloat16, torch.float16) else t.dtype)
                     arr = arr.cpu().numpy().astype(dtype, copy=False)
                     if out is None:
-                        results[name].append(arr)
+                        if n_total is None:
+                            results[name].append(arr)
+                            continue
+                        # known n: fill one preallocated array, no concatenation copy at the end
+                        if name not in maps:
+                            maps[name] = np.empty((n_total, *arr.shape[1:]), dtype=dtype)
+                        if written + arr.shape[0] > n_total:
+                            raise ValueError(f"n_samples={n_total} but the inputs hold more samples.")
+                        maps[name][written:written + arr.shape[0]] = arr
                         continue
                     if name not in maps:
-                        path = os.path.join(out, f"{name}.npy")
-                        maps[name] = np.lib.format.open_memmap(
-                            path, mode="w+", dtype=dtype, shape=(n_total, *arr.shape[1:])
-                        )
+                        maps[name] = _open_npy(os.path.join(out, f"{name}.npy"), dtype, (n_total, *arr.shape[1:]))
                     if written + arr.shape[0] > n_total:
                         raise ValueError(f"n_samples={n_total} but the inputs hold more samples.")
-                    maps[name][written:written + arr.shape[0]] = arr
-                if out is not None:
+                    # plain sequential writes: the pages go to the OS cache, not to this
+                    # process's resident memory, as writing through a memory map would
+                    maps[name].write(memoryview(np.ascontiguousarray(arr)).cast("B"))
+                if n_total is not None:
                     written += arr.shape[0]
                 if verbose:
                     print(f"[extract_activations] batch {b + 1}: {arr.shape[0]} samples", flush=True)
@@ -350,19 +357,32 @@ def extract_activations(
         for h in handles:
             h.remove()
         model.train(was_training)
+        if out is not None:
+            for fh in maps.values():
+                fh.close()
+    if n_total is not None and written != n_total:
+        raise ValueError(f"n_samples={n_total} but the inputs held {written} samples.")
     if out is None:
+        if n_total is not None:
+            return maps
         if not all(results.values()):
             raise ValueError("inputs gave no batch: nothing to record.")
         return {name: np.concatenate(chunks, axis=0) for name, chunks in results.items()}
-    if written != n_total:
-        raise ValueError(f"n_samples={n_total} but the inputs held {written} samples.")
-    for m in maps.values():
-        m.flush()
-    meta = {"layers": list(modules), "shapes": {k: list(v.shape) for k, v in maps.items()},
-            "dtype": dtype.name, "pool": pool}
+    shapes = {k: list(np.load(os.path.join(out, f"{k}.npy"), mmap_mode="r").shape) for k in maps}
+    meta = {"layers": list(modules), "shapes": shapes, "dtype": dtype.name, "pool": pool}
     with open(os.path.join(out, _META), "w") as fh:
         json.dump(meta, fh, indent=1)
     return load_activations(out)
+
+
+def _open_npy(path, dtype, shape):
+    """Create a ``.npy`` file of the final shape and return it open for writing its data in order."""
+    header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    offset = header.offset
+    del header
+    fh = open(path, "r+b")
+    fh.seek(offset)
+    return fh
 
 
 def load_activations(path, *, mmap_mode="r"):
