@@ -39,34 +39,72 @@ backend scatters them to the workers.
 Fitted scorers (``stateless = False``) with ``cv`` learn on training rows, so
 nothing can be prepared once for a layer: each (pair, fold) task clones the
 scorer, fits it on the training rows and scores the test rows.
+
+Every task returns its exception instead of raising it, so that the caller can
+name the failed pair, scorer and fold, and with ``on_error='skip'`` go on with
+the others. Finished scores go to the checkpoint file (:mod:`skalign._checkpoint`)
+as they arrive; the progress report is :func:`skalign._progress.progress`.
+
+References
+----------
+Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+representations revisited. ICML.
+Williams, Kunz, Kornblith & Linderman (2021). Generalized shape metrics on
+neural representations. NeurIPS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import numbers
+import dataclasses
 import os
-import time
+import warnings
 from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import StrOptions, validate_params
 
-from ._validation import check_representation
+from ._checkpoint import Checkpoint, scorer_params_key
+from ._progress import progress
+from ._validation import check_representation, check_same_samples
 from .base import BasePairedScorer
 
-__all__ = ["alignment_matrix", "pivot_alignment", "plot_alignment_matrix"]
+__all__ = [
+    "MATRIX_PARAMETER_CONSTRAINTS",
+    "ON_ERROR_OPTIONS",
+    "alignment_matrix",
+    "pivot_alignment",
+    "plot_alignment_matrix",
+]
+
+#: What to do when one pair cannot be scored.
+ON_ERROR_OPTIONS = ("raise", "skip")
+
+#: Parameters of :func:`alignment_matrix` and :func:`pivot_alignment`. The
+#: containers and scorers are checked by hand instead, because their errors say
+#: how to call the function right (one pair: ``scorer.fit(X, Y)``; a class:
+#: ``pass CKAScorer()``; the scorer interface).
+MATRIX_PARAMETER_CONSTRAINTS = {
+    "reps_a": "no_validation",
+    "reps_b": "no_validation",
+    "scorer": "no_validation",
+    "cv": ["cv_object"],
+    "n_jobs": [Integral, None],
+    "verbose": ["verbose"],
+    "checkpoint": [str, os.PathLike, None],
+    "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
+    "df": [pd.DataFrame],
+}
 
 #: Prepared representations larger than this are sent to workers one pair per
 #: task, so that a worker holds at most two of them (see the module docstring).
 _BATCH_MAX_BYTES = 2**20
-
-#: The checkpoint is rewritten at most this often (seconds) while a run goes on,
-#: and always when it stops, normally or not.
-_CHECKPOINT_INTERVAL = 1.0
 
 _INTERFACE = (
     "a skalign paired scorer instance, i.e. a subclass of skalign.base.BasePairedScorer "
@@ -76,6 +114,7 @@ _INTERFACE = (
 
 
 # -- public API ----------------------------------------------------------------
+@validate_params(MATRIX_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def alignment_matrix(
     reps_a,
     reps_b=None,
@@ -84,6 +123,7 @@ def alignment_matrix(
     n_jobs=None,
     verbose=0,
     checkpoint=None,
+    on_error="raise",
 ):
     """Score every layer of ``reps_a`` against every layer of ``reps_b``.
 
@@ -122,15 +162,27 @@ def alignment_matrix(
     checkpoint : str or path-like, default=None
         File (``.parquet`` or ``.csv``) that collects finished pairs while the run
         goes on. If it exists, the pairs it holds are not recomputed, so a run that
-        was interrupted resumes where it stopped. Rows are keyed by (a, b, scorer,
-        fold); delete the file after changing data or scorer parameters.
+        was interrupted, even killed, resumes where it stopped. Rows are keyed by
+        (a, b, scorer name, scorer parameters, fold), so a scorer with other
+        parameters computes its own rows; delete the file after changing the data.
+        Several runs may share one file: writes are serialised by a lock on the
+        sidecar file ``<checkpoint>.lock``. A CSV row cut off by a killed run is
+        dropped with a warning and recomputed. Failed pairs are not stored and are
+        tried again on resume.
+    on_error : {'raise', 'skip'}, default='raise'
+        What to do when a layer cannot be prepared or a pair cannot be scored.
+        ``'raise'`` stops the run (pairs already finished stay in the checkpoint)
+        with the scorer's exception, its message prefixed by the pair, scorer and
+        fold. ``'skip'`` scores every other pair: failed rows get a NaN ``score``
+        and the reason in an ``error`` column (``None`` for the others).
 
     Returns
     -------
     scores : pandas.DataFrame
         One row per (pair, scorer[, fold]) with columns ``a``, ``b``, ``scorer``,
-        ``score`` and, when ``cv`` is given, ``fold``. Higher = more aligned, in
-        each scorer's ``score_range``.
+        ``score``, then ``fold`` when ``cv`` is given and ``error`` when
+        ``on_error='skip'``. Higher = more aligned, in each scorer's
+        ``score_range``.
 
     Raises
     ------
@@ -138,8 +190,9 @@ def alignment_matrix(
         A scorer that is not a skalign paired scorer, or ``reps_a`` / ``reps_b``
         that is not a mapping or list.
     ValueError
-        An empty mapping, a layer that is not a valid representation, or layers
-        with different numbers of samples (the error names the layer).
+        An empty mapping, a layer that is not a valid representation, layers with
+        different numbers of samples (the error names the layer), or a
+        ``checkpoint`` file that is not a checkpoint of this version.
 
     See Also
     --------
@@ -149,15 +202,13 @@ def alignment_matrix(
     Notes
     -----
     See the module docstring for how the work is split between the caller and the
-    workers and what each holds in memory.
+    workers and what each holds in memory, and :mod:`skalign._checkpoint` for how
+    a checkpoint survives kills and concurrent runs.
 
     References
     ----------
-    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-    representations revisited. ICML (layer x layer CKA matrices).
-    Williams, Kunz, Kornblith & Linderman (2021). Generalized shape metrics on
-    neural representations. NeurIPS (per-representation preprocessing reused
-    across pairs).
+    Kornblith et al. (2019), ICML (layer x layer CKA matrices); Williams et al.
+    (2021), NeurIPS (per-representation preprocessing reused across pairs).
     """
     names_a, arrays_a = _as_layers(reps_a, "reps_a")
     self_compare = reps_b is None
@@ -167,7 +218,6 @@ def alignment_matrix(
         names_b, arrays_b = _as_layers(reps_b, "reps_b")
     n_samples = _check_same_samples(names_a, arrays_a, names_b, arrays_b, self_compare)
     scorer_names, scorers = _as_scorers(scorer)
-    verbose = _check_verbose(verbose)
 
     folds = None
     if cv is not None:
@@ -178,64 +228,54 @@ def alignment_matrix(
         ]
         if not folds:
             raise ValueError(f"cv={cv!r} produced no train/test split.")
-    fold_ids = [-1] if folds is None else list(range(len(folds)))
 
-    # Every cell of the result, in output order: (scorer index, i, j, fold).
-    cells = []
-    for s, est in enumerate(scorers):
-        for f in fold_ids:
-            for i in range(len(names_a)):
-                if self_compare and est.symmetric:
-                    js = range(i, len(names_b))
-                else:
-                    js = range(len(names_b))
-                cells.extend((s, i, j, f) for j in js)
+    plan = _Plan(
+        scorers=scorers,
+        scorer_names=scorer_names,
+        scorer_keys=[scorer_params_key(est) for est in scorers],
+        names_a=names_a,
+        arrays_a=arrays_a,
+        names_b=names_b,
+        arrays_b=arrays_b,
+        self_compare=self_compare,
+        folds=folds,
+        n_jobs=n_jobs,
+    )
 
-    store = None
-    done = {}
+    store, done = None, {}
     if checkpoint is not None:
-        store = _Checkpoint(checkpoint, names_a, names_b)
+        store = Checkpoint(checkpoint, names_a, names_b)
         done = store.load()
-    keys = [_cell_key(c, scorer_names, names_a, names_b) for c in cells]
-    todo = [k for k, key in enumerate(keys) if key not in done]
-    results = {k: done[key] for k, key in enumerate(keys) if key in done}
+    # score, and the reason it is missing (None when it is there), per cell
+    results = {}
+    for k in range(len(plan.cells)):
+        key = plan.key(k)
+        if key in done:
+            results[k] = (done[key], None)
+    todo = [k for k in range(len(plan.cells)) if k not in results]
 
     if todo:
-        progress = _progress(verbose, total=len(cells), initial=len(cells) - len(todo))
         try:
-            _run(
-                todo,
-                cells,
-                keys,
-                scorers,
-                arrays_a,
-                arrays_b,
-                self_compare,
-                names_a,
-                names_b,
-                folds,
-                n_jobs,
-                results,
-                store,
-                progress,
-            )
+            _run(plan, todo, results, store, on_error, verbose)
         finally:
             if store is not None:
                 store.flush()
-            if progress is not None:
-                progress.close()
 
+    cells = plan.cells
     rows = {
         "a": [names_a[i] for _, i, _, _ in cells],
         "b": [names_b[j] for _, _, j, _ in cells],
         "scorer": [scorer_names[s] for s, _, _, _ in cells],
-        "score": np.array([results[k] for k in range(len(cells))], dtype=np.float64),
+        "score": np.array([results[k][0] for k in range(len(cells))], dtype=np.float64),
     }
     if folds is not None:
         rows["fold"] = np.array([f for _, _, _, f in cells], dtype=np.int64)
+    if on_error == "skip":
+        rows["error"] = pd.Series([results[k][1] for k in range(len(cells))], dtype=object)
     return pd.DataFrame(rows)
 
 
+@validate_params(MATRIX_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def pivot_alignment(df, scorer=None):
     """The square (layers x layers) matrix of one scorer from :func:`alignment_matrix`.
 
@@ -252,15 +292,12 @@ def pivot_alignment(df, scorer=None):
     -------
     matrix : pandas.DataFrame
         Rows are the ``a`` layers and columns the ``b`` layers, in the order they
-        first appear in ``df``. Scores of several folds are averaged. When the rows
-        and columns are the same layers (``reps_b=None``), a cell that was not
-        computed is filled from its transpose, so the upper triangle of a
-        symmetric scorer becomes the full symmetric matrix.
+        first appear in ``df``. Scores of several folds are averaged; a cell with a
+        failed fold (NaN score, ``on_error='skip'``) is NaN. When the rows and
+        columns are the same layers (``reps_b=None``), a cell that has no row in
+        ``df`` is filled from its transpose, so the upper triangle of a symmetric
+        scorer becomes the full symmetric matrix.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(
-            f"df must be the DataFrame returned by alignment_matrix; got {type(df).__name__}."
-        )
     missing = [c for c in ("a", "b", "score") if c not in df.columns]
     if missing:
         raise ValueError(
@@ -277,27 +314,32 @@ def pivot_alignment(df, scorer=None):
                 )
         else:
             label = type(scorer).__name__ if isinstance(scorer, BasePairedScorer) else scorer
-            if label not in present:
+            if not isinstance(label, str) or label not in present:
                 raise ValueError(f"scorer={label!r} is not in df; it holds {present}.")
             df = df[df["scorer"] == label]
     if df.empty:
         raise ValueError("df has no rows to pivot.")
 
-    means = df.groupby(["a", "b"], sort=False)["score"].mean()
+    groups = df.groupby(["a", "b"], sort=False)["score"]
+    means = groups.mean()
+    # a failed fold must not be averaged away into a number over the other folds
+    means[df["score"].isna().groupby([df["a"], df["b"]], sort=False).any()] = np.nan
     rows = list(pd.unique(df["a"]))
     cols = list(pd.unique(df["b"]))
     square = set(rows) == set(cols)
     if square:
         cols = rows
     values = np.full((len(rows), len(cols)), np.nan)
+    computed = np.zeros(values.shape, dtype=bool)
     pos_r = {name: r for r, name in enumerate(rows)}
     pos_c = {name: c for c, name in enumerate(cols)}
     for (a, b), v in means.items():
         values[pos_r[a], pos_c[b]] = v
+        computed[pos_r[a], pos_c[b]] = True
     if square:
         # only cells never computed (the lower triangle of a symmetric run) take
         # the mirror value; computed cells, e.g. of an asymmetric scorer, stay
-        gaps = np.isnan(values)
+        gaps = ~computed
         values[gaps] = values.T[gaps]
     matrix = pd.DataFrame(values, index=pd.Index(rows, name="a"), columns=pd.Index(cols, name="b"))
     return matrix
@@ -430,18 +472,14 @@ def _as_layers(reps, arg):
 
 
 def _check_same_samples(names_a, arrays_a, names_b, arrays_b, self_compare):
+    """The common number of samples, every layer checked against the first of ``reps_a``."""
     ref_name, n = f"reps_a[{names_a[0]!r}]", arrays_a[0].shape[0]
     groups = [("reps_a", names_a, arrays_a)]
     if not self_compare:
         groups.append(("reps_b", names_b, arrays_b))
     for arg, names, arrays in groups:
         for name, X in zip(names, arrays):
-            if X.shape[0] != n:
-                raise ValueError(
-                    f"{arg}[{name!r}] has {X.shape[0]} samples but {ref_name} has {n}: every "
-                    "representation must hold the same samples (row i = stimulus i) in the same "
-                    "order."
-                )
+            check_same_samples(X.shape[0], n, names=(f"{arg}[{name!r}]", ref_name))
     return n
 
 
@@ -477,20 +515,80 @@ def _as_scorers(scorer):
     return names, scorers
 
 
-def _check_verbose(verbose):
-    if isinstance(verbose, (bool, np.bool_)):
-        return int(verbose)
-    if not isinstance(verbose, numbers.Integral) or verbose < 0:
-        raise ValueError(f"verbose must be a non-negative integer; got {verbose!r}.")
-    return int(verbose)
+# -- the plan --------------------------------------------------------------------
+@dataclasses.dataclass
+class _Plan:
+    """Everything one run schedules: the validated layers, scorers, folds and cells.
+
+    ``cells`` lists every cell of the result in output order as
+    ``(scorer index, row layer, column layer, fold)``, fold -1 without ``cv``.
+    ``scorer_keys`` holds the parameter digests of the scorers, which key the rows
+    of a checkpoint.
+    """
+
+    scorers: list
+    scorer_names: list
+    scorer_keys: list
+    names_a: list
+    arrays_a: list
+    names_b: list
+    arrays_b: list
+    self_compare: bool
+    folds: list | None
+    n_jobs: int | None
+    cells: list = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        fold_ids = [-1] if self.folds is None else list(range(len(self.folds)))
+        self.cells = []
+        for s, est in enumerate(self.scorers):
+            for f in fold_ids:
+                for i in range(len(self.names_a)):
+                    if self.self_compare and est.symmetric:
+                        js = range(i, len(self.names_b))
+                    else:
+                        js = range(len(self.names_b))
+                    self.cells.extend((s, i, j, f) for j in js)
+
+    def key(self, k):
+        """The checkpoint key of cell ``k``: every part as text, the fold as int."""
+        s, i, j, f = self.cells[k]
+        return (
+            str(self.names_a[i]),
+            str(self.names_b[j]),
+            self.scorer_names[s],
+            self.scorer_keys[s],
+            int(f),
+        )
+
+    def fitted_with_cv(self, s):
+        """Whether scorer ``s`` learns on training rows, so nothing is prepared for it."""
+        return self.folds is not None and not self.scorers[s].stateless
+
+    def side(self, side):
+        """Arrays, names and argument name of one side ('a' or 'b') of the run."""
+        if side == "a":
+            return self.arrays_a, self.names_a, "reps_a"
+        return self.arrays_b, self.names_b, "reps_b"
+
+    def describe_cell(self, k):
+        s, i, j, f = self.cells[k]
+        text = (
+            f"alignment_matrix failed on a={self.names_a[i]!r}, b={self.names_b[j]!r} with "
+            f"scorer {self.scorer_names[s]!r}"
+        )
+        return text if f < 0 else f"{text}, fold {f}"
+
+    def describe_preparation(self, s, side, idx, f):
+        _, names, arg = self.side(side)
+        text = (
+            f"alignment_matrix failed to prepare {arg}[{names[idx]!r}] for scorer "
+            f"{self.scorer_names[s]!r}"
+        )
+        return text if f < 0 else f"{text}, fold {f}"
 
 
-def _cell_key(cell, scorer_names, names_a, names_b):
-    s, i, j, f = cell
-    return (str(names_a[i]), str(names_b[j]), scorer_names[s], int(f))
-
-
-# -- the two passes --------------------------------------------------------------
+# -- tasks ---------------------------------------------------------------------------
 def _prepare_task(scorer, X, rows, label):
     X = _aligned(X)
     if rows is not None:
@@ -510,122 +608,71 @@ def _fit_score_task(k, scorer, A, B, train, test):
     return k, float(est.score(A[test], B[test]))
 
 
+def _guarded(key, task, *args):
+    """``(key, result, None)``, or ``(key, None, exception)`` when ``task`` raises.
+
+    Raised in a worker, the exception would reach the caller without saying which
+    task failed (results arrive unordered); returned, the caller names the pair.
+    """
+    try:
+        return key, task(*args), None
+    except Exception as exc:
+        return key, None, exc
+
+
+def _with_context(exc, context):
+    """``exc``'s type with ``context`` before its message, chained to ``exc``."""
+    try:
+        new = type(exc)(f"{context}: {exc}")
+    except Exception:  # a constructor that wants more than a message
+        exc.add_note(context)
+        return exc
+    new.__cause__ = exc
+    return new
+
+
+def _reason(exc):
+    return f"{type(exc).__name__}: {exc}"
+
+
+# -- realignment of what workers receive -------------------------------------------
 def _aligned(obj, depth=0):
     """``obj`` with any misaligned array replaced by an aligned copy.
 
     Dask may hand a task arrays that live at arbitrary byte offsets of a received
     frame. numpy computes products of misaligned arrays without BLAS, in another
     summation order, so a cluster run would differ from a local one in the last
-    bits; copying those arrays keeps the two runs identical.
+    bits; copying those arrays keeps the two runs identical. Prepared
+    representations are arrays, dataclasses of arrays, or tuples and lists of them.
     """
     if isinstance(obj, np.ndarray):
         return obj if obj.flags.aligned else np.array(obj, copy=True)
     if depth > 3 or not _has_misaligned(obj, depth):
         return obj
-    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
-        return tuple(_aligned(v, depth + 1) for v in obj)
     if isinstance(obj, list):
         return [_aligned(v, depth + 1) for v in obj]
-    if isinstance(obj, dict):
-        return {key: _aligned(v, depth + 1) for key, v in obj.items()}
-    if hasattr(obj, "_fields"):  # namedtuple
-        return obj._replace(**{f: _aligned(getattr(obj, f), depth + 1) for f in obj._fields})
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        return tuple(_aligned(v, depth + 1) for v in obj)
     new = copy.copy(obj)
-    for key, v in _attributes(obj).items():
-        object.__setattr__(new, key, _aligned(v, depth + 1))
+    for field in dataclasses.fields(obj):
+        # object.__setattr__: frozen dataclasses too
+        object.__setattr__(new, field.name, _aligned(getattr(obj, field.name), depth + 1))
     return new
 
 
-def _attributes(obj):
-    """Instance attributes of a plain, dataclass or ``__slots__`` object ({} for others)."""
-    attrs = dict(getattr(obj, "__dict__", None) or {})
-    for cls in type(obj).__mro__:
-        for name in getattr(cls, "__slots__", ()):
-            if name != "__dict__" and hasattr(obj, name):
-                attrs[name] = getattr(obj, name)
-    return attrs
+def _parts(obj):
+    """The values a prepared object is made of: dataclass fields, tuple or list items."""
+    if isinstance(obj, (tuple, list)):
+        return list(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [getattr(obj, field.name) for field in dataclasses.fields(obj)]
+    return []
 
 
 def _has_misaligned(obj, depth=0):
     if isinstance(obj, np.ndarray):
         return not obj.flags.aligned
-    if depth > 3:
-        return False
-    if isinstance(obj, (tuple, list)):
-        return any(_has_misaligned(v, depth + 1) for v in obj)
-    if isinstance(obj, dict):
-        return any(_has_misaligned(v, depth + 1) for v in obj.values())
-    return any(_has_misaligned(v, depth + 1) for v in _attributes(obj).values())
-
-
-def _run(
-    todo,
-    cells,
-    keys,
-    scorers,
-    arrays_a,
-    arrays_b,
-    self_compare,
-    names_a,
-    names_b,
-    folds,
-    n_jobs,
-    results,
-    store,
-    progress,
-):
-    """Prepare what the pending cells need, then score them as they finish."""
-
-    def fitted_with_cv(s):
-        return folds is not None and not scorers[s].stateless
-
-    # Preparations keyed by (scorer, side, layer, fold); a self comparison has one side.
-    needed = {}
-    for k in todo:
-        s, i, j, f = cells[k]
-        if fitted_with_cv(s):
-            continue
-        needed.setdefault((s, "a", i, f), None)
-        needed.setdefault((s, "a" if self_compare else "b", j, f), None)
-    order = list(needed)
-
-    def prep_call(s, side, idx, f):
-        arrays, names, arg = (
-            (arrays_a, names_a, "reps_a") if side == "a" else (arrays_b, names_b, "reps_b")
-        )
-        rows = None if f < 0 else folds[f][1]
-        return delayed(_prepare_task)(scorers[s], arrays[idx], rows, f"{arg}[{names[idx]!r}]")
-
-    prepared = (
-        dict(zip(order, Parallel(n_jobs=n_jobs)(prep_call(*key) for key in order))) if order else {}
-    )
-    largest = max((_approx_nbytes(p) for p in prepared.values()), default=0)
-
-    calls = []
-    for k in todo:
-        s, i, j, f = cells[k]
-        if fitted_with_cv(s):
-            train, test = folds[f]
-            largest = max(largest, arrays_a[i].nbytes, arrays_b[j].nbytes)
-            calls.append(
-                delayed(_fit_score_task)(k, scorers[s], arrays_a[i], arrays_b[j], train, test)
-            )
-        else:
-            PA = prepared[(s, "a", i, f)]
-            PB = prepared[(s, "a" if self_compare else "b", j, f)]
-            calls.append(delayed(_combine_task)(k, scorers[s], PA, PB))
-
-    batch_size = 1 if largest > _BATCH_MAX_BYTES else "auto"
-    try:
-        parallel = Parallel(n_jobs=n_jobs, batch_size=batch_size, return_as="generator_unordered")
-    except ValueError:  # backends without generator support (multiprocessing)
-        parallel = Parallel(n_jobs=n_jobs, batch_size=batch_size)
-    for k, value in parallel(calls):
-        results[k] = value
-        if store is not None:
-            store.add(keys[k], value)
-        if progress is not None:
-            progress.update(1)
+    return depth <= 3 and any(_has_misaligned(v, depth + 1) for v in _parts(obj))
 
 
 def _approx_nbytes(obj, depth=0):
@@ -634,127 +681,107 @@ def _approx_nbytes(obj, depth=0):
         return obj.nbytes
     if depth > 3:
         return 0
-    if isinstance(obj, Mapping):
-        return sum(_approx_nbytes(v, depth + 1) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return sum(_approx_nbytes(v, depth + 1) for v in obj)
-    return sum(_approx_nbytes(v, depth + 1) for v in _attributes(obj).values())
+    return sum(_approx_nbytes(v, depth + 1) for v in _parts(obj))
 
 
-# -- progress ------------------------------------------------------------------
-class _PrintProgress:
-    """Fallback progress report when tqdm is not installed: about ten lines per run."""
-
-    def __init__(self, total, initial):
-        self.total, self.n = total, initial
-        self.step = max(1, total // 10)
-        self.start = time.perf_counter()
-        print(f"[alignment_matrix] {self.n}/{self.total} pairs done", flush=True)
-
-    def update(self, n=1):
-        before, self.n = self.n, self.n + n
-        if self.n // self.step != before // self.step or self.n == self.total:
-            elapsed = time.perf_counter() - self.start
-            print(
-                f"[alignment_matrix] {self.n}/{self.total} pairs done ({elapsed:.1f} s)", flush=True
-            )
-
-    def close(self):
-        """Nothing to release: only tqdm's bars need closing, plain prints do not."""
-
-
-def _progress(verbose, total, initial):
-    if not verbose:
-        return None
+# -- the two passes --------------------------------------------------------------
+def _parallel(n_jobs, batch_size="auto"):
     try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _PrintProgress(total, initial)
-    return tqdm(total=total, initial=initial, desc="alignment_matrix", unit="pair")
+        return Parallel(n_jobs=n_jobs, batch_size=batch_size, return_as="generator_unordered")
+    except ValueError:  # backends without generator support (multiprocessing)
+        return Parallel(n_jobs=n_jobs, batch_size=batch_size)
 
 
-# -- checkpoint ------------------------------------------------------------------
-class _Checkpoint:
-    """Finished cells on disk, keyed by (a, b, scorer, fold) with names as strings.
+def _run(plan, todo, results, store, on_error, verbose):
+    """Prepare what the pending cells need, then score them as they finish.
 
-    The file is rewritten whole through a temporary file and an atomic rename, so
-    a run killed at any moment leaves either the previous or the new complete file,
-    never a truncated one (an appended Parquet file would lose its footer).
+    Fills ``results`` with ``k -> (score, None)`` or, when ``on_error='skip'``,
+    ``k -> (nan, reason)``; finished scores also go to ``store``.
     """
+    # Preparations keyed by (scorer, side, layer, fold); a self comparison has one side.
+    needed = {}
+    for k in todo:
+        s, i, j, f = plan.cells[k]
+        if plan.fitted_with_cv(s):
+            continue
+        needed.setdefault((s, "a", i, f), None)
+        needed.setdefault((s, "a" if plan.self_compare else "b", j, f), None)
 
-    columns = ["a", "b", "scorer", "fold", "score"]
+    def prep_call(key):
+        s, side, idx, f = key
+        arrays, names, arg = plan.side(side)
+        rows = None if f < 0 else plan.folds[f][1]
+        label = f"{arg}[{names[idx]!r}]"
+        return delayed(_guarded)(key, _prepare_task, plan.scorers[s], arrays[idx], rows, label)
 
-    def __init__(self, path, names_a, names_b):
-        self.path = os.fspath(path)
-        ext = os.path.splitext(self.path)[1].lower()
-        if ext in (".parquet", ".pq"):
-            self.format = "parquet"
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError as exc:
-                raise ImportError(
-                    f"checkpoint={self.path!r} needs pyarrow to write Parquet; install it "
-                    "(`pip install pyarrow`) or use a '.csv' checkpoint."
-                ) from exc
-        elif ext == ".csv":
-            self.format = "csv"
-        else:
-            raise ValueError(
-                f"checkpoint must end in '.parquet' or '.csv' (the format is chosen by "
-                f"extension); got {self.path!r}."
-            )
-        for arg, names in (("reps_a", names_a), ("reps_b", names_b)):
-            as_str = [str(n) for n in names]
-            if len(set(as_str)) < len(as_str):
-                raise ValueError(
-                    f"the layer names of {arg} are not distinct as strings ({names}); a "
-                    "checkpoint stores names as text, so rename them."
-                )
-        self.table = pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
-        self.pending = []
-        self.last = time.monotonic()
+    prepared, failed = {}, {}
+    if needed:
+        finished = _parallel(plan.n_jobs)(prep_call(key) for key in needed)
+        with _closing(finished):
+            for key, value, exc in finished:
+                if exc is None:
+                    prepared[key] = value
+                elif on_error == "raise":
+                    raise _with_context(exc, plan.describe_preparation(*key))
+                else:
+                    failed[key] = f"{plan.describe_preparation(*key)}: {_reason(exc)}"
+    largest = max((_approx_nbytes(p) for p in prepared.values()), default=0)
 
-    def load(self):
-        if not os.path.exists(self.path):
-            return {}
-        try:
-            if self.format == "parquet":
-                table = pd.read_parquet(self.path)
-            else:
-                table = pd.read_csv(self.path, dtype={"a": str, "b": str, "scorer": str})
-        except Exception as exc:
-            raise ValueError(
-                f"checkpoint {self.path!r} exists but could not be read: {exc}"
-            ) from exc
-        if list(table.columns) != self.columns:
-            raise ValueError(
-                f"checkpoint {self.path!r} is not an alignment_matrix checkpoint: expected columns "
-                f"{self.columns}, got {list(table.columns)}."
-            )
-        table = table.dropna(subset=["score"])
-        self.table = table
-        return {
-            (str(a), str(b), str(s), int(f)): float(v)
-            for a, b, s, f, v in table.itertuples(index=False, name=None)
-        }
-
-    def add(self, key, value):
-        self.pending.append((*key, value))
-        if time.monotonic() - self.last >= _CHECKPOINT_INTERVAL:
-            self.flush()
-
-    def flush(self):
-        if not self.pending:
-            return
-        new = pd.DataFrame(self.pending, columns=self.columns)
-        table = new if self.table.empty else pd.concat([self.table, new], ignore_index=True)
-        table = table.astype(
-            {"a": str, "b": str, "scorer": str, "fold": np.int64, "score": np.float64}
+    calls = []
+    for k in todo:
+        s, i, j, f = plan.cells[k]
+        if plan.fitted_with_cv(s):
+            train, test = plan.folds[f]
+            A, B = plan.arrays_a[i], plan.arrays_b[j]
+            largest = max(largest, A.nbytes, B.nbytes)
+            calls.append(delayed(_guarded)(k, _fit_score_task, k, plan.scorers[s], A, B, train, test))
+            continue
+        ka, kb = (s, "a", i, f), (s, "a" if plan.self_compare else "b", j, f)
+        reason = failed.get(ka) or failed.get(kb)
+        if reason is not None:
+            results[k] = (np.nan, reason)
+            continue
+        calls.append(
+            delayed(_guarded)(k, _combine_task, k, plan.scorers[s], prepared[ka], prepared[kb])
         )
-        tmp = f"{self.path}.tmp-{os.getpid()}"
-        if self.format == "parquet":
-            table.to_parquet(tmp, index=False)
-        else:
-            table.to_csv(tmp, index=False)
-        os.replace(tmp, self.path)
-        self.table, self.pending, self.last = table, [], time.monotonic()
+
+    batch_size = 1 if largest > _BATCH_MAX_BYTES else "auto"
+    finished = _parallel(plan.n_jobs, batch_size)(calls) if calls else []
+    reported = progress(
+        finished,
+        total=len(plan.cells),
+        verbose=verbose,
+        desc="alignment_matrix",
+        initial=len(plan.cells) - len(calls),
+        unit="pair",
+    )
+    with _closing(reported, finished):
+        for k, value, exc in reported:
+            if exc is not None:
+                if on_error == "raise":
+                    raise _with_context(exc, plan.describe_cell(k))
+                results[k] = (np.nan, f"{plan.describe_cell(k)}: {_reason(exc)}")
+                continue
+            value = value[1]
+            results[k] = (value, None)
+            if store is not None:
+                store.add(plan.key(k), value)
+
+
+@contextlib.contextmanager
+def _closing(*iterators):
+    """Close joblib's result generators on the way out, also after an error.
+
+    Stopping early is what ``on_error='raise'`` asks for, so joblib's warning that
+    finished results went unused would only be noise; closing here, not whenever
+    the generator is collected, keeps it from reaching the user.
+    """
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*(successfully executed|been cancelled)")
+            for it in iterators:
+                close = getattr(it, "close", None)
+                if close is not None:
+                    close()

@@ -1,6 +1,7 @@
 """Tests of skalign.alignment_matrix, pivot_alignment and plot_alignment_matrix."""
 
 import copy
+import dataclasses
 import itertools
 import os
 
@@ -405,10 +406,10 @@ def test_plot_without_matplotlib_names_the_extra(layers, monkeypatch):
 def test_different_n_names_the_layer(layers):
     bad = dict(layers, short=layers["l0"][:30])
     with pytest.raises(
-        ValueError, match=r"reps_a\['short'\] has 30 samples.*reps_a\['l0'\] has 40"
+        ValueError, match=r"reps_a\['short'\] has 30 rows.*reps_a\['l0'\] has 40"
     ):
         alignment_matrix(bad, scorer=MeanCorr())
-    with pytest.raises(ValueError, match=r"reps_b\['z'\] has 39 samples"):
+    with pytest.raises(ValueError, match=r"reps_b\['z'\] has 39 rows"):
         alignment_matrix(layers, {"y": layers["l1"], "z": layers["l1"][1:]}, scorer=MeanCorr())
 
 
@@ -489,10 +490,21 @@ def test_misaligned_arrays_give_identical_numbers(layers):
         P = [est.prepare(layers[a]), est.prepare(layers[b])]
         moved = []
         for p in P:
+            if isinstance(p, np.ndarray):
+                moved.append(misaligned(p))
+                continue
+            if isinstance(p, tuple):  # MeanCorr's (name, values)
+                moved.append((p[0], misaligned(p[1])))
+                continue
+            # prepared representations are dataclasses (any other object stays in place)
+            if not dataclasses.is_dataclass(p):
+                moved.append(p)
+                continue
             q = copy.copy(p)
-            for name, v in skalign.matrix._attributes(p).items():
+            for field in dataclasses.fields(p):
+                v = getattr(p, field.name)
                 if isinstance(v, np.ndarray) and v.dtype.itemsize > 1:
-                    object.__setattr__(q, name, misaligned(v))
+                    object.__setattr__(q, field.name, misaligned(v))
             moved.append(q)
         # without realignment numpy's non-BLAS product changes the last bits of some CKA pairs
         assert _combine_task(0, est, *moved) == _combine_task(0, est, *P), (
