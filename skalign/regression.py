@@ -101,7 +101,7 @@ def _check_alphas(alphas, cv, alpha_per_target):
     return a
 
 
-def _fit_one(X, Y, a, cv, alpha_per_target, xp):
+def _fit_one(X, Y, a, cv, alpha_per_target, xp, names):
     """RidgeCV X -> Y on validated rows with the relative grid ``a``, in the data's units."""
     ux, uy = _unit(X, xp), _unit(Y, xp)
     Xs = X if ux == 1.0 else X * (1.0 / ux)
@@ -128,6 +128,13 @@ def _fit_one(X, Y, a, cv, alpha_per_target, xp):
             model.alphas = grid * ux * ux
             if cv is None:  # leave-one-out's best_score_ is a mean squared error of Y
                 model.best_score_ = model.best_score_ * uy * uy
+        if not bool(xp.all(xp.isfinite(model.coef_))):
+            px, py = (max(float(xp.max(A)), -float(xp.min(A))) for A in (X, Y))
+            raise ValueError(
+                f"{names[0]} (largest |value| {px:.1e}) and {names[1]} ({py:.1e}) differ in magnitude "
+                f"by more than the float range allows: the ridge coefficients from {names[0]} to "
+                f"{names[1]} overflow. Rescale one of them."
+            )
     return model
 
 
@@ -136,8 +143,8 @@ def _fit_both(X, Y, a, cv, alpha_per_target, symmetric, names):
     xp = get_namespace(X, Y)
     check_nonconstant(X, names[0], xp=xp)
     check_nonconstant(Y, names[1], xp=xp)
-    forward = _fit_one(X, Y, a, cv, alpha_per_target, xp)
-    return forward, (_fit_one(Y, X, a, cv, alpha_per_target, xp) if symmetric else None)
+    forward = _fit_one(X, Y, a, cv, alpha_per_target, xp, names)
+    return forward, (_fit_one(Y, X, a, cv, alpha_per_target, xp, names[::-1]) if symmetric else None)
 
 
 def _r2(model, X, Y):

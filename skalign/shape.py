@@ -233,9 +233,13 @@ class ShapeTransform:
         """Width of the shape (None when it is that of the input)."""
         return None if self.matrix is None else self.matrix.shape[1]
 
-    def centred(self, X):
-        """Rows divided by ``unit`` and centred with the training mean."""
-        s = 1.0 / self.unit
+    def centred(self, X, unit=None):
+        """Rows divided by ``unit`` (default: :attr:`unit`) and centred with the training mean.
+
+        :meth:`map_centred` of the result is :math:`\\phi(X)` in units of
+        ``output_unit * unit / self.unit``.
+        """
+        s = 1.0 / (self.unit if unit is None else unit)
         Xs = X if s == 1.0 else X * s
         if self.mean is None:
             return Xs
@@ -515,7 +519,7 @@ def transfer_shape_alignment(transform_x, transform_y, rotation, X, Y, *, valida
     TypeError
         ``X`` from another array library than the learned maps.
     ValueError
-        Rows whose mapped values overflow (far larger than the training rows).
+        Rows whose mapped values exceed the float range.
     """
     if validate:
         X, Y, _ = check_representation_xp(X, Y, min_samples=1)
@@ -526,17 +530,21 @@ def transfer_shape_alignment(transform_x, transform_y, rotation, X, Y, *, valida
             "library (and device) used in fit."
         )
     xp = get_namespace(rotation, X, Y)
-    Xc, Yc = transform_x.centred(X), transform_y.centred(Y)
+    # rows far larger than the training rows are divided by their own power of two
+    vx, vy = max(transform_x.unit, _unit(X, xp)), max(transform_y.unit, _unit(Y, xp))
+    Xc, Yc = transform_x.centred(X, vx), transform_y.centred(Y, vy)
     C = transform_y.project_cross(transform_x.project_cross(matmul(Xc.T, Yc, xp), 0), 1)
     acc = acc_dtype(xp, C)
     inner = float(xp.sum(xp.astype(rotation, acc) * xp.astype(C, acc)))
     stats = ShapeAlignment(inner, transform_x.sq_norm(Xc), transform_y.sq_norm(Yc), X.shape[0],
-                           transform_x.output_unit, transform_y.output_unit)
+                           transform_x.output_unit * (vx / transform_x.unit),
+                           transform_y.output_unit * (vy / transform_y.unit))
     for name, value in (("X", stats.sq_norm_x), ("Y", stats.sq_norm_y), ("X and Y", stats.inner)):
         if not math.isfinite(value):
             raise ValueError(
-                f"The rows of {name} are too large for the maps learned in fit: their mapped "
-                "values overflow. Score rows on the scale of the training rows."
+                f"The mapped rows of {name} overflow: the maps learned in fit scale them beyond "
+                "the float range (training rows of a far smaller magnitude than these, or an "
+                "ill-conditioned whitening); score rows on the scale of the training rows."
             )
     return stats
 

@@ -138,3 +138,63 @@ def test_bad_input(rng):
     with pytest.raises(ValueError, match="features"):
         LinearRegressionScorer().fit(X, Y).score(X, Y[:, :2])
     assert clone(LinearRegressionScorer(alphas=[1.0])).get_params()["alphas"] == [1.0]
+
+
+# ------------------------------------------------------------------ extreme magnitudes
+# decimal factors (not powers of two), so every entry is rounded once on the way
+SCALES = [1e-300, 1e-150, 1e100, 1e154, 1e300]
+
+
+@pytest.mark.parametrize("s", SCALES)
+def test_r2_does_not_depend_on_the_magnitude(rng, s):
+    # the relative penalty grid makes R² invariant to scaling X; R² is invariant to scaling Y
+    X, Y = _pair(rng, n=60, dx=5, dy=3)
+    tr, te = slice(0, 40), slice(40, None)
+    for kw in ({}, {"symmetric": True}, {"alpha_per_target": True}, {"cv": 3}):
+        ref = LinearRegressionScorer(**kw).fit(X[tr], Y[tr])
+        pairs = ((s * X, Y), (X, s * Y), (s * X, s * Y)) if 1e-200 <= s <= 1e200 else ((s * X, s * Y),)
+        for A, B in pairs:
+            est = LinearRegressionScorer(**kw).fit(A[tr], B[tr])
+            assert est.score(A[te], B[te]) == pytest.approx(ref.score(X[te], Y[te]), abs=1e-10), kw
+            np.testing.assert_allclose(est.alpha_, ref.alpha_, rtol=1e-12)
+            got = ridge_regression_score(A[tr], B[tr], A[te], B[te], **kw)
+            assert got == pytest.approx(ref.score(X[te], Y[te]), abs=1e-10), kw
+
+
+@pytest.mark.parametrize("s", [1e-150, 1e100, 1e150])
+def test_model_is_expressed_in_the_units_of_the_data(rng, s):
+    X, Y = _pair(rng, n=60, dx=5, dy=3)
+    ref = fit_ridge(X, Y)
+    model = fit_ridge(s * X, Y)
+    np.testing.assert_allclose(model.predict(s * X), ref.predict(X), rtol=1e-10)
+    assert model.alpha_ == pytest.approx(ref.alpha_ * s * s, rel=1e-10, abs=0)
+    assert model.relative_alpha_ == pytest.approx(ref.relative_alpha_, rel=1e-12)
+    model = fit_ridge(X, s * Y)
+    np.testing.assert_allclose(model.predict(X), s * ref.predict(X), rtol=1e-10)
+    # the closed form, at this magnitude, through the model's own predictions
+    predict = _ridge_closed_form(s * X, Y, _relative_to_absolute(X, 0.05) * s * s)
+    est = LinearRegressionScorer(alphas=[0.05]).fit(s * X, Y)
+    np.testing.assert_allclose(est.model_.predict(s * X), predict(s * X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("s", [1e-20, 1e20])
+def test_float32_at_the_ends_of_its_range(rng, s):
+    X, Y = _pair(rng, n=80, dx=5, dy=3)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    ref = LinearRegressionScorer().fit(X32, Y32).score(X32, Y32)
+    A, B = (s * X).astype(np.float32), (s * Y).astype(np.float32)
+    assert LinearRegressionScorer().fit(A, B).score(A, B) == pytest.approx(ref, abs=1e-4)
+
+
+def test_no_error_from_inside_at_any_magnitude():
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        n, dx, dy = rng.integers(4, 25), rng.integers(1, 6), rng.integers(1, 4)
+        X = rng.normal(size=(n, dx)) * 10.0 ** rng.uniform(-300, 300)
+        Y = rng.normal(size=(n, dy)) * 10.0 ** rng.uniform(-300, 300)
+        try:
+            s = ridge_regression_score(X, Y, symmetric=bool(trial % 2))
+        except ValueError as e:
+            assert "X" in str(e) or "Y" in str(e) or "alphas" in str(e), str(e)
+            continue
+        assert np.isfinite(s) and s <= 1, (trial, s)

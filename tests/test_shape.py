@@ -271,3 +271,111 @@ def test_pipeline_with_pca_on_x(rng):
     pca = PCA(4).fit(X[:80])
     ref = ProcrustesScorer(alpha=0.5).fit(pca.transform(X[:80]), Y[:80])
     assert pipe.score(X[80:], Y[80:]) == pytest.approx(ref.score(pca.transform(X[80:]), Y[80:]), rel=1e-10)
+
+
+# ------------------------------------------------------------------ extreme magnitudes
+# decimal factors (not powers of two), so every entry is rounded once on the way
+SCALES = [1e-300, 1e-200, 1e-150, 1e-60, 1e60, 1e150, 1e154, 1e200, 1e300]
+SHAPE_SETTINGS = [{}, {"alpha": 0.5}, {"alpha": 0.0}, {"width": "pca", "alpha": 0.3},
+                  {"score_method": "euclidean"}]
+
+
+def _shape_pair(rng, n=50):
+    X = rng.normal(size=(n, 4)) @ rng.normal(size=(4, 4)) + 3.0
+    Y = X[:, :3] @ rng.normal(size=(3, 3)) + rng.normal(size=(n, 3))
+    return X, Y
+
+
+@pytest.mark.parametrize("s", SCALES)
+def test_scores_do_not_depend_on_the_magnitude(rng, s):
+    X, Y = _shape_pair(rng)
+    tr, te = slice(0, 35), slice(35, 50)
+    for kw in SHAPE_SETTINGS:
+        ref = procrustes_score(X, Y, **kw)
+        ref_out = ProcrustesScorer(**kw).fit(X[tr], Y[tr]).score(X[te], Y[te])
+        for A, B in ((s * X, Y), (X, s * Y), (s * X, s * Y)):
+            assert procrustes_score(A, B, **kw) == pytest.approx(ref, abs=1e-12), kw
+            est = ProcrustesScorer(**kw).fit(A[tr], B[tr])
+            assert est.score(A[te], B[te]) == pytest.approx(ref_out, abs=1e-12), kw
+            assert est.combine(est.prepare(A), est.prepare(B, "Y")) == pytest.approx(ref, abs=1e-12), kw
+
+
+@pytest.mark.parametrize("s", SCALES)
+def test_unscaled_euclidean_distance_is_in_the_units_of_the_data(rng, s):
+    # scale=False keeps the units: d_E(sX, sY) = s d_E(X, Y), checked against scipy at unit scale
+    from scipy.linalg import orthogonal_procrustes
+
+    X, Y = _shape_pair(rng)
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    Yp = np.hstack([Yc, np.zeros((50, 1))])  # zero-padded to X's width
+    R, _ = orthogonal_procrustes(Xc, Yp)
+    d = np.linalg.norm(Xc @ R - Yp) / np.sqrt(50)
+    got = shape_distance(s * X, s * Y, scale=False, score_method="euclidean")
+    assert got == pytest.approx(s * d, rel=1e-10, abs=0)
+    P = ProcrustesScorer(scale=False, score_method="euclidean")
+    assert P.combine(P.prepare(s * X), P.prepare(s * Y, "Y")) == pytest.approx(-s * d, rel=1e-10, abs=0)
+
+
+def test_held_out_rows_of_another_magnitude(rng):
+    # the cosine is invariant to scaling the held-out rows of X; for rows 1e200 times the
+    # training rows the training mean is negligible, so the mapped rows are those of X itself
+    X, Y = _shape_pair(rng)
+    est = ProcrustesScorer().fit(X[:35], Y[:35])
+    B = est.transform_y_.apply(Y[35:])
+    expected = np.sum((X[35:] @ est.rotation_) * B) / (np.linalg.norm(X[35:]) * np.linalg.norm(B))
+    assert est.score(1e200 * X[35:], Y[35:]) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("s", [1e-30, 1e-20, 1e20, 1e30])
+def test_float32_at_the_ends_of_its_range(rng, s):
+    X, Y = _shape_pair(rng)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    for kw in SHAPE_SETTINGS[:3]:
+        ref = procrustes_score(X32, Y32, **kw)
+        got = procrustes_score((s * X).astype(np.float32), (s * Y).astype(np.float32), **kw)
+        assert got == pytest.approx(ref, abs=1e-5), kw
+
+
+def test_transform_is_expressed_in_the_units_of_the_data(rng):
+    X, _ = _shape_pair(rng)
+    for s in (1e-200, 1e200):
+        for kw in ({}, {"alpha": 0.5}, {"scale": False}):
+            ref = fit_shape_transform(X, **kw).apply(X)
+            np.testing.assert_allclose(fit_shape_transform(s * X, **kw).apply(s * X),
+                                       ref * (s if kw.get("scale") is False else 1.0), rtol=1e-10)
+        Zx, Zy = X - X.mean(0), X[:, ::-1] - X.mean(0)[::-1] + rng.normal(size=X.shape)
+        np.testing.assert_allclose(optimal_rotation(s * Zx, Zy), optimal_rotation(Zx, Zy), atol=1e-12)
+
+
+def test_no_error_from_inside_at_any_magnitude():
+    # every outcome is a score in range or a ValueError naming the argument; never an
+    # arithmetic or linear-algebra error, a NaN or an inf
+    rng = np.random.default_rng(5)
+    for trial in range(120):
+        n, dx, dy = rng.integers(3, 25), rng.integers(1, 7), rng.integers(1, 7)
+        X = rng.normal(size=(n, dx)) * 10.0 ** rng.uniform(-320, 300)
+        m = 10.0 ** rng.uniform(-300, 290)
+        Y = m * (rng.normal(size=(n, dy)) + 10.0 ** rng.uniform(0, 6))  # offsets up to 1e6 x spread
+        kw = SHAPE_SETTINGS[trial % len(SHAPE_SETTINGS)]
+        try:
+            s = procrustes_score(X, Y, **kw)
+        except ValueError as e:
+            assert "X" in str(e) or "Y" in str(e), str(e)
+            continue
+        assert np.isfinite(s) and (-np.inf < s <= 0 if kw.get("score_method") else 0 <= s <= 1), (trial, s)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 0.999])
+def test_singular_covariance_message_offers_what_works(rng, alpha):
+    # a singular covariance cannot be whitened by any alpha < 1, so the message must not
+    # suggest moving alpha towards 1; alpha=1, which it does suggest, works
+    X = rng.normal(size=(40, 4))
+    X = np.hstack([X, X[:, :1] - X[:, 1:2]])
+    Y = rng.normal(size=(40, 3))
+    with pytest.raises(ValueError, match="singular") as info:
+        procrustes_score(X, Y, alpha=alpha)
+    assert "closer to 1" not in str(info.value) and "alpha=1" in str(info.value)
+    with pytest.raises(ValueError, match="only 9") as info:
+        procrustes_score(rng.normal(size=(10, 12)), rng.normal(size=(10, 3)), alpha=alpha)
+    assert "closer to 1" not in str(info.value) and "alpha=1" in str(info.value)
+    assert 0 < procrustes_score(X, Y, alpha=1.0) < 1
