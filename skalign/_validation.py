@@ -298,20 +298,17 @@ def pair_warnings_off():
 def _caller_stacklevel():
     """``stacklevel`` for a warning raised here that names the first caller outside skalign.
 
-    Frames of skalign and of scikit-learn (its parameter validation wraps public
-    functions, its model selection calls ``score``) are skipped, so the warning
+    Frames of skalign, scikit-learn and joblib (parameter validation wraps public
+    functions, model selection calls ``score`` in workers) are skipped, so the warning
     points at the user's line, however deep the call that raised it.
     """
     import os
     import sys
 
-    skip = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
-    try:
-        import sklearn
+    import joblib
+    import sklearn
 
-        skip += (os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep,)
-    except ImportError:  # pragma: no cover - scikit-learn is a dependency
-        pass
+    skip = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (sys.modules[__package__], sklearn, joblib))
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(skip):
         frame, level = frame.f_back, level + 1

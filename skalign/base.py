@@ -290,7 +290,7 @@ class BasePairedScorer(BaseEstimator):
                 Xa, Ya = check_paired(X, y, min_samples=self._min_samples())
         self._check_widths(X, Ya, reset, y=y)
         # fit and score are the public entries: the one place this warning is raised
-        warn_pair_shapes(tuple(Xa.shape), tuple(Ya.shape), transposed=reset, stacklevel=3)
+        warn_pair_shapes(tuple(Xa.shape), tuple(Ya.shape), transposed=reset)
         return Xa, Ya
 
     def _check_widths(self, X, Ya, reset, y=None):

@@ -1,5 +1,6 @@
 """Permutation and soft matching of units: brute force, LP reference and known answers."""
 
+import dataclasses
 import itertools
 import sys
 
@@ -11,13 +12,19 @@ from sklearn.model_selection import KFold, cross_val_score
 
 from skalign import PermutationScorer, SoftMatchingScorer
 from skalign.metrics import (
+    PreparedTuningCurves,
+    match_units,
     matched_correlations,
     normalize_tuning_curves,
     permutation_distance,
     permutation_score,
+    permutation_statistics,
+    prepare_tuning_curves,
     soft_matching_distance,
     soft_matching_plan,
     soft_matching_score,
+    soft_matching_statistics,
+    tuning_correlations,
     unit_correlations,
 )
 
@@ -184,3 +191,89 @@ def test_matched_correlations_in_chunks(rng):
     rows, cols = rng.integers(0, 7, size=11), rng.integers(0, 9, size=11)
     got = matched_correlations(normalize_tuning_curves(X), normalize_tuning_curves(Y, name="Y"), rows, cols, chunk=3)
     np.testing.assert_allclose(got, [_corr(X[:, i], Y[:, j]) for i, j in zip(rows, cols)], atol=1e-12)
+
+
+# ------------------------------------------------------------------ extreme magnitudes
+@pytest.mark.parametrize("scale", [1e-200, 1e-150, 1e-40, 1e40, 1e150, 1e154, 1e300])
+def test_correlations_are_free_of_scale(rng, scale):
+    """Brute force on the unscaled data is the answer at every finite scale."""
+    X, Y = _shared(rng, 40, 4, 5)
+    X[:, 1] = 3.0  # a constant unit stays uncorrelated at every scale
+    with np.errstate(invalid="ignore"):  # its textbook r is 0/0
+        R = _corr_matrix(X, Y)
+    R[1] = 0.0
+    best = max(np.mean([R[i, j] for i, j in enumerate(p)]) for p in itertools.permutations(range(5), 4))
+    Xs = X * scale
+    np.testing.assert_allclose(unit_correlations(Xs, Y), R, atol=1e-12)
+    np.testing.assert_allclose(unit_correlations(Xs, Y / scale), R, atol=1e-12)
+    assert permutation_score(Xs, Y) == pytest.approx(best, rel=1e-10)
+    assert PermutationScorer().fit(Xs, Y).score(Xs, Y) == pytest.approx(best, rel=1e-10)
+    lp = _soft_lp(R)
+    assert SoftMatchingScorer().fit(Xs, Y).score(Xs, Y) == pytest.approx(lp, abs=1e-9)
+    assert soft_matching_score(Xs, Y * scale) == pytest.approx(lp, abs=1e-9)
+
+
+def _soft_lp(R):
+    dx, dy = R.shape
+    A_eq = np.vstack([np.kron(np.eye(dx), np.ones(dy)), np.kron(np.ones(dx), np.eye(dy))])
+    b_eq = np.concatenate([np.full(dx, 1 / dx), np.full(dy, 1 / dy)])
+    lp = linprog((1 - R).ravel(), A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    return 1 - lp.fun
+
+
+def test_float32_huge_and_tiny(rng):
+    X, Y = _shared(rng, 50, 4, 4)
+    expected = permutation_score(X.astype(np.float32).astype(np.float64), Y)
+    for scale in (1e-30, 1e30):
+        X32 = (X * scale).astype(np.float32)
+        assert permutation_score(X32, Y) == pytest.approx(expected, rel=1e-5)
+
+
+# ------------------------------------------------------------------ prepared curves and public helpers
+def test_prepared_curves_are_dataclasses_of_the_normalised_curves(rng):
+    X, Y = _shared(rng, 30, 3, 4)
+    est = PermutationScorer()
+    PX = est.prepare(X)
+    assert isinstance(PX, PreparedTuningCurves) and dataclasses.is_dataclass(PX)
+    np.testing.assert_array_equal(PX.curves, normalize_tuning_curves(X))
+    assert (PX.n_samples, PX.n_units, PX.correlation, PX.name) == (30, 3, "pearson", "X")
+    PY = prepare_tuning_curves(Y, name="Y")
+    np.testing.assert_allclose(tuning_correlations(PX, PY), _corr_matrix(X, Y), atol=1e-12)
+    rows, cols = match_units(tuning_correlations(PX, PY))
+    stats = permutation_statistics(PX, PY, rows, cols)
+    assert stats.score == pytest.approx(permutation_score(X, Y), rel=1e-12)
+    assert stats.distance == pytest.approx(permutation_distance(X, Y), rel=1e-12)
+    T = soft_matching_plan(tuning_correlations(PX, PY))
+    assert soft_matching_statistics(PX, PY, T).score == pytest.approx(soft_matching_score(X, Y), rel=1e-12)
+
+
+def test_prepared_mismatches_are_refused(rng):
+    X, Y = _shared(rng, 30, 3, 4)
+    PX = prepare_tuning_curves(X)
+    with pytest.raises(ValueError, match="must describe the same samples"):
+        tuning_correlations(PX, prepare_tuning_curves(Y[:20], name="Y"))
+    with pytest.raises(ValueError, match="correlation"):
+        tuning_correlations(PX, prepare_tuning_curves(Y, correlation="spearman"))
+    with pytest.raises(ValueError, match="correlation='spearman'"):
+        PermutationScorer().combine(PX, SoftMatchingScorer(correlation="spearman").prepare(Y, "Y"))
+    with pytest.raises(ValueError, match="rows must index units"):
+        permutation_statistics(PX, PX, [0, 3], [0, 1])
+    with pytest.raises(ValueError, match=r"T must be a finite \(3, 3\) plan"):
+        soft_matching_statistics(PX, PX, np.ones((3, 4)))
+
+
+def test_function_parameters_are_validated(rng):
+    X, Y = rng.normal(size=(20, 3)), rng.normal(size=(20, 3))
+    for f in (permutation_score, permutation_distance, soft_matching_score, unit_correlations):
+        with pytest.raises(ValueError, match="'correlation' parameter"):
+            f(X, Y, correlation="kendall")
+    with pytest.raises(ValueError, match="'max_iter' parameter"):
+        soft_matching_plan(np.eye(3), max_iter=0)
+    with pytest.raises(ValueError, match="'chunk' parameter"):
+        matched_correlations(X, Y, [0], [0], chunk=0)
+
+
+def test_distance_takes_y_by_keyword(rng):
+    X, Y = _shared(rng, 40, 3, 3)
+    est = PermutationScorer().fit(X, y=Y)
+    assert est.distance(X, y=Y) == pytest.approx(permutation_distance(X, Y), rel=1e-12)

@@ -1,15 +1,20 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
 from skalign._validation import (
-    unique_rows,
+    RepresentationWarning,
     check_n_neighbors,
     check_nonconstant,
     check_paired,
     check_representation,
+    pair_warnings_off,
+    unique_rows,
     warn_duplicates,
+    warn_pair_shapes,
 )
 
 
@@ -123,3 +128,68 @@ def test_unique_rows_first_copies_and_labels(rng):
         seen.setdefault(row, i)
     assert sorted(first.tolist()) == sorted(seen.values())
     np.testing.assert_array_equal(X[first[inverse]], X)
+
+
+# ------------------------------------------------------------------ DataFrames as users hold them
+def test_dataframe_extension_and_bool_columns_are_numbers(rng):
+    X = rng.normal(size=(6, 4))
+    df = pd.DataFrame(
+        {
+            "flag": X[:, 0] > 0,
+            "f": pd.Series(X[:, 1], dtype="Float64"),
+            "i": pd.Series(np.arange(6), dtype="Int64"),
+            "p": pd.Series(X[:, 3], dtype="double[pyarrow]"),
+        }
+    )
+    expected = np.column_stack([(X[:, 0] > 0).astype(float), X[:, 1], np.arange(6.0), X[:, 3]])
+    got, names = check_representation(df, return_feature_names=True)
+    assert got.dtype == np.float64 and list(names) == ["flag", "f", "i", "p"]
+    np.testing.assert_array_equal(got, expected)
+    # float32 columns stay float32, as for arrays
+    assert check_representation(pd.DataFrame(X.astype(np.float32)).astype("float[pyarrow]")).dtype == np.float32
+
+
+def test_dataframe_missing_values_name_the_column(rng):
+    df = pd.DataFrame({"a": rng.normal(size=5), "b": pd.array([1, 2, None, 4, 5], dtype="Int64")})
+    with pytest.raises(ValueError, match=r"Y column 'b' has 1 missing value\(s\) \(pd.NA\)"):
+        check_representation(df, name="Y")
+    df = pd.DataFrame({"a": rng.normal(size=5), "b": [1.0, np.nan, 3.0, 4.0, np.nan]})
+    with pytest.raises(ValueError, match=r"X contains 2 NaN value\(s\) \(in column 'b'\)"):
+        check_representation(df)
+
+
+@pytest.mark.parametrize(
+    "column, word",
+    [(["x", "y", "z"], "(object|str)"), (pd.Categorical([1, 2, 1]), "category"), (pd.date_range("2020", periods=3), "datetime")],
+)
+def test_dataframe_non_numeric_column_is_named(column, word):
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": column})
+    with pytest.raises(TypeError, match=rf"X column 'label' has dtype {word}"):
+        check_representation(df)
+
+
+def test_high_dimensional_message_says_how_to_reduce():
+    with pytest.raises(ValueError, match=r"\(n, t, d\).*X\.mean\(axis=1\) or X\.reshape\(len\(X\), -1\)"):
+        check_representation(np.zeros((4, 3, 2)))
+    with pytest.raises(ValueError, match=r"Y\.mean\(axis=\(1, 2\)\).*Y\.reshape\(len\(Y\), -1\)"):
+        check_representation(np.zeros((4, 3, 3, 2)), name="Y")
+
+
+# ------------------------------------------------------------------ shapes that suggest a mistake
+def test_transposed_input_gets_a_hint(rng):
+    with pytest.raises(ValueError, match=r"X\.T has shape \(30, 8\) and would match Y"):
+        check_paired(rng.normal(size=(8, 30)), rng.normal(size=(30, 5)))
+
+
+def test_pair_shape_warnings(rng):
+    with pytest.warns(RepresentationWarning, match="fewer rows .*pass X.T and Y.T"):
+        check_paired(rng.normal(size=(20, 64)), rng.normal(size=(20, 64)))
+    with pytest.warns(RepresentationWarning, match="only 5 samples"):
+        check_paired(rng.normal(size=(5, 2)), rng.normal(size=(5, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_paired(rng.normal(size=(20, 64)), rng.normal(size=(20, 30)))  # wide, but not the same width
+        check_paired(rng.normal(size=(11, 2)), rng.normal(size=(11, 3)))
+        with pair_warnings_off():
+            check_paired(rng.normal(size=(5, 2)), rng.normal(size=(5, 3)))
+        warn_pair_shapes((20, 64), (20, 64), transposed=False)
