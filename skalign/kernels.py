@@ -328,16 +328,19 @@ def hsic(X, Y, *, kernel="linear", sigma="median", sigma_fraction=1.0, debiased=
     Raises
     ------
     ValueError
-        As :func:`cka`; also when the value overflows float64 (linear kernel on
-        data near 1e77).
+        As :func:`cka`; also when the value is outside the range of float64 (the
+        linear kernel's HSIC of data near 1e77 or 1e-77).
     """
     PX, PY = _prepare_pair(X, Y, kernel, sigma, sigma_fraction, debiased, "auto")
     value = hsic_from_prepared(PX, PY, debiased)
     exponent = hsic_units(PX) + hsic_units(PY)
     try:
-        return float(math.ldexp(value, exponent))
+        result = math.ldexp(value, exponent)
     except OverflowError:
+        result = math.inf
+    if value != 0 and not 2.2250738585072014e-308 <= abs(result) < math.inf:
         raise ValueError(
-            f"The HSIC of X and Y (about 2**{exponent + math.frexp(value)[1]}) overflows float64; "
-            "rescale X or Y, or use cka, which is free of scale."
-        ) from None
+            f"The HSIC of X and Y (about 2**{exponent + math.frexp(value)[1]}) is outside the range of "
+            "float64; rescale X or Y, or use cka, which is free of scale."
+        )
+    return float(result)

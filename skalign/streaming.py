@@ -302,6 +302,8 @@ class MinibatchCKAAccumulator:
             )
         if self.kernel == "rbf":
             check_rbf_size(X.shape[0], "X_batch")
+        # a batch is small: float64 throughout, so that float32 input gets the float64 number
+        X, Y = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
         kw = dict(kernel=self.kernel, sigma_fraction=self.sigma_fraction, debiased=self.debiased, method="auto")
         sx = self.sigma if self.sigma_x is None else self.sigma_x
         sy = self.sigma if self.sigma_y is None else self.sigma_y

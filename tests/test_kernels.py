@@ -334,3 +334,149 @@ def test_other_bad_input(rng):
     with pytest.raises(ValueError, match="batch_size"):
         minibatch_cka(X, Y, batch_size=2)
     assert clone(CKAScorer(sigma=2.0)).get_params()["sigma"] == 2.0
+
+
+# ----------------------------------------------------------------------------- debiased RBF: the direct estimator
+def _rbf_zero_diag(X, sigma):
+    K = _gram_rbf(X, sigma)
+    np.fill_diagonal(K, 0.0)
+    return K
+
+
+def _hsic1_direct(K, L):
+    """n(n-3) HSIC_1 by Song et al.'s three-term formula on zero-diagonal, *uncentred* kernels."""
+    n = K.shape[0]
+    return np.sum(K * L) + K.sum() * L.sum() / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * (K.sum(0) @ L.sum(0))
+
+
+def _cka1_direct(K, L):
+    return _hsic1_direct(K, L) / np.sqrt(_hsic1_direct(K, K) * _hsic1_direct(L, L))
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.15, 0.4, 1.0])
+def test_debiased_rbf_is_the_direct_unbiased_estimator(fraction):
+    # narrow bandwidths: the kernel is nearly the identity, whose centred form loses the signal
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 256))
+    Y = X + rng.normal(size=(300, 256))
+    Kx = _rbf_zero_diag(X, _median_sigma(X, fraction))
+    Ky = _rbf_zero_diag(Y, _median_sigma(Y, fraction))
+    expect = _cka1_direct(Kx, Ky)
+    kw = dict(kernel="rbf", sigma_fraction=fraction, debiased=True)
+    assert cka(X, Y, **kw) == pytest.approx(expect, rel=1e-9, abs=1e-12)
+    assert hsic(X, Y, **kw) == pytest.approx(_hsic1_direct(Kx, Ky) / (300 * 297), rel=1e-9, abs=1e-15)
+    est = CKAScorer(kernel="rbf", sigma_fraction=fraction, debiased=True).fit(X, Y)
+    assert est.score(X, Y) == pytest.approx(expect, rel=1e-9, abs=1e-12)
+    assert est.combine(est.prepare(X), est.prepare(Y)) == pytest.approx(expect, rel=1e-9, abs=1e-12)
+    assert minibatch_cka(X, Y, batch_size=300, shuffle=False, kernel="rbf", sigma_fraction=fraction) \
+        == pytest.approx(expect, rel=1e-9, abs=1e-12)
+
+
+def test_debiased_rbf_minibatches_are_direct_estimators():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(240, 64))
+    Y = X + 0.7 * rng.normal(size=(240, 64))
+    batches = np.array_split(np.arange(240), 3)
+    sx, sy = _median_sigma(X[batches[0]], 0.15), _median_sigma(Y[batches[0]], 0.15)  # fixed by the first batch
+    s = np.zeros(3)
+    for idx in batches:
+        K, L = _rbf_zero_diag(X[idx], sx), _rbf_zero_diag(Y[idx], sy)
+        s += (_hsic1_direct(K, L), _hsic1_direct(K, K), _hsic1_direct(L, L))
+    got = minibatch_cka(X, Y, kernel="rbf", sigma_fraction=0.15, batch_size=80, shuffle=False)
+    assert got == pytest.approx(s[0] / np.sqrt(s[1] * s[2]), rel=1e-9)
+
+
+def test_rbf_prepared_for_one_estimator_is_refused_by_the_other(rng):
+    X, Y = _pair(rng, n=40)
+    biased = prepare_cka(X, kernel="rbf"), prepare_cka(Y, kernel="rbf")
+    debiased = prepare_cka(X, kernel="rbf", debiased=True), prepare_cka(Y, kernel="rbf", debiased=True)
+    with pytest.raises(ValueError, match=r"PX .*debiased=True"):
+        combine_cka(*biased, debiased=True)
+    with pytest.raises(ValueError, match=r"PX .*debiased=False"):
+        combine_cka(*debiased, debiased=False)
+    with pytest.raises(ValueError, match="different kernels"):
+        combine_cka(debiased[0], prepare_cka(Y, debiased=True), debiased=True)
+    assert combine_cka(*debiased, debiased=True) == pytest.approx(rbf_cka(X, Y, debiased=True), rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- magnitude
+def _scale_cases(X, Y, W, V):
+    """Every CKA entry point on (X, Y) (n > d) and (W, V) (d >= n: the Gram route)."""
+    out = {}
+    for kernel in ("linear", "rbf"):
+        for debiased in (False, True):
+            out[f"cka[{kernel},{debiased}]"] = cka(X, Y, kernel=kernel, debiased=debiased)
+    out["cka[gram,True]"] = cka(W, V, debiased=True)
+    out["cka[gram,False]"] = cka(W, V)
+    out["CKAScorer"] = CKAScorer().fit(X, Y).score(X, Y)
+    out["CKAScorer[rbf,debiased]"] = CKAScorer(kernel="rbf", debiased=True).fit(X, Y).score(X, Y)
+    out["minibatch"] = minibatch_cka(X, Y, batch_size=30, random_state=0)
+    out["minibatch[biased]"] = minibatch_cka(X, Y, batch_size=30, debiased=False, random_state=0)
+    out["minibatch[rbf]"] = minibatch_cka(X, Y, kernel="rbf", batch_size=30, random_state=0)
+    for debiased in (False, True):
+        est = CKAScorer(debiased=debiased)
+        for idx in np.array_split(np.arange(X.shape[0]), 4):
+            est.partial_fit(X[idx], Y[idx])
+        out[f"partial_fit[{debiased}]"] = est.cka_
+    return out
+
+
+def _scale_data():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 6))
+    Y = X @ rng.normal(size=(6, 5)) + rng.normal(size=(120, 5))
+    W = rng.normal(size=(40, 60))
+    V = W[:, :50] + rng.normal(size=(40, 50))
+    return X, Y, W, V
+
+
+@pytest.mark.parametrize("dtype,scales,tol", [
+    (np.float64, [1e-150, 1e-50, 1e50, 1e150], 1e-10),
+    (np.float32, [1e-30, 1e-10, 1e10, 1e30], 1e-5),
+])
+def test_cka_is_free_of_scale(dtype, scales, tol):
+    X, Y, W, V = _scale_data()
+    ref = _scale_cases(X, Y, W, V)
+    for scale in scales:
+        for scale_y in (1.0, scale):  # both scaled, and one left at unit scale
+            got = _scale_cases(*(A.astype(dtype) for A in (scale * X, scale_y * Y, scale * W, scale_y * V)))
+            for key, value in got.items():
+                assert value == pytest.approx(ref[key], abs=tol), (scale, scale_y, key)
+
+
+def test_scorer_on_copy_scaled_by_1e77():
+    X = np.random.default_rng(0).normal(size=(60, 8))
+    assert CKAScorer().fit(X, 1e77 * X).score(X, 1e77 * X) == pytest.approx(1.0, abs=1e-12)
+    assert CKAScorer(debiased=True).fit(X, 1e-77 * X).score(X, 1e-77 * X) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_streaming_batches_of_very_different_magnitude(rng):
+    X, Y = _pair(rng, n=200)
+    X[150:] *= 1e100  # a later batch far larger than the first: the sums move to its units
+    for debiased in (False, True):
+        est = CKAScorer(debiased=debiased)
+        for idx in np.array_split(np.arange(200), 4):
+            est.partial_fit(X[idx], Y[idx])
+        assert est.cka_ == pytest.approx(linear_cka(X, Y, debiased=debiased), rel=1e-9, abs=1e-12)
+
+
+def test_hsic_outside_float64_is_refused(rng):
+    X, Y = _pair(rng, n=30)
+    expect = hsic(X, Y)
+    assert hsic(1e10 * X, Y) == pytest.approx(1e20 * expect, rel=1e-12)  # the linear HSIC is quadratic in X
+    for scale in (1e160, 1e-170):
+        with pytest.raises(ValueError, match="outside the range of float64"):
+            hsic(scale * X, scale * Y)
+    # the RBF kernel with a median bandwidth is free of scale
+    assert hsic(1e160 * X, Y, kernel="rbf") == pytest.approx(hsic(X, Y, kernel="rbf"), rel=1e-12)
+
+
+def test_float32_gives_the_float64_number_of_its_values():
+    rng = np.random.default_rng(2)
+    X = (rng.normal(size=(300, 16)) + 1e4).astype(np.float32)  # an offset 1e4 x the spread
+    Y = (X @ rng.normal(size=(16, 12)).astype(np.float32) + rng.normal(size=(300, 12)).astype(np.float32))
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    for kw in ({}, {"debiased": True}, {"method": "gram"}, {"kernel": "rbf"}, {"kernel": "rbf", "debiased": True}):
+        assert cka(X, Y, **kw) == pytest.approx(cka(X64, Y64, **kw), abs=1e-6), kw
+    assert minibatch_cka(X, Y, batch_size=50, random_state=0) == pytest.approx(
+        minibatch_cka(X64, Y64, batch_size=50, random_state=0), abs=1e-12)

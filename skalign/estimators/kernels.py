@@ -86,14 +86,15 @@ class CKAScorer(BasePairedScorer):
     1.0
     """
 
-    @property
-    def score_range(self):
-        # the debiased estimator is a cosine between unbiasedly centred Gram matrices
-        return (-1.0, 1.0) if self.debiased else (0.0, 1.0)
+    def _metadata(self):
+        return {
+            # the debiased estimator is a cosine between unbiasedly centred Gram matrices
+            "score_range": (-1.0, 1.0) if self.debiased else (0.0, 1.0),
+            "invariances": ("translation", "isotropic_scaling", "orthogonal", "sample_permutation"),
+            "symmetric": True,
+            "stateless": True,
+        }
 
-    invariances = ("translation", "isotropic_scaling", "orthogonal", "sample_permutation")
-    symmetric = True
-    stateless = True
     _array_api = True
 
     _parameter_constraints: dict = {**CKA_PARAMETER_CONSTRAINTS}
