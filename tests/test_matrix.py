@@ -517,3 +517,143 @@ def test_misaligned_arrays_give_identical_numbers(layers):
 def test_worker_error_reaches_the_caller(layers):
     with pytest.raises(RuntimeError, match=r"cannot combine reps_a\['l\d'\]"):
         alignment_matrix(layers, scorer=BrokenCombine(), n_jobs=2)
+
+
+# -- failing pairs ----------------------------------------------------------------------------
+class FailsOnPair(MeanCorr):
+    """MeanCorr whose combine fails for the layers in ``bad`` (by prepared name)."""
+
+    bad = ("reps_a['l1']", "reps_a['l3']")
+    fail = True
+
+    def combine(self, PX, PY):
+        if type(self).fail and {PX[0], PY[0]} == set(self.bad):
+            raise ValueError(f"cannot pair {PX[0]} with {PY[0]}")
+        return super().combine(PX, PY)
+
+
+class FailsToPrepare(MeanCorr):
+    """MeanCorr that refuses to prepare layer l2."""
+
+    def prepare(self, X, name="X"):
+        if "'l2'" in name:
+            raise ValueError(f"{name} is unusable")
+        return super().prepare(X, name)
+
+
+class RidgeFailsOnPair(RidgeR2):
+    def _fit(self, X, Y):
+        if X.shape[1] == 9 and Y.shape[1] == 3:  # l2 -> l3, one direction only
+            raise np.linalg.LinAlgError("singular by construction")
+        super()._fit(X, Y)
+
+
+@pytest.fixture(autouse=True)
+def reset_failures():
+    FailsOnPair.fail = True
+    yield
+    FailsOnPair.fail = True
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_raise_names_the_pair_scorer_and_fold(layers, n_jobs):
+    with pytest.raises(
+        ValueError, match=r"a='l1', b='l3' with scorer 'FailsOnPair'.*cannot pair"
+    ) as info:
+        alignment_matrix(layers, scorer=FailsOnPair(), n_jobs=n_jobs)
+    assert "fold" not in str(info.value)
+    assert isinstance(info.value.__cause__, ValueError)  # the scorer's own error, chained
+    with pytest.raises(ValueError, match=r"a='l1', b='l3' with scorer 'x', fold 0: cannot pair"):
+        alignment_matrix(layers, scorer={"x": FailsOnPair()}, cv=2)
+    with pytest.raises(ValueError, match=r"prepare reps_a\['l2'\] for scorer 'FailsToPrepare'"):
+        alignment_matrix(layers, scorer=FailsToPrepare(), n_jobs=n_jobs)
+    with pytest.raises(
+        np.linalg.LinAlgError, match=r"a='l2', b='l3' with scorer 'RidgeFailsOnPair', fold 0"
+    ):
+        alignment_matrix(layers, scorer=RidgeFailsOnPair(), cv=2)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_skip_records_the_reason_and_scores_the_rest(layers, n_jobs):
+    df = alignment_matrix(
+        layers, scorer=[FailsOnPair(), FailsToPrepare()], on_error="skip", n_jobs=n_jobs
+    )
+    assert list(df.columns) == ["a", "b", "scorer", "score", "error"]
+    failed_pair = (df.scorer == "FailsOnPair") & (df.a == "l1") & (df.b == "l3")
+    failed_prep = (df.scorer == "FailsToPrepare") & ((df.a == "l2") | (df.b == "l2"))
+    assert failed_pair.sum() == 1 and failed_prep.sum() == len(layers)
+    assert df.error[failed_pair].item().endswith(
+        "a='l1', b='l3' with scorer 'FailsOnPair': ValueError: cannot pair reps_a['l1'] with "
+        "reps_a['l3']"
+    )
+    for reason in df.error[failed_prep]:
+        assert "prepare reps_a['l2'] for scorer 'FailsToPrepare'" in reason
+        assert reason.endswith("ValueError: reps_a['l2'] is unusable")
+    bad = failed_pair | failed_prep
+    assert df.score[bad].isna().all()
+    assert df.error[~bad].isna().all()
+    for a, b, score in zip(df.a[~bad], df.b[~bad], df.score[~bad]):
+        assert score == pytest.approx(mean_corr_brute(layers[a], layers[b]), abs=1e-12)
+    # the same table as a run that raises nothing, but for the failed rows
+    clean = alignment_matrix(layers, scorer=[MeanCorr(), MeanCorr()])
+    np.testing.assert_allclose(df.score[~bad], clean.score[~bad], rtol=0, atol=1e-15)
+
+
+def test_skipped_pairs_are_not_checkpointed_and_are_retried(layers, tmp_path):
+    path = tmp_path / "skip.csv"
+    first = alignment_matrix(layers, scorer=FailsOnPair(), on_error="skip", checkpoint=path)
+    assert first.score.isna().sum() == 1
+    assert len(pd.read_csv(path)) == len(first) - 1
+    FailsOnPair.fail, MeanCorr.log = False, []
+    second = alignment_matrix(layers, scorer=FailsOnPair(), on_error="skip", checkpoint=path)
+    assert MeanCorr.log == [("reps_a['l1']", "reps_a['l3']")]  # only the failed pair again
+    assert second.error.isna().all()
+    clean = alignment_matrix(layers, scorer=MeanCorr())
+    np.testing.assert_allclose(second.score, clean.score, rtol=0, atol=1e-15)
+
+
+def test_pivot_keeps_failed_cells_missing(layers):
+    df = alignment_matrix(layers, scorer=RidgeFailsOnPair(), on_error="skip")
+    M = pivot_alignment(df)
+    assert np.isnan(M.loc["l2", "l3"])
+    assert np.isfinite(M.loc["l3", "l2"])  # computed, not mirrored into the failed cell
+    assert np.isfinite(M.drop(index="l2").to_numpy()).all()
+    # one failed fold leaves the cell missing instead of the mean of the other folds
+    folds = alignment_matrix(layers, scorer=RidgeFailsOnPair(), cv=3, on_error="skip")
+    assert folds.score.isna().sum() == 3
+    assert np.isnan(pivot_alignment(folds).loc["l2", "l3"])
+
+
+def test_on_error_must_be_an_option(layers):
+    with pytest.raises(ValueError, match="on_error"):
+        alignment_matrix(layers, scorer=MeanCorr(), on_error="ignore")
+
+
+# -- the progress helper ------------------------------------------------------------------------
+def test_progress_helper(capsys, monkeypatch):
+    from skalign._progress import progress
+
+    items = [3, 1, 2]
+    assert progress(items, total=3, verbose=0) is items
+    assert list(progress(iter(items), total=3, verbose=1, desc="demo")) == items
+    assert "3/3" in capsys.readouterr().err
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    assert list(progress(range(5), total=8, verbose=True, desc="x", initial=3, unit="pair")) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[x] 3/8 pairs done"
+    assert out[-1].startswith("[x] 8/8 pairs done")
