@@ -166,6 +166,36 @@ def test_streaming_and_minibatch_accept_torch_input(dispatch, data):
         CKAScorer().partial_fit(Xt, Yt)
 
 
+@needs_env
+@pytest.mark.parametrize("lib,dtype,scales", [
+    ("torch", "float64", [1e-150, 1e150]),
+    ("array_api_strict", "float64", [1e-150, 1e150]),
+    ("torch", "float32", [1e-30, 1e30]),
+])
+def test_cka_on_the_device_is_free_of_scale(dispatch, data, lib, dtype, scales):
+    X, Y = data
+    with sklearn.config_context(array_api_dispatch=False):
+        ref = {deb: cka(X, Y, debiased=deb) for deb in (False, True)}
+        ref_gram = cka(X[:20], Y[:20, :5] @ np.ones((5, 30)) + X[:20, :1], method="gram")
+    tol = 1e-10 if dtype == "float64" else 1e-5
+    for scale in scales:
+        Xt, Yt = _to(scale * X, lib, dtype), _to(Y, lib, dtype)
+        for deb in (False, True):
+            assert cka(Xt, Yt, debiased=deb) == pytest.approx(ref[deb], abs=tol), (scale, deb)
+        wide = _to(scale * (Y[:20, :5] @ np.ones((5, 30)) + X[:20, :1]), lib, dtype)
+        assert cka(_to(scale * X[:20], lib, dtype), wide, method="gram") == pytest.approx(ref_gram, abs=tol)
+
+
+@needs_env
+def test_debiased_rbf_on_a_host_copy_matches_numpy(dispatch, data):
+    torch = _lib("torch")
+    X, Y = data
+    with sklearn.config_context(array_api_dispatch=False):
+        ref = cka(X, Y, kernel="rbf", sigma_fraction=0.2, debiased=True)
+    got = cka(torch.asarray(X), torch.asarray(Y), kernel="rbf", sigma_fraction=0.2, debiased=True)
+    assert got == pytest.approx(ref, abs=1e-12)
+
+
 # --------------------------------------------------------------------------- shape metrics
 SHAPE_SETTINGS = [
     {},
