@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,9 @@ class CLIError(Exception):
 # name -> (estimator class name in skalign, constructor kwargs, one-line reading guide)
 COMPARE_METRICS = {
     "tas": ("TopologicalAlignmentSpectrum", {}, "mean TAS over all k: 1 = same neighbourhoods, 0 = chance, < 0 anti-aligned"),
+    # kwargs filled in per comparison: the peak's k as a fraction of n - 1, so the folds use the same scale
+    "tas_peak": ("TopologicalAlignmentSpectrum", {}, "TAS at its peak k below n/2 (column k), the dominant scale; "
+                 "folds use the same fraction of n"),
     "tas10": ("TopologicalAlignmentSpectrum", {"n_neighbors": 10}, "TAS at k=10: agreement of the most local neighbourhoods"),
     "cka": ("CKAScorer", {}, "linear CKA in [0, 1]: global similarity up to rotation and isotropic scale"),
     "procrustes": ("ProcrustesScorer", {}, "cos of the angular Procrustes distance: 1 = equal up to rotation (in [0, 1] on fitted rows)"),
@@ -27,21 +32,37 @@ COMPARE_METRICS = {
     "soft_matching": ("SoftMatchingScorer", {}, "mean correlation of units under the optimal soft matching"),
     "information_imbalance": ("InformationImbalance", {}, "1 - mean information imbalance: 1 = neighbourhoods predict each other"),
 }
-DEFAULT_METRICS = ("tas", "tas10", "cka", "procrustes")
+DEFAULT_METRICS = ("tas", "tas_peak", "cka", "procrustes")
 
 
-def _estimator(metric):
+def _estimator(metric, **extra):
     import skalign
 
     cls_name, kwargs, _ = COMPARE_METRICS[metric]
-    return getattr(skalign, cls_name)(**kwargs)
+    return getattr(skalign, cls_name)(**{**kwargs, **extra})
+
+
+def _one_line(exc):
+    """An exception as one line: its message, or its type when the message is empty."""
+    text = " ".join(str(exc).split())
+    return text if text else type(exc).__name__
+
+
+def _note(message, stream=None):
+    print(f"skalign: {message}", file=stream or sys.stderr)
 
 
 # ---------------------------------------------------------------- file reading
-def load_representation(spec, key=None):
+def load_representation(spec, key=None, *, stream=None):
     """Read a 2-D representation from ``.npy``, ``.npz`` (with ``key``), ``.csv`` or ``.parquet``.
 
     ``spec`` may carry the npz key after a colon: ``acts.npz:layer3``.
+
+    A CSV file is read as pandas writes one. A leading column without a name
+    whose values are 0, 1, ..., n - 1 is the index that ``DataFrame.to_csv``
+    writes by default: it is dropped. A first row that parses as numbers is data,
+    not a header. Each of these is said on ``stream`` (standard error by default),
+    and a column that is not numeric is named in the error.
     """
     path = spec
     if key is None and ":" in spec and not os.path.exists(spec):
@@ -63,7 +84,7 @@ def load_representation(spec, key=None):
                     raise CLIError(f"{path} has no array {key!r}; it holds {keys}")
                 arr = z[key]
         elif ext == ".csv":
-            arr = pd.read_csv(path)
+            arr = _read_csv(path, stream)
         elif ext in (".parquet", ".pq"):
             try:
                 arr = pd.read_parquet(path)
@@ -76,6 +97,43 @@ def load_representation(spec, key=None):
     except Exception as exc:  # corrupt files: one line, not a traceback
         raise CLIError(f"{path}: could not read it ({type(exc).__name__}: {exc})") from None
     return arr
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _read_csv(path, stream):
+    name = os.path.basename(path)
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        names = next(csv.reader(fh), [])
+    # "0", "1", ... are the column names pandas gives a frame built from an array: a header
+    default_names = names == [str(j) for j in range(len(names))]
+    if names and not default_names and all(_is_number(c) for c in names):
+        # pandas would take the first sample for column names
+        frame = pd.read_csv(path, header=None)
+        _note(f"{name}: the first row is numbers, read as data (no header row)", stream)
+    else:
+        frame = pd.read_csv(path)
+    if frame.shape[1] > 1:
+        first = frame.columns[0]
+        # pandas names an empty header cell "Unnamed: 0"; without a header every column is unnamed
+        unnamed = not isinstance(first, str) or first.startswith("Unnamed: 0")
+        values = pd.to_numeric(frame[first], errors="coerce").to_numpy()
+        if unnamed and len(values) and np.array_equal(values, np.arange(len(values))):
+            frame = frame.drop(columns=first)
+            _note(f"{name}: dropped the first column, an unnamed row index 0..{len(values) - 1} "
+                  "(as DataFrame.to_csv writes by default), not a feature", stream)
+    for column in frame.columns:
+        if not (pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column])):
+            bad = frame[column][pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()]
+            example = f", e.g. {bad.iloc[0]!r} in data row {bad.index[0] + 1}" if len(bad) else ""
+            raise CLIError(f"{path}: column {column!r} is not numeric{example}")
+    return frame
 
 
 # ---------------------------------------------------------------- demo
@@ -104,6 +162,8 @@ def _demo_table(n_samples=500, random_state=0):
 
 def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=None):
     stream = stream or sys.stdout
+    if out:
+        _check_output_path(out, "--out")
     table, spectra = _demo_table(n_samples, random_state)
     print("Topological Alignment Spectrum on the synthetic clouds of Tavares, Ayres & Smaragdis", file=stream)
     print(f"(n={n_samples}, 4 clusters of {n_samples // 4}; TAS: 1 = same neighbourhoods, 0 = chance)\n", file=stream)
@@ -142,44 +202,143 @@ def run_demo(out="skalign_demo.png", n_samples=500, random_state=0, stream=None)
 
 
 # ---------------------------------------------------------------- compare
-def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="skalign_compare.png",
-                random_state=0, stream=None):
-    from sklearn.model_selection import KFold, cross_val_score
-
-    from skalign._validation import check_paired
-
-    stream = stream or sys.stdout
-    A = load_representation(a, key_a)
-    B = load_representation(b, key_b)
-    try:
-        A, B = check_paired(A, B, min_samples=4, names=(os.path.basename(a), os.path.basename(b)))
-    except (ValueError, TypeError) as exc:
-        raise CLIError(str(exc)) from None
-    if metrics == ["all"]:
-        metrics = list(COMPARE_METRICS)
+def _resolve_metrics(metrics):
+    """The metric names asked for, in order and without repeats; 'all' stands for every one."""
+    if not metrics:
+        raise CLIError(f"--metrics is empty; give a comma-separated list from {', '.join(COMPARE_METRICS)}, "
+                       "or 'all'")
+    if "all" in metrics:
+        return list(COMPARE_METRICS)
     unknown = [m for m in metrics if m not in COMPARE_METRICS]
     if unknown:
         raise CLIError(f"unknown metric(s) {unknown}; choose from {list(COMPARE_METRICS)} or 'all'")
-    rows, spectrum = [], None
-    for m in metrics:
-        est = _estimator(m)
+    return list(dict.fromkeys(metrics))
+
+
+def _check_output_path(path, option):
+    """Refuse, before any work, a file that could not be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CLIError(f"{option} {path} is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise CLIError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CLIError(f"{option} {path}: the folder {folder} is not writable")
+
+
+class _WarningLines(warnings.catch_warnings):
+    """Collect warnings and print each distinct one as a single line on standard error.
+
+    ``seen`` (a set shared between blocks) keeps a message said once per run, not once
+    per metric and fold.
+    """
+
+    def __init__(self, prefix="", seen=None):
+        super().__init__(record=True)
+        self.prefix = prefix
+        self.seen = set() if seen is None else seen
+
+    def __enter__(self):
+        self.caught = super().__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        for message in dict.fromkeys(_one_line(w.message) for w in self.caught):
+            if message not in self.seen:
+                self.seen.add(message)
+                _note(f"warning: {self.prefix}{message}")
+        return False
+
+
+def dominant_scale(ks, spectrum, n_samples):
+    """The k of the spectrum's peak among k < n/2, and the TAS there.
+
+    Neighbourhoods of half the samples or more overlap by construction, so the
+    peak is looked for below n/2 (all k when none is). Ties go to the smallest k.
+    """
+    ks, spectrum = np.asarray(ks), np.asarray(spectrum, dtype=float)
+    below = ks < n_samples / 2
+    if not below.any():
+        below = np.ones_like(below)
+    i = int(np.flatnonzero(below)[np.argmax(spectrum[below])])
+    return int(ks[i]), float(spectrum[i])
+
+
+def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="skalign_compare.png",
+                random_state=0, stream=None):
+    """Score two representation files with every metric asked for; print and save the table.
+
+    A metric that fails is kept in the table with its reason (column ``error``);
+    the others are still computed. The paths are checked before any work.
+    """
+    from sklearn.model_selection import KFold, cross_val_score
+
+    from skalign import TopologicalAlignmentSpectrum
+    from skalign._validation import check_paired
+
+    stream = stream or sys.stdout
+    metrics = _resolve_metrics(metrics)
+    out = out or "skalign_compare.csv"
+    _check_output_path(out, "--out")
+    if report:
+        _check_output_path(report, "--report")
+    if cv < 0 or cv == 1:
+        raise CLIError(f"--cv must be 0 (no held-out scores) or a number of folds of at least 2; got {cv}")
+    A = load_representation(a, key_a)
+    B = load_representation(b, key_b)
+    seen = set()
+    with _WarningLines(seen=seen):
         try:
-            row = {"metric": m, "in_sample": est.fit(A, B).score(A, B)}
-            if m == "tas":
-                spectrum = est  # the full spectrum, reused for the report
-            if cv:
-                s = cross_val_score(est, A, B, cv=KFold(cv, shuffle=True, random_state=random_state))
-                row.update(cv_mean=s.mean(), cv_std=s.std())
-        except (ValueError, TypeError, ImportError) as exc:
-            raise CLIError(f"{m}: {exc}") from None
-        row["range"] = "[{:g}, {:g}]".format(*est.score_range)
+            A, B = check_paired(A, B, min_samples=4, names=(os.path.basename(a), os.path.basename(b)))
+        except (ValueError, TypeError) as exc:
+            raise CLIError(str(exc)) from None
+    n = A.shape[0]
+    if cv > n:
+        raise CLIError(f"--cv {cv}: {cv} folds need at least {cv} samples, and the files hold {n}; "
+                       f"use --cv {n} or fewer")
+    folds = KFold(cv, shuffle=True, random_state=random_state) if cv else None
+    rows, spectrum, spectrum_error = [], None, None
+    if {"tas", "tas_peak"} & set(metrics) or report:
+        with _WarningLines("tas: ", seen):
+            try:
+                spectrum = TopologicalAlignmentSpectrum().fit(A, B)  # every k, for tas_peak and the report
+            except Exception as exc:  # noqa: BLE001 (reported in the table, the other metrics still run)
+                spectrum_error = _one_line(exc)
+    for m in metrics:
+        row = {"metric": m, "in_sample": np.nan, **({"cv_mean": np.nan, "cv_std": np.nan} if folds else {})}
+        with _WarningLines(f"{m}: ", seen):
+            try:
+                if m == "tas_peak":
+                    if spectrum is None:
+                        raise ValueError(spectrum_error)
+                    k, row["in_sample"] = dominant_scale(spectrum.ks_, spectrum.spectrum_, n)
+                    row["k"] = k
+                    # the same fraction of the rows on every fold: the same scale
+                    est = _estimator(m, n_neighbors=k / (n - 1))
+                else:
+                    est = _estimator(m)
+                    row["in_sample"] = est.fit(A, B).score(A, B)
+            except Exception as exc:  # noqa: BLE001 (one failing metric must not lose the others)
+                row["error"] = _one_line(exc)
+                est = None
+            if est is not None and folds is not None:
+                try:
+                    s = cross_val_score(est, A, B, cv=folds, error_score="raise")
+                    row.update(cv_mean=s.mean(), cv_std=s.std())
+                except Exception as exc:  # noqa: BLE001
+                    row["error"] = f"held out ({cv} folds of about {n // cv} rows): {_one_line(exc)}"
+        lo, hi = (est or _estimator(m if m != "tas_peak" else "tas")).score_range
+        row["range"] = f"[{lo:g}, {hi:g}]"
         row["how to read"] = COMPARE_METRICS[m][2]
         rows.append(row)
     table = pd.DataFrame(rows).set_index("metric")
+    table = table[[c for c in ("in_sample", "k", "cv_mean", "cv_std", "range", "how to read", "error") if c in table]]
+    if "k" in table:
+        table["k"] = table["k"].astype("Int64")
     print(f"{a} {A.shape} vs {b} {B.shape}\n", file=stream)
-    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-        print(table.to_string(float_format=lambda v: f"{v:.4f}"), file=stream)
-    out = out or "skalign_compare.csv"
+    print(_display(table).to_string(float_format=lambda v: f"{v:.4f}", na_rep="", max_colwidth=100), file=stream)
     table.to_csv(out)
     print(f"\nTable written to {os.path.abspath(out)}", file=stream)
     if report:
@@ -189,6 +348,19 @@ def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="s
         else:
             print(f"Report written to {path}", file=stream)
     return table
+
+
+def _display(table):
+    """The table as printed: blank k where it does not apply, a failure's reason in place of its reading guide."""
+    shown = table.copy()
+    if "k" in shown:
+        shown["k"] = [("" if pd.isna(k) else str(int(k))) for k in shown["k"]]
+    if "error" in shown:
+        for m, err in shown["error"].items():
+            if isinstance(err, str):
+                shown.loc[m, "how to read"] = ("FAILED: " if pd.isna(shown.loc[m, "in_sample"]) else "") + err
+        shown = shown.drop(columns="error")
+    return shown
 
 
 def _write_report(path, table, spectrum, A, B, name_a, name_b, cv):
@@ -202,31 +374,38 @@ def _write_report(path, table, spectrum, A, B, name_a, name_b, cv):
         return None
     import textwrap
 
-    from skalign import TopologicalAlignmentSpectrum
     from skalign.plotting import plot_spectrum
 
-    if spectrum is None:
-        spectrum = TopologicalAlignmentSpectrum().fit(A, B)
     fig = plt.figure(figsize=(11, 4.4 + 0.16 * len(table)))
     grid = fig.add_gridspec(2, 2, height_ratios=[3, 0.14 * len(table) + 0.3])
     ax = fig.add_subplot(grid[0, 0])
-    plot_spectrum(spectrum, ax=ax, label="TAS")
+    if spectrum is not None:
+        plot_spectrum(spectrum, ax=ax, label="TAS")
+        if "k" in table and table["k"].notna().any():
+            ax.axvline(int(table["k"].dropna().iloc[0]), color="0.6", ls=":", lw=1, label="dominant scale")
+            ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "TAS spectrum not available\n(see the table)", ha="center", va="center",
+                transform=ax.transAxes)
     ax.set_title("Topological Alignment Spectrum (1 = same neighbours, 0 = chance)", fontsize=9)
     ax2 = fig.add_subplot(grid[0, 1])
     ypos = np.arange(len(table))[::-1]
-    ax2.barh(ypos + 0.18, table["in_sample"], height=0.35, label="all rows", color="0.6")
+    # a failed metric gets no bar, and says so in its label
+    ax2.barh(ypos + 0.18, table["in_sample"].fillna(0.0), height=0.35, label="all rows", color="0.6")
     if "cv_mean" in table:
-        ax2.barh(ypos - 0.18, table["cv_mean"], height=0.35, xerr=table["cv_std"], capsize=3,
-                 label=f"held out ({cv}-fold mean ± sd)", color="C0")
-    ax2.set_yticks(ypos, table.index)
+        ax2.barh(ypos - 0.18, table["cv_mean"].fillna(0.0), height=0.35, xerr=table["cv_std"].fillna(0.0),
+                 capsize=3, label=f"held out ({cv}-fold mean ± sd)", color="C0")
+    failed = table["in_sample"].isna()
+    ax2.set_yticks(ypos, [f"{m} (failed)" if bad else m for m, bad in zip(table.index, failed)])
     ax2.axvline(0, color="0.3", lw=0.8)
     ax2.set_xlabel("score (higher = more aligned)")
     ax2.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
     text = fig.add_subplot(grid[1, :])
     text.axis("off")
     lines = [f"{name_a} {A.shape} vs {name_b} {B.shape}"]
-    lines += [textwrap.shorten(f"{m} (range {r}): {how}", 150) for m, r, how in
-              zip(table.index, table["range"], table["how to read"])]
+    errors = table["error"] if "error" in table else pd.Series(np.nan, index=table.index)
+    lines += [textwrap.shorten(f"{m} (range {r}): " + (f"FAILED: {err}" if isinstance(err, str) else how), 150)
+              for m, r, how, err in zip(table.index, table["range"], table["how to read"], errors)]
     text.text(0, 1, "\n".join(lines), va="top", fontsize=8, family="monospace")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -251,14 +430,20 @@ def _parser():
     c = sub.add_parser("compare", help="compare two representation files",
                        description="Compare two representations of the same samples (row i = stimulus i). "
                        "Files: .npy, .npz (name the array as FILE.npz:KEY or with --key-a/--key-b), .csv "
-                       "(numeric columns, header row), .parquet.")
+                       "(numeric columns; pandas' unnamed index column is dropped and a first row of numbers "
+                       "is read as data, each said on standard error), .parquet. A metric that fails is "
+                       "marked in the table with its reason and the others are still computed; the exit "
+                       "status is 1 only when every metric failed.")
     c.add_argument("a", help="first representation file")
     c.add_argument("b", help="second representation file")
     c.add_argument("--key-a", help="array name inside an .npz for A")
     c.add_argument("--key-b", help="array name inside an .npz for B")
     c.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
-                   help=f"comma-separated, from {', '.join(COMPARE_METRICS)}, or 'all' (default: %(default)s)")
-    c.add_argument("--cv", type=int, default=0, help="also report K-fold held-out scores (mean, std)")
+                   help=f"comma-separated, from {', '.join(COMPARE_METRICS)}, or 'all' (default: %(default)s); "
+                   "tas_peak is TAS at the dominant scale, the k of the spectrum's peak below n/2")
+    c.add_argument("--cv", type=int, default=0,
+                   help="also report K-fold held-out scores (mean, std) with this many folds, at least 2 "
+                   "and at most the number of samples (default: 0, none)")
     c.add_argument("--out", help="where to save the table as CSV (default: skalign_compare.csv)")
     c.add_argument("--report", default="skalign_compare.png",
                    help="PNG report: TAS spectrum, scores with their CV spread, how to read each "
@@ -274,8 +459,12 @@ def main(argv=None):
             run_demo(out=args.out, n_samples=args.n_samples, random_state=args.random_state)
         else:
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-            run_compare(args.a, args.b, metrics, key_a=args.key_a, key_b=args.key_b, cv=args.cv,
-                        out=args.out, report=args.report, random_state=args.random_state)
+            table = run_compare(args.a, args.b, metrics, key_a=args.key_a, key_b=args.key_b, cv=args.cv,
+                                out=args.out, report=args.report, random_state=args.random_state)
+            if table["in_sample"].isna().all():
+                print("skalign: error: no metric could be computed (the reasons are in the table)",
+                      file=sys.stderr)
+                return 1
     except CLIError as exc:
         print(f"skalign: error: {exc}", file=sys.stderr)
         return 2

@@ -86,3 +86,178 @@ def test_demo_table_tells_the_papers_story(tmp_path, capsys):
     assert jit["TAS@10"] < 0.6 and abs(rnd["TAS mean"]) < 0.05
     out = capsys.readouterr().out
     assert "TAS@10" in out
+
+
+# ---------------------------------------------------------------- CSV files as pandas writes them
+@pytest.fixture
+def two_networks(tmp_path, rng):
+    """Two unrelated representations of the same 60 stimuli."""
+    return tmp_path, rng.normal(size=(60, 5)), rng.normal(size=(60, 7))
+
+
+def test_csv_index_written_by_pandas_is_not_a_feature(two_networks, capsys, monkeypatch):
+    tmp, X, Y = two_networks
+    pd.DataFrame(X).to_csv(tmp / "a.csv")  # pandas' default: the index is the first column
+    pd.DataFrame(Y, columns=list("abcdefg")).to_csv(tmp / "b.csv")
+    np.testing.assert_allclose(np.asarray(load_representation(str(tmp / "a.csv")), dtype=float), X)
+    assert "dropped the first column" in capsys.readouterr().err
+    monkeypatch.chdir(tmp)
+    assert main(["compare", "a.csv", "b.csv", "--metrics", "cka,procrustes", "--report", ""]) == 0
+    table = pd.read_csv(tmp / "skalign_compare.csv", index_col=0)
+    from skalign import CKAScorer, ProcrustesScorer
+
+    # the shared index column made both 1.0; the scores are those of the arrays themselves
+    assert table.loc["cka", "in_sample"] == pytest.approx(CKAScorer().fit(X, Y).score(X, Y), rel=1e-9)
+    assert table.loc["procrustes", "in_sample"] == pytest.approx(ProcrustesScorer().fit(X, Y).score(X, Y),
+                                                                 rel=1e-9)
+    assert table.loc["cka", "in_sample"] < 0.5
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_headerless_csv_keeps_its_first_sample(two_networks, capsys, index):
+    tmp, X, _ = two_networks
+    pd.DataFrame(X).to_csv(tmp / "a.csv", header=False, index=index)
+    got = np.asarray(load_representation(str(tmp / "a.csv")), dtype=float)
+    np.testing.assert_allclose(got, X)  # all 60 rows, the first one included
+    err = capsys.readouterr().err
+    assert "first row is numbers, read as data" in err
+    assert ("dropped the first column" in err) == index
+
+
+def test_csv_with_pandas_default_column_names_keeps_its_header(two_networks, capsys):
+    tmp, X, _ = two_networks
+    pd.DataFrame(X).to_csv(tmp / "a.csv", index=False)  # header row "0,1,2,3,4"
+    np.testing.assert_allclose(np.asarray(load_representation(str(tmp / "a.csv")), dtype=float), X)
+    assert capsys.readouterr().err == ""
+
+
+def test_csv_named_counter_column_is_a_feature(two_networks, capsys):
+    tmp, X, _ = two_networks
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    frame.insert(0, "epoch", np.arange(60))  # named by the user: data, not pandas' index
+    frame.to_csv(tmp / "a.csv", index=False)
+    assert load_representation(str(tmp / "a.csv")).shape == (60, 6)
+    assert capsys.readouterr().err == ""
+
+
+def test_csv_non_numeric_column_is_named(two_networks, capsys, monkeypatch):
+    tmp, X, Y = two_networks
+    frame = pd.DataFrame(Y, columns=list("abcdefg"))
+    frame["d"] = frame["d"].astype(object)
+    frame.loc[7, "d"] = "0.3.1"
+    frame.to_csv(tmp / "b.csv", index=False)
+    np.save(tmp / "a.npy", X)
+    monkeypatch.chdir(tmp)
+    assert main(["compare", "a.npy", "b.csv"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "column 'd' is not numeric" in err and "'0.3.1'" in err and len(err.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- partial failures and early checks
+@pytest.fixture
+def dead_unit(tmp_path, rng):
+    """X has a dead (constant) unit: CCA cannot whiten it, every other metric can run."""
+    X = rng.normal(size=(60, 5))
+    X[:, 2] = 0.0
+    Y = X @ rng.normal(size=(5, 4)) + 0.5 * rng.normal(size=(60, 4))
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    return tmp_path, X, Y
+
+
+def test_metrics_all_keeps_what_can_be_computed(dead_unit, capsys, monkeypatch):
+    tmp, X, Y = dead_unit
+    monkeypatch.chdir(tmp)
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "all", "--report", ""]) == 0
+    from skalign.cli import COMPARE_METRICS
+
+    table = pd.read_csv(tmp / "skalign_compare.csv", index_col=0)
+    assert list(table.index) == list(COMPARE_METRICS)
+    assert np.isnan(table.loc["cca", "in_sample"]) and "singular" in table.loc["cca", "error"]
+    ok = table.drop(index="cca")
+    assert ok["in_sample"].notna().all() and ok["error"].isna().all()
+    from skalign import CKAScorer
+
+    assert table.loc["cka", "in_sample"] == pytest.approx(CKAScorer().fit(X, Y).score(X, Y), rel=1e-9)
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_exit_status_is_nonzero_only_when_every_metric_failed(dead_unit, capsys, monkeypatch):
+    tmp, _, _ = dead_unit
+    monkeypatch.chdir(tmp)
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "cca", "--report", ""]) == 1
+    assert "no metric could be computed" in capsys.readouterr().err
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "cca,cka", "--report", ""]) == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metrics", ""], "--metrics is empty"),
+        (["--metrics", " , "], "--metrics is empty"),
+        (["--out", "missing/t.csv"], "missing does not exist"),
+        (["--report", "missing/r.png"], "missing does not exist"),
+        (["--cv", "1"], "--cv must be 0"),
+        (["--cv", "61"], "61 folds need at least 61 samples"),
+    ],
+)
+def test_bad_options_fail_before_any_work(dead_unit, capsys, monkeypatch, args, message):
+    tmp, _, _ = dead_unit
+    monkeypatch.chdir(tmp)
+    import skalign.cli
+
+    if "--cv" not in args:  # the file reading is the first piece of work: it must not start
+        monkeypatch.setattr(skalign.cli, "load_representation", lambda *a, **k: pytest.fail("read the files"))
+    rc = main(["compare", "x.npy", "y.npy", *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp / "skalign_compare.csv").exists()
+
+
+def test_folds_too_small_for_a_metric_give_one_line_each(tmp_path, rng, capsys, monkeypatch):
+    np.save(tmp_path / "a.npy", rng.normal(size=(12, 3)))
+    np.save(tmp_path / "b.npy", rng.normal(size=(12, 4)))
+    monkeypatch.chdir(tmp_path)
+    # 6 folds of 2 rows: TAS needs 4 rows, CKA and Procrustes do not
+    assert main(["compare", "a.npy", "b.npy", "--cv", "6", "--report", ""]) == 0
+    table = pd.read_csv(tmp_path / "skalign_compare.csv", index_col=0)
+    assert table.loc["tas", "error"].startswith("held out")
+    assert np.isfinite(table.loc["tas", "in_sample"]) and np.isfinite(table.loc["cka", "cv_mean"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
+
+
+# ---------------------------------------------------------------- the dominant scale
+def test_dominant_scale_known_answers():
+    from skalign.cli import dominant_scale
+
+    ks = np.arange(1, 19)  # n = 20
+    spectrum = np.zeros(18)
+    spectrum[[3, 6]] = 0.8  # a tie: the smaller k
+    spectrum[15] = 0.99  # beyond n/2: neighbourhoods overlap by construction, not a scale
+    assert dominant_scale(ks, spectrum, 20) == (4, 0.8)
+    assert dominant_scale([1, 2], [0.1, 0.3], 4) == (1, 0.1)
+
+
+def test_table_carries_the_dominant_scale(tmp_path, capsys, monkeypatch):
+    from skalign import TopologicalAlignmentSpectrum
+    from skalign.datasets import make_alignment_pair
+
+    # local jitter inside 4 clusters of 50: neighbourhoods agree best at the cluster size, k = 49
+    X, Y, _ = make_alignment_pair("jitter", n_samples=200, random_state=0)
+    np.save(tmp_path / "a.npy", X)
+    np.save(tmp_path / "b.npy", Y)
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "a.npy", "b.npy", "--cv", "4", "--report", ""]) == 0
+    table = pd.read_csv(tmp_path / "skalign_compare.csv", index_col=0)
+    assert list(table.index) == ["tas", "tas_peak", "cka", "procrustes"]
+    assert table.loc["tas_peak", "k"] == 49
+    spec = TopologicalAlignmentSpectrum(n_neighbors=49).fit(X, Y)
+    assert table.loc["tas_peak", "in_sample"] == pytest.approx(spec.score(X, Y), abs=1e-12)
+    # the folds score the same scale, a quarter of each fold's rows, not k = 49 of 50
+    from sklearn.model_selection import KFold, cross_val_score
+
+    folds = cross_val_score(TopologicalAlignmentSpectrum(n_neighbors=49 / 199), X, Y,
+                            cv=KFold(4, shuffle=True, random_state=0))
+    assert table.loc["tas_peak", "cv_mean"] == pytest.approx(folds.mean(), abs=1e-12)
