@@ -1,7 +1,7 @@
 """Linear predictivity: ridge regression from one representation to another.
 
 The encoding-model score of the convergent-learning and neural-predictivity
-literature: fit Ŷ = X B + b by ridge regression on training rows, choosing the
+literature: fit :math:`\\hat Y = XB + b` by ridge regression on training rows, choosing the
 penalty by internal cross-validation on those rows only, and report the mean
 coefficient of determination over Y's columns on held-out rows,
 
@@ -63,7 +63,7 @@ __all__ = [
     "ridge_regression_score",
 ]
 
-#: Default relative penalties (multiples of the mean eigenvalue of XᶜᵀXᶜ).
+#: Default relative penalties (multiples of the mean eigenvalue of the centred XᵀX).
 DEFAULT_RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-6, 3, 10))
 
 #: The hyper-parameters of linear predictivity, as scikit-learn parameter constraints; used
@@ -176,7 +176,7 @@ def _pair_r2(model, reverse_model, X, Y):
 def fit_ridge(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_target=False, validate=True):
     """Ridge regression X -> Y with the penalty chosen by CV on these rows.
 
-    Minimises :math:`\\|Y - XB - b\\|_F^2 + \\lambda\\|B\\|_F^2` (Hoerl & Kennard [1]_) with
+    Minimises :math:`\\|Y - XB - b\\|_F^2 + \\lambda\\|B\\|_F^2` (Hoerl & Kennard 1970) with
     :math:`\\lambda` taken from the relative grid (see the module notes).
 
     Parameters
@@ -184,7 +184,8 @@ def fit_ridge(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_target=Fa
     X : array-like of shape (n_samples, n_features_x)
     Y : array-like of shape (n_samples, n_features_y)
     alphas : sequence of float, default=DEFAULT_RIDGE_ALPHAS
-        Relative penalties: α means α x ||Xᶜ||²_F / d_x (see module docstring).
+        Relative penalties: :math:`a` means :math:`\\lambda = a\\,\\|X^c\\|_F^2 / d_x` (see
+        :mod:`skalign.regression`).
     cv : None, int, cross-validation generator or iterable, default=None
         Internal CV of :class:`~sklearn.linear_model.RidgeCV`; None is its
         efficient leave-one-out.
@@ -294,7 +295,7 @@ def ridge_regression_score(
 ):
     """Linear predictivity of Y from X: mean R² of a ridge fit, held out if test rows are given.
 
-    The ridge fit of :func:`fit_ridge` (Hoerl & Kennard [1]_), scored by
+    The ridge fit of :func:`fit_ridge` (Hoerl & Kennard 1970), scored by
     :func:`ridge_pair_r2`.
 
     Parameters

@@ -318,9 +318,7 @@ def _component_weights(lam, k, alpha, *, n_dof, dtype, name, xp):
     if alpha == 1.0:
         return xp.ones(k, dtype=lam.dtype, device=device_of(lam))
     precision = str(dtype).split(".")[-1]
-    cure = (
-        f"No alpha < 1 can whiten it: use alpha=1 (no whitening), or "
-    )
+    cure = "No alpha < 1 can whiten it: use alpha=1 (no whitening), or "
     if n_dof < k:
         raise ValueError(
             f"alpha={alpha} whitens {name} with the inverse square root of its {k}x{k} covariance, "
@@ -369,6 +367,8 @@ def _fit_transform(X, alpha, center, scale, n_components, name, xp):
 def fit_shape_transform(X, *, alpha=1.0, center=True, scale=True, n_components=None, name="X"):
     """Learn the map :math:`\\phi_\\alpha` (centring, partial whitening, scale) on rows of ``X``.
 
+    The map of Williams et al. (2021) with the conventions of :mod:`skalign.shape`.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
@@ -393,10 +393,6 @@ def fit_shape_transform(X, *, alpha=1.0, center=True, scale=True, n_components=N
     ValueError
         Zero-variance ``X``; or ``alpha < 1`` with fewer rows than components or a singular
         covariance, which no ``alpha < 1`` can whiten.
-
-    References
-    ----------
-    Williams et al. (2021) [1]_ (see the module notes).
     """
     X, _ = check_representation_xp(X, name=name, min_samples=2)
     return _fit_transform(X, float(alpha), center, scale, n_components, name, get_namespace(X))[0]
@@ -410,7 +406,7 @@ def _polar(C, xp):
 
 
 def optimal_rotation(Zx, Zy):
-    """The orthogonal :math:`Q` maximising :math:`\\langle Z_x Q, Z_y\\rangle_F` (Schönemann [2]_).
+    """The orthogonal :math:`Q` maximising :math:`\\langle Z_x Q, Z_y\\rangle_F` (Schönemann 1966).
 
     .. math::
 
@@ -458,8 +454,9 @@ def _fit_pair(X, Y, alpha, center, scale, width, xp):
 def fit_shape_pair(X, Y, *, alpha=1.0, center=True, scale=True, width="zero_pad", validate=True):
     """Learn both maps :math:`\\phi_\\alpha` and the optimal rotation on training rows.
 
-    What :meth:`skalign.ProcrustesScorer.fit` learns: :func:`transfer_shape_alignment`
-    applies the result to new rows.
+    What :meth:`skalign.ProcrustesScorer.fit` learns (Williams et al. 2021; the rotation
+    is Schönemann's 1966 solution): :func:`transfer_shape_alignment` applies the result
+    to new rows.
 
     Parameters
     ----------
@@ -479,10 +476,6 @@ def fit_shape_pair(X, Y, *, alpha=1.0, center=True, scale=True, width="zero_pad"
         The orthogonal :math:`Q = UV^\\top` of the mapped cross-product.
     alignment : ShapeAlignment
         The in-sample statistics.
-
-    References
-    ----------
-    Williams et al. (2021) [1]_; Schönemann (1966) [2]_.
     """
     if validate:
         X, Y, _ = check_representation_xp(X, Y, min_samples=2)
@@ -572,10 +565,6 @@ def prepare_shape(X, *, alpha=1.0, center=True, scale=True, width="zero_pad", na
     Returns
     -------
     PreparedShape
-
-    References
-    ----------
-    Williams et al. (2021) [1]_.
     """
     alpha = float(alpha)
     X, _ = check_representation_xp(X, name=name, min_samples=2)
@@ -652,7 +641,7 @@ def procrustes_score(X, Y, *, alpha=1.0, center=True, scale=True, score_method="
 
         \\cos\\theta = \\frac{\\|\\phi(X)^\\top \\phi(Y)\\|_*}{\\|\\phi(X)\\|_F\\,\\|\\phi(Y)\\|_F}
 
-    (Williams et al. [1]_; the notation is that of the module notes).
+    (Williams et al. 2021; the notation is that of :mod:`skalign.shape`).
 
     Parameters
     ----------
@@ -698,7 +687,7 @@ def shape_distance(X, Y, *, alpha=1.0, center=True, scale=True, score_method="an
         \\theta = \\arccos\\cos\\theta, \\qquad
         d_E = \\min_Q \\|\\phi(X)Q - \\phi(Y)\\|_F / \\sqrt n
 
-    (Williams et al. [1]_).
+    (Williams et al. 2021).
 
     Parameters
     ----------

@@ -20,14 +20,15 @@ class LinearRegressionScorer(BasePairedScorer):
     rows given and returns the mean coefficient of determination over Y's
     columns. Under ``cross_val_score`` this is the held-out linear
     predictivity of the convergent-learning literature. The single
-    implementation is :func:`skalign.metrics.fit_ridge` /
-    :func:`skalign.metrics.ridge_r2`.
+    implementation is :func:`skalign.metrics.fit_ridge_pair` /
+    :func:`skalign.metrics.ridge_pair_r2`.
 
     Parameters
     ----------
     alphas : array-like of float, default=numpy.logspace(-6, 3, 10)
-        Relative penalties: α means a ridge penalty of α x ||Xᶜ||²_F / d_x
-        (α times the mean eigenvalue of the centred training XᵀX), so the grid
+        Relative penalties: :math:`a` means a ridge penalty of
+        :math:`a\\,\\|X^c\\|_F^2 / d_x` (:math:`a` times the mean eigenvalue of the
+        centred training :math:`X^\\top X`), so the grid
         does not depend on the scale of X.
     symmetric : bool, default=False
         Also fit Y -> X and report the average of the two directions. (The
