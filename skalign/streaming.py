@@ -56,7 +56,9 @@ from ._hsic import (
     scale_pow2,
     unbiased_hsic_sum,
 )
-from ._validation import check_column_ranges, check_int, check_paired_on_host, check_random_state
+from ._validation import (
+    check_column_ranges, check_int, check_paired_on_host, check_random_state, pair_warnings_off,
+)
 
 __all__ = [
     "LinearCKAAccumulator",
@@ -115,7 +117,8 @@ class LinearCKAAccumulator:
         self
         """
         if validate:
-            X, Y = check_paired_on_host(X, Y, min_samples=1)
+            with pair_warnings_off():  # batches are small by design
+                X, Y = check_paired_on_host(X, Y, min_samples=1)
         ex, ey = log2_scale(X, np)[0], log2_scale(Y, np)[0]
         if self.n_samples == 0:
             self._ex, self._ey = ex, ey
@@ -295,7 +298,8 @@ class MinibatchCKAAccumulator:
         """
         need = 4 if self.debiased else 2
         if validate:
-            X, Y = check_paired_on_host(X, Y, min_samples=need, names=("X_batch", "Y_batch"))
+            with pair_warnings_off():  # batches are small by design
+                X, Y = check_paired_on_host(X, Y, min_samples=need, names=("X_batch", "Y_batch"))
         elif X.shape[0] < need:
             raise ValueError(
                 f"X_batch has {X.shape[0]} sample(s) but at least {need} are needed; got shape {X.shape}."

@@ -480,3 +480,19 @@ def test_float32_gives_the_float64_number_of_its_values():
         assert cka(X, Y, **kw) == pytest.approx(cka(X64, Y64, **kw), abs=1e-6), kw
     assert minibatch_cka(X, Y, batch_size=50, random_state=0) == pytest.approx(
         minibatch_cka(X64, Y64, batch_size=50, random_state=0), abs=1e-12)
+
+
+def test_streamed_batches_are_small_without_a_warning(rng):
+    import warnings
+
+    X, Y = _pair(rng, n=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the few-samples warning is for whole data sets, not batches
+        est = CKAScorer(debiased=True)
+        for idx in np.array_split(np.arange(40), 8):
+            est.partial_fit(X[idx], y=Y[idx])
+        acc = LinearCKAAccumulator()
+        for idx in np.array_split(np.arange(40), 8):
+            acc.update(X[idx], Y[idx])
+    assert est.cka_ == pytest.approx(linear_cka(X, Y, debiased=True), rel=1e-10)
+    assert acc.value() == pytest.approx(linear_cka(X, Y), rel=1e-10)

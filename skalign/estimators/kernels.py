@@ -1,8 +1,22 @@
-"""CKAScorer: centered kernel alignment as a paired scorer, with exact streaming."""
+"""CKAScorer: centered kernel alignment as a paired scorer, with exact streaming.
+
+The formulas are in :mod:`skalign.kernels` (one-shot CKA) and
+:mod:`skalign.streaming` (streaming and minibatch CKA); the scorer calls their
+public functions and holds no math of its own.
+
+References
+----------
+Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+representations revisited. ICML.
+Song, Smola, Gretton, Bedo & Borgwardt (2012). Feature selection via
+dependence maximization. JMLR 13.
+Nguyen, Raghu & Kornblith (2021). Do wide and deep networks learn the same
+things? ICLR.
+"""
 
 from __future__ import annotations
 
-from .._validation import check_nonconstant, check_paired_on_host
+from .._validation import check_nonconstant, check_paired_on_host, pair_warnings_off
 from ..base import BasePairedScorer
 from ..kernels import CKA_PARAMETER_CONSTRAINTS, combine_cka, prepare_cka
 from ..streaming import LinearCKAAccumulator, MinibatchCKAAccumulator
@@ -13,11 +27,17 @@ __all__ = ["CKAScorer"]
 class CKAScorer(BasePairedScorer):
     """Centered kernel alignment (CKA) between two representations of the same samples.
 
-    Linear CKA is ||Yᶜᵀ Xᶜ||²_F / (||Xᶜᵀ Xᶜ||_F ||Yᶜᵀ Yᶜ||_F) on column-centred
-    data, computed in feature space when n > d and on Gram matrices when d >= n;
-    RBF CKA uses exp(-||x_i - x_j||² / (2σ²)) Gram matrices. The single
-    implementation is :func:`skalign.metrics.cka`; see :mod:`skalign.kernels`
-    for the formulas.
+    Linear CKA on column-centred data Xᶜ, Yᶜ is
+
+    .. math::
+
+        \\mathrm{CKA} = \\frac{\\lVert Y^{c\\top} X^c \\rVert_F^2}
+                             {\\lVert X^{c\\top} X^c \\rVert_F \\, \\lVert Y^{c\\top} Y^c \\rVert_F},
+
+    computed in feature space when n > d and on Gram matrices when d >= n;
+    RBF CKA uses the Gram matrices K_ij = exp(-||x_i - x_j||² / (2σ²)). The
+    single implementation is :func:`skalign.metrics.cka`; see
+    :mod:`skalign.kernels` for the formulas (Kornblith et al. 2019).
 
     CKA learns nothing: ``fit`` only checks the input and records the widths,
     and ``score`` computes CKA on the rows it is given, so a held-out
@@ -66,14 +86,11 @@ class CKAScorer(BasePairedScorer):
     ``prepare``, ``combine``); the RBF kernel and :meth:`partial_fit` validate
     it there and compute on a host copy (see :mod:`skalign.kernels`).
 
-    References
-    ----------
-    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-    representations revisited. ICML.
-    Song, Smola, Gretton, Bedo & Borgwardt (2012). Feature selection via
-    dependence maximization. JMLR 13.
-    Nguyen, Raghu & Kornblith (2021). Do wide and deep networks learn the same
-    things? ICLR.
+    Each representation is rescaled by a power of two before any product, so
+    the score is the same for data at 1e-150 as at 1e150. With
+    ``kernel='rbf', debiased=True`` the unbiased HSIC is computed directly on
+    the uncentred kernel with zeroed diagonal (Song et al. 2012), which stays
+    accurate at narrow bandwidths.
 
     Examples
     --------
@@ -134,7 +151,7 @@ class CKAScorer(BasePairedScorer):
         """CKA of two prepared representations (see :func:`skalign.metrics.combine_cka`)."""
         return combine_cka(PX, PY, debiased=self.debiased)
 
-    def partial_fit(self, X, Y):
+    def partial_fit(self, X, y):
         """Stream a batch of paired rows into the running CKA, stored in ``cka_``.
 
         Linear kernel: exact -- XᵀX, YᵀY, XᵀY, the column sums (and for
@@ -144,7 +161,14 @@ class CKAScorer(BasePairedScorer):
         minibatch of Nguyen et al.'s minibatch CKA (batches of >= 4 rows when
         debiased; with ``sigma='median'``, σ is fixed by the first batch).
 
-        A call to :meth:`fit` discards the stream.
+        A call to :meth:`fit` discards the stream. Batches may be small, so
+        the few-samples warning of :meth:`fit` is not raised here.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features_x)
+        y : array-like of shape (n_batch, n_features_y)
+            The same rows in the second representation.
 
         Returns
         -------
@@ -153,7 +177,7 @@ class CKAScorer(BasePairedScorer):
         first = not hasattr(self, "_stream")
         if first:
             self._validate_params()
-        X, Y = self._check_pair_batch(X, Y, reset=first)
+        X, Y = self._check_pair_batch(X, y, reset=first)
         if first:
             if self.kernel == "linear":
                 self._stream = LinearCKAAccumulator(debiased=self.debiased)
@@ -170,10 +194,11 @@ class CKAScorer(BasePairedScorer):
             self.__dict__.pop("cka_", None)
         return self
 
-    def _check_pair_batch(self, X, Y, reset):
+    def _check_pair_batch(self, X, y, reset):
         # A streamed batch may hold a single row, below the scorer's minimum for a
         # whole data set; the RBF minibatch estimator checks its own per-batch minimum.
         # Array API batches are checked on their device and streamed through the NumPy accumulators
-        Xa, Ya = check_paired_on_host(X, Y, min_samples=1)
-        self._check_widths(X, Ya, reset)
+        with pair_warnings_off():
+            Xa, Ya = check_paired_on_host(X, y, min_samples=1)
+        self._check_widths(X, Ya, reset, y=y)
         return Xa, Ya
