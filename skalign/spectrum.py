@@ -1,66 +1,102 @@
-"""Neighbourhood alignment across scales: the Topological Alignment Spectrum family.
+r"""Neighbourhood alignment across scales: the Topological Alignment Spectrum family.
 
 Two representations X and Y of the same n samples are compared through the
 k-nearest-neighbour sets of every sample, for every neighbourhood size k at once.
 
-Definitions (Tavares, Ayres & Smaragdis, "Diagnosing Neural Convergence with
-Topological Alignment Spectra", arXiv:2411.08687, as in the authors' reference code):
+Definitions (Tavares, Ayres & Smaragdis 2024, as in the authors' reference code):
+:math:`N_k^X(i)` is the set of the k nearest neighbours of sample i in X, i itself
+excluded, ties broken by sample index (the convention of :mod:`skalign.neighbors`);
+the overlap, the per-point Jaccard index and its mean are
 
-* ``N_k^X(i)``: the k nearest neighbours of sample i in X, i itself excluded,
-  ties broken by sample index (the convention of :mod:`skalign.neighbors`);
-* overlap ``o_i(k) = |N_k^X(i) ∩ N_k^Y(i)|`` and per-point Jaccard
-  ``J_i(k) = o_i(k) / (2k - o_i(k))``; ``J(k)`` is the mean over i;
-* chance level ``E_k``: ``'paper'``, the published ``k / (2(n-1) - k)``, or
-  ``'exact'``, ``E[I / (2k - I)]`` with ``I ~ Hypergeometric(n-1, k, k)``, the overlap
-  of two independent uniformly random k-subsets of the other n - 1 samples;
-* ``TAS(k) = (J(k) - E_k) / (1 - E_k)``, not clipped: below 0 the neighbourhoods
-  overlap less than chance (anti-alignment). With the paper's chance level
-  ``TAS(k) >= -(1 - k/(n-1))`` for k > (n-1)/2 and ``>= -k/(2(n-1-k))`` below, so it
-  never goes under -1/2.
+.. math::
+
+    o_i(k) = |N_k^X(i) \cap N_k^Y(i)|, \qquad
+    J_i(k) = \frac{o_i(k)}{2k - o_i(k)}, \qquad
+    J(k) = \frac{1}{n} \sum_i J_i(k).
+
+The chance level :math:`E_k` is either the published one (``'paper'``) or the
+expected Jaccard of two independent uniformly random k-subsets of the other
+n - 1 samples (``'exact'``, with :math:`I` their hypergeometric overlap):
+
+.. math::
+
+    E_k^{\mathrm{paper}} = \frac{k}{2(n-1) - k}, \qquad
+    E_k^{\mathrm{exact}} = \mathbb{E}\left[\frac{I}{2k - I}\right],\quad
+    I \sim \mathrm{Hypergeometric}(n-1, k, k),
+
+and the spectrum, not clipped (below 0 the neighbourhoods overlap less than
+chance: anti-alignment), is
+
+.. math::
+
+    \mathrm{TAS}(k) = \frac{J(k) - E_k}{1 - E_k}.
+
+With the paper's chance level :math:`\mathrm{TAS}(k) \ge -(1 - k/(n-1))` for
+k > (n-1)/2 and :math:`\ge -k/(2(n-1-k))` below, so it never goes under -1/2.
 
 Siblings sharing the same machinery: the mutual k-NN alignment of Huh et al.
-("The Platonic Representation Hypothesis", ICML 2024), the mean of ``o_i(k)/k``,
-and the raw k-NN Jaccard ``J(k)``.
+(2024), the mean of :math:`o_i(k)/k`, and the raw k-NN Jaccard :math:`J(k)`.
 
 One pass for every k
 --------------------
-j lies in both k-neighbourhoods of i exactly when ``max(rank_X(i,j), rank_Y(i,j)) <= k``.
-A per-row histogram of that maximum, cumulated, gives ``o_i(k)`` for every k at
-once, in O(n^2) after the two rankings; rows are streamed in blocks through
-:func:`skalign.neighbors.iter_rank_blocks`, so memory stays bounded by
+j lies in both k-neighbourhoods of i exactly when
+:math:`\max(\mathrm{rank}_X(i,j), \mathrm{rank}_Y(i,j)) \le k`. A per-row histogram
+of that maximum, cumulated, gives :math:`o_i(k)` for every k at once, in
+:math:`O(n^2)` after the two rankings; rows are streamed in blocks through
+:func:`skalign.neighbors.search_rank_blocks`, so memory stays bounded by
 ``working_memory``. With k_max-neighbour lists (approximate search, or few small
-k), a neighbour present in both lists counts from ``k = max`` of its two list
-positions, which gives the spectrum for ``k <= k_max`` in O(n k_max).
+k), a neighbour present in both lists counts from k = the larger of its two list
+positions, which gives the spectrum for :math:`k \le k_{\max}` in
+:math:`O(n k_{\max})`.
 
 Preparation and combination
 ---------------------------
 :func:`prepare_neighborhoods` does all the work that depends on one representation
 (validation, the rank matrix when it fits in :data:`RANK_CACHE_MAX_BYTES`, or the
-k_max-neighbour lists), and :func:`combine_neighborhoods` turns two prepared
-representations into the overlap spectrum; :func:`tas_spectrum` is exactly the
-two composed.
+k_max-neighbour lists), :func:`combine_neighborhoods` turns two prepared
+representations into the overlap spectrum, and :func:`combine_tas` into the
+chance-normalised summary; :func:`tas_spectrum` is exactly the two composed.
+
+References
+----------
+Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
+Topological Alignment Spectra", arXiv:2411.08687.
+
+Huh, Cheung, Wang & Isola (2024), "The Platonic Representation Hypothesis", ICML.
+
+Phipson & Smyth (2010), "Permutation p-values should never be zero", Statistical
+Applications in Genetics and Molecular Biology 9(1).
 """
 
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import hypergeom
 from sklearn.utils import Bunch, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import (
-    check_n_neighbors,
-    check_nonconstant,
-    check_random_state,
-    check_representation,
-    warn_duplicates,
+from ._validation import check_n_neighbors, check_random_state, check_same_samples
+from .neighbors import (
+    NEIGHBOR_PARAMETER_CONSTRAINTS,
+    PreparedPoints,
+    block_rows,
+    prepare_search,
+    resolve_algorithm,
+    search_kneighbors,
+    search_rank_blocks,
 )
-from .neighbors import METRICS, block_rows, iter_rank_blocks, kneighbors, resolve_algorithm
 
 __all__ = [
+    "CHANCE_LEVELS",
+    "SUMMARIES",
+    "TAS_PARAMETER_CONSTRAINTS",
     "PreparedNeighborhoods",
     "combine_neighborhoods",
+    "combine_tas",
     "knn_jaccard",
     "mutual_knn_alignment",
     "permutation_pvalues",
@@ -98,9 +134,57 @@ LIST_PATH_MAX_FRACTION = 0.25
 _N_COPIES = 8
 
 CHANCE_LEVELS = ("paper", "exact")
+SUMMARIES = ("mean", "max", "min")
+
+#: Parameter constraints of the family, shared by its functions and
+#: :class:`skalign.TopologicalAlignmentSpectrum`.
+TAS_PARAMETER_CONSTRAINTS = {
+    "n_neighbors": [
+        None,
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Real, 0, 1, closed="neither"),
+        "array-like",
+    ],
+    "summary": [StrOptions(set(SUMMARIES))],
+    "chance": [StrOptions(set(CHANCE_LEVELS))],
+    "metric": NEIGHBOR_PARAMETER_CONSTRAINTS["metric"],
+    "algorithm": NEIGHBOR_PARAMETER_CONSTRAINTS["algorithm"],
+    "n_permutations": [Interval(Integral, 0, None, closed="left")],
+    "random_state": NEIGHBOR_PARAMETER_CONSTRAINTS["random_state"],
+    "n_jobs": NEIGHBOR_PARAMETER_CONSTRAINTS["n_jobs"],
+    "verbose": ["verbose"],
+}
+
+# The functions check the sizes against the data themselves (resolve_n_neighbors),
+# so that an out-of-range size is reported with the range that n allows.
+_FUNCTION_CONSTRAINTS = {
+    **TAS_PARAMETER_CONSTRAINTS,
+    "X": ["array-like"],
+    "Y": ["array-like"],
+    "n_neighbors": [None, Real, "array-like"],
+    "working_memory": NEIGHBOR_PARAMETER_CONSTRAINTS["working_memory"],
+    "name": [str],
+}
+
+
+def _constraints(*names, **extra):
+    return {**{k: _FUNCTION_CONSTRAINTS[k] for k in names}, **extra}
+
+
+_PAIR_PARAMETERS = ("X", "Y", "n_neighbors", "metric", "algorithm", "random_state", "n_jobs",
+                    "working_memory")
 
 
 # -- neighbourhood sizes ------------------------------------------------------
+@validate_params(
+    _constraints(
+        "n_neighbors",
+        n_samples=[Integral],
+        approximate=["boolean"],
+        k_max=[Interval(Integral, 1, None, closed="left")],
+    ),
+    prefer_skip_nested_validation=True,
+)
 def resolve_n_neighbors(n_neighbors, n_samples, *, approximate=False, k_max=DEFAULT_K_MAX):
     """Turn an ``n_neighbors`` specification into sorted integer neighbourhood sizes.
 
@@ -114,9 +198,9 @@ def resolve_n_neighbors(n_neighbors, n_samples, *, approximate=False, k_max=DEFA
         ``[1, n - 2]``, so one setting means the same scale on folds of different size.
     n_samples : int
         Rows of the data the sizes apply to.
-    approximate : bool
+    approximate : bool, default=False
         Which default grid None stands for.
-    k_max : int
+    k_max : int, default=100
         Largest k of the approximate default grid.
 
     Returns
@@ -135,13 +219,7 @@ def resolve_n_neighbors(n_neighbors, n_samples, *, approximate=False, k_max=DEFA
         if not approximate:
             return np.arange(1, upper + 1, dtype=np.int64)
         top = min(int(k_max), upper)
-        grid = np.unique(np.round(np.geomspace(1, top, DEFAULT_GRID_SIZE)).astype(np.int64))
-        return grid
-    if isinstance(n_neighbors, str):
-        raise TypeError(
-            "n_neighbors must be None, an int, a float in (0, 1) or an array of those; "
-            f"got {n_neighbors!r}."
-        )
+        return np.unique(np.round(np.geomspace(1, top, DEFAULT_GRID_SIZE)).astype(np.int64))
     values = np.atleast_1d(
         np.asarray(n_neighbors, dtype=object) if not np.isscalar(n_neighbors) else [n_neighbors]
     )
@@ -172,20 +250,28 @@ def resolve_n_neighbors(n_neighbors, n_samples, *, approximate=False, k_max=DEFA
 
 
 # -- chance level and normalisation -------------------------------------------
+@validate_params(
+    {
+        "ks": ["array-like", Integral],
+        "n_samples": [Interval(Integral, 2, None, closed="left")],
+        "kind": _FUNCTION_CONSTRAINTS["chance"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def tas_chance(ks, n_samples, kind="paper"):
-    """Expected mean Jaccard of the k-neighbourhoods of two unrelated representations.
+    r"""Expected mean Jaccard of the k-neighbourhoods of two unrelated representations.
 
     Parameters
     ----------
     ks : array-like of int
         Neighbourhood sizes, each in ``[1, n - 1]``.
     n_samples : int
-    kind : {'paper', 'exact'}
-        ``'paper'``: ``E_k = k / (2(n-1) - k)``, the Jaccard of the expected overlap
-        ``k^2/(n-1)`` (Tavares et al. 2024). ``'exact'``: ``E[I / (2k - I)]`` with
-        ``I ~ Hypergeometric(M=n-1, K=k, N=k)``, summed over the support with scipy's
-        pmf. By Jensen's inequality ``'exact' >= 'paper'``; the two differ by less than
-        2e-3 at n = 500.
+    kind : {'paper', 'exact'}, default='paper'
+        ``'paper'``: the Jaccard of the expected overlap :math:`k^2/(n-1)`
+        (Tavares et al. 2024); ``'exact'``: the expectation over the
+        hypergeometric overlap, summed over its support with scipy's pmf (see
+        the module docstring). By Jensen's inequality ``'exact' >= 'paper'``; the
+        two differ by less than 2e-3 at n = 500.
 
     Returns
     -------
@@ -193,12 +279,11 @@ def tas_chance(ks, n_samples, kind="paper"):
 
     Notes
     -----
-    The exact sum is truncated to ``|I - k^2/(n-1)| <= 6 sqrt(k) + 1``; by Hoeffding's
-    bound for sampling without replacement the mass left out is below ``2 e^{-72}``,
-    and the summand lies in [0, 1], so the truncation error is below 1e-30.
+    The exact sum is truncated to :math:`|I - k^2/(n-1)| \le 6 \sqrt{k} + 1`; by
+    Hoeffding's bound for sampling without replacement the mass left out is below
+    :math:`2 e^{-72}`, and the summand lies in [0, 1], so the truncation error is
+    below 1e-30.
     """
-    if kind not in CHANCE_LEVELS:
-        raise ValueError(f"chance must be one of {CHANCE_LEVELS}; got {kind!r}.")
     ks = np.asarray(ks, dtype=np.int64)
     m = int(n_samples) - 1
     if ks.size and (ks.min() < 1 or ks.max() > m):
@@ -228,11 +313,26 @@ def tas_chance(ks, n_samples, kind="paper"):
     return flat_out.reshape(ks.shape)
 
 
+@validate_params(
+    {"jaccard": ["array-like", Real], "chance": ["array-like", Real]},
+    prefer_skip_nested_validation=True,
+)
 def tas_from_jaccard(jaccard, chance):
     """Chance-normalised Jaccard: ``(J - E) / (1 - E)``, and 1 where ``E = 1``.
 
     ``E = 1`` only at ``k = n - 1``, where both neighbourhoods hold every other
     sample and agree trivially.
+
+    Parameters
+    ----------
+    jaccard : array-like of float
+        Mean Jaccard index at each k.
+    chance : array-like of float
+        Its chance level at the same k (:func:`tas_chance`).
+
+    Returns
+    -------
+    tas : ndarray of float64
     """
     jaccard = np.asarray(jaccard, dtype=np.float64)
     chance = np.asarray(chance, dtype=np.float64)
@@ -243,7 +343,27 @@ def tas_from_jaccard(jaccard, chance):
     return np.where(full, 1.0, tas)
 
 
+@validate_params(
+    {"tas": ["array-like"], "summary": _FUNCTION_CONSTRAINTS["summary"]},
+    prefer_skip_nested_validation=True,
+)
+def summarize_spectrum(tas, summary="mean"):
+    """Reduce a spectrum to one number: its mean, max or min over the swept k.
+
+    Parameters
+    ----------
+    tas : array-like of float
+    summary : {'mean', 'max', 'min'}, default='mean'
+
+    Returns
+    -------
+    score : float
+    """
+    return float(getattr(np, summary)(tas))
+
+
 # -- per-representation preparation --------------------------------------------
+@dataclass(eq=False, repr=False)
 class PreparedNeighborhoods:
     """What :func:`prepare_neighborhoods` keeps of one representation.
 
@@ -254,58 +374,46 @@ class PreparedNeighborhoods:
         The neighbourhood sizes this preparation serves.
     mode : {'ranks', 'points', 'lists'}
         ``'ranks'``: the full rank matrix ``ranks[i, j]`` (0 = self) is held;
-        ``'points'``: the validated array is held and ranks are streamed in blocks;
+        ``'points'``: the prepared points are held and ranks are streamed in blocks;
         ``'lists'``: the ``k_max`` nearest neighbours of every sample are held.
-    data : ndarray
-        The rank matrix (uint16 or int32), the points, or the (n, k_max) lists.
-    metric, backend : str
+    data : ndarray or skalign.neighbors.PreparedPoints
+        The rank matrix (uint16 or int32), the (n, k_max) lists, or the points.
+    metric : str
+    backend : str
     """
 
-    __slots__ = ("n_samples", "ks", "mode", "data", "metric", "backend")
-
-    def __init__(self, n_samples, ks, mode, data, metric, backend):
-        self.n_samples = n_samples
-        self.ks = ks
-        self.mode = mode
-        self.data = data
-        self.metric = metric
-        self.backend = backend
-
-    def __getstate__(self):
-        return {s: getattr(self, s) for s in self.__slots__}
-
-    def __setstate__(self, state):
-        for s in self.__slots__:
-            setattr(self, s, state[s])
+    n_samples: int
+    ks: np.ndarray
+    mode: str
+    data: np.ndarray | PreparedPoints
+    metric: str
+    backend: str
 
     def __repr__(self):
         return (
             f"PreparedNeighborhoods(n_samples={self.n_samples}, n_ks={self.ks.size}, "
-            f"mode={self.mode!r}, "
-            f"metric={self.metric!r}, backend={self.backend!r})"
+            f"mode={self.mode!r}, metric={self.metric!r}, backend={self.backend!r})"
         )
-
-
-def _validate(X, name, metric):
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
-    X = check_representation(X, name=name, min_samples=MIN_SAMPLES)
-    if metric == "precomputed":
-        if X.shape[0] != X.shape[1]:
-            raise ValueError(
-                f"metric='precomputed' needs a square distance matrix; {name} has shape {X.shape}."
-            )
-    else:
-        # every neighbour would be a tie broken by index: no structure to compare
-        check_nonconstant(X, name)
-        warn_duplicates(X, name)
-    return X
 
 
 def _rank_dtype(n):
     return np.uint16 if n <= np.iinfo(np.uint16).max + 1 else np.int32
 
 
+@validate_params(
+    _constraints(
+        "n_neighbors",
+        "metric",
+        "algorithm",
+        "random_state",
+        "n_jobs",
+        "working_memory",
+        "name",
+        X=["array-like"],
+        rank_cache_bytes=[None, Interval(Integral, 0, None, closed="left")],
+    ),
+    prefer_skip_nested_validation=True,
+)
 def prepare_neighborhoods(
     X,
     n_neighbors=None,
@@ -324,19 +432,20 @@ def prepare_neighborhoods(
     ----------
     X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) with
         ``metric='precomputed'``
-    n_neighbors : see :func:`resolve_n_neighbors`
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
-    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
+    n_neighbors : None, int, float in (0, 1) or array-like, default=None
+        See :func:`resolve_n_neighbors`.
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Exact backends rank every pair; approximate ones give k_max-neighbour lists.
-    random_state : int, RandomState or None
+    random_state : int, RandomState or None, default=None
         Seeds the approximate search.
-    n_jobs : int or None
+    n_jobs : int or None, default=None
         Threads of the approximate search.
-    working_memory : float or None
+    working_memory : float or None, default=None
         MiB per row block on the exact path; None takes scikit-learn's setting.
-    rank_cache_bytes : int or None
+    rank_cache_bytes : int or None, default=None
         Largest rank matrix to hold; None means :data:`RANK_CACHE_MAX_BYTES`.
-    name : str
+    name : str, default='X'
         Argument name for error messages.
 
     Returns
@@ -346,23 +455,15 @@ def prepare_neighborhoods(
         is at most ``LIST_PATH_MAX_FRACTION * n``; otherwise ``'ranks'`` when the
         rank matrix fits in ``rank_cache_bytes``, else ``'points'``.
     """
-    X = _validate(X, name, metric)
-    n = X.shape[0]
+    P = prepare_search(X, metric, name=name, min_samples=MIN_SAMPLES, check_structure=True)
+    n = P.n_samples
     backend = resolve_algorithm(algorithm, n, metric)
     approximate = backend != "brute"
     ks = resolve_n_neighbors(n_neighbors, n, approximate=approximate)
     k_max = int(ks.max())
     if approximate or k_max <= LIST_PATH_MAX_FRACTION * n:
-        ind = kneighbors(
-            X,
-            k_max,
-            metric=metric,
-            algorithm=backend,
-            random_state=random_state,
-            n_jobs=n_jobs,
-            working_memory=working_memory,
-            return_distance=False,
-            name=name,
+        _, ind = search_kneighbors(
+            P, k_max, backend, random_state=random_state, n_jobs=n_jobs, working_memory=working_memory
         )
         ind = ind.astype(np.int32 if n <= np.iinfo(np.int32).max else np.int64, copy=False)
         return PreparedNeighborhoods(n, ks, "lists", ind, metric, backend)
@@ -370,12 +471,10 @@ def prepare_neighborhoods(
     dtype = _rank_dtype(n)
     if n * n * np.dtype(dtype).itemsize <= budget:
         ranks = np.empty((n, n), dtype=dtype)
-        for rows, block in iter_rank_blocks(
-            X, metric=metric, working_memory=working_memory, n_copies=4, name=name
-        ):
+        for rows, block in search_rank_blocks(P, working_memory=working_memory, n_copies=4):
             ranks[rows] = block
         return PreparedNeighborhoods(n, ks, "ranks", ranks, metric, backend)
-    return PreparedNeighborhoods(n, ks, "points", X, metric, backend)
+    return PreparedNeighborhoods(n, ks, "points", P, metric, backend)
 
 
 # -- per-pair combination -------------------------------------------------------
@@ -392,10 +491,8 @@ def _held_rows(P, rows, perm=None):
 
 def _stream(P, working_memory, perm=None):
     """Rank blocks of a representation held as points (rows permuted by ``perm``)."""
-    Z = P.data
-    if perm is not None:
-        Z = Z[perm][:, perm] if P.metric == "precomputed" else Z[perm]
-    return iter_rank_blocks(Z, metric=P.metric, working_memory=working_memory, n_copies=_N_COPIES)
+    points = P.data if perm is None else P.data.take(perm)
+    return search_rank_blocks(points, working_memory=working_memory, n_copies=_N_COPIES)
 
 
 def _overlap_from_max_rank(M, ks, jac_sum, ovl_sum):
@@ -477,11 +574,7 @@ def _check_compatible(PX, PY):
     for P, name in ((PX, "PX"), (PY, "PY")):
         if not isinstance(P, PreparedNeighborhoods):
             raise TypeError(f"{name} must come from prepare_neighborhoods; got {type(P).__name__}.")
-    if PX.n_samples != PY.n_samples:
-        raise ValueError(
-            f"X and Y must describe the same samples, but X has {PX.n_samples} rows and Y has "
-            f"{PY.n_samples}."
-        )
+    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
     if not np.array_equal(PX.ks, PY.ks):
         raise ValueError(
             "X and Y were prepared for different neighbourhood sizes; prepare both with the "
@@ -494,14 +587,28 @@ def _check_compatible(PX, PY):
         )
 
 
-def combine_neighborhoods(PX, PY, *, working_memory=None, _perm=None):
+def _combine(PX, PY, working_memory=None, perm=None):
+    """Mean Jaccard and mean overlap at every k, of compatible preparations (Y permuted)."""
+    ks = PX.ks
+    if PX.mode == "lists":
+        jac, ovl = _overlap_lists(PX.data, PY.data, ks, perm=perm)
+    else:
+        jac, ovl = _overlap_ranks(PX, PY, ks, working_memory, perm=perm)
+    return jac / PX.n_samples, ovl / PX.n_samples
+
+
+@validate_params(
+    _constraints("working_memory", PX="no_validation", PY="no_validation"),
+    prefer_skip_nested_validation=True,
+)
+def combine_neighborhoods(PX, PY, *, working_memory=None):
     """Mean Jaccard and mean overlap of two prepared representations, at every k.
 
     Parameters
     ----------
     PX, PY : PreparedNeighborhoods
         From :func:`prepare_neighborhoods` with the same ``n_neighbors`` and algorithm.
-    working_memory : float or None
+    working_memory : float or None, default=None
         MiB per row block when ranks are streamed.
 
     Returns
@@ -511,13 +618,40 @@ def combine_neighborhoods(PX, PY, *, working_memory=None, _perm=None):
         ``PX.ks``.
     """
     _check_compatible(PX, PY)
-    ks = PX.ks
-    n = PX.n_samples
-    if PX.mode == "lists":
-        jac, ovl = _overlap_lists(PX.data, PY.data, ks, perm=_perm)
-    else:
-        jac, ovl = _overlap_ranks(PX, PY, ks, working_memory, perm=_perm)
-    return Bunch(k=ks.copy(), jaccard=jac / n, overlap=ovl / n)
+    jac, ovl = _combine(PX, PY, working_memory)
+    return Bunch(k=PX.ks.copy(), jaccard=jac, overlap=ovl)
+
+
+@validate_params(
+    _constraints(
+        "summary", "chance", "working_memory", PX="no_validation", PY="no_validation"
+    ),
+    prefer_skip_nested_validation=True,
+)
+def combine_tas(PX, PY, *, summary="mean", chance="paper", working_memory=None):
+    """TAS of two prepared representations, reduced to one number.
+
+    ``summary`` of :math:`\\mathrm{TAS}(k) = (J(k) - E_k) / (1 - E_k)` over the
+    sizes both were prepared for (the module docstring defines the terms).
+
+    Parameters
+    ----------
+    PX, PY : PreparedNeighborhoods
+        From :func:`prepare_neighborhoods` with the same ``n_neighbors`` and algorithm.
+    summary : {'mean', 'max', 'min'}, default='mean'
+    chance : {'paper', 'exact'}, default='paper'
+        See :func:`tas_chance`.
+    working_memory : float or None, default=None
+        MiB per row block when ranks are streamed.
+
+    Returns
+    -------
+    score : float
+    """
+    _check_compatible(PX, PY)
+    jac, _ = _combine(PX, PY, working_memory)
+    tas = tas_from_jaccard(jac, tas_chance(PX.ks, PX.n_samples, chance))
+    return summarize_spectrum(tas, summary)
 
 
 # -- public functions -------------------------------------------------------------
@@ -533,40 +667,73 @@ def _prepare_pair(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, wo
     )
     PX = prepare_neighborhoods(X, n_neighbors, name="X", **kw)
     PY = prepare_neighborhoods(Y, n_neighbors, name="Y", **kw)
-    if PX.n_samples != PY.n_samples:
-        raise ValueError(
-            "X and Y must describe the same samples (row i = stimulus i), but X has "
-            f"{PX.n_samples} "
-            f"rows and Y has {PY.n_samples}."
-        )
+    check_same_samples(PX.n_samples, PY.n_samples)
     return PX, PY
 
 
+@validate_params(
+    _constraints(
+        "n_permutations",
+        "random_state",
+        "working_memory",
+        "verbose",
+        PX="no_validation",
+        PY="no_validation",
+        observed_jaccard=["array-like"],
+    ),
+    prefer_skip_nested_validation=True,
+)
 def permutation_pvalues(
     PX, PY, observed_jaccard, n_permutations, random_state=None, *, working_memory=None, verbose=0
 ):
     """Permutation p-value at every k: shuffle the rows of Y, keep X's ranks.
 
-    ``p(k) = (1 + #{b : J_b(k) >= J(k)}) / (1 + B)`` (Phipson & Smyth 2010), where
-    ``J_b`` is the mean Jaccard with Y's rows permuted by the b-th random permutation.
-    Y's ranks are permuted rather than recomputed when they are held
-    (``'ranks'`` or ``'lists'`` mode), so a permutation costs O(n^2) (or O(n k_max));
-    in ``'points'`` mode both streams are re-ranked for every permutation.
+    .. math::
+
+        p(k) = \\frac{1 + \\#\\{b : J_b(k) \\ge J(k)\\}}{1 + B}
+
+    (Phipson & Smyth 2010), where :math:`J_b` is the mean Jaccard with Y's rows
+    permuted by the b-th of B random permutations. Y's ranks are permuted rather
+    than recomputed when they are held (``'ranks'`` or ``'lists'`` mode), so a
+    permutation costs O(n^2) (or O(n k_max)); in ``'points'`` mode both streams
+    are re-ranked for every permutation.
+
+    Parameters
+    ----------
+    PX, PY : PreparedNeighborhoods
+    observed_jaccard : array-like of float
+        ``J(k)`` of the unpermuted pair, at ``PX.ks``.
+    n_permutations : int
+        B.
+    random_state : int, RandomState or None, default=None
+    working_memory : float or None, default=None
+    verbose : int, default=0
+        Print progress every tenth of the permutations when > 0.
+
+    Returns
+    -------
+    p_value : ndarray of float64
     """
+    _check_compatible(PX, PY)
     rs = check_random_state(random_state)
     n = PX.n_samples
+    observed_jaccard = np.asarray(observed_jaccard, dtype=np.float64)
     exceed = np.zeros(observed_jaccard.shape, dtype=np.int64)
     # a permuted mean equal to the observed one up to rounding counts as "as large"
     tol = 1e-12 * np.maximum(1.0, np.abs(observed_jaccard))
     for b in range(n_permutations):
         perm = rs.permutation(n).astype(np.intp)
-        res = combine_neighborhoods(PX, PY, working_memory=working_memory, _perm=perm)
-        exceed += res.jaccard >= observed_jaccard - tol
+        jac, _ = _combine(PX, PY, working_memory, perm)
+        exceed += jac >= observed_jaccard - tol
         if verbose and (b + 1) % max(1, n_permutations // 10) == 0:
             print(f"[tas] permutation {b + 1}/{n_permutations}")
     return (1.0 + exceed) / (1.0 + n_permutations)
 
 
+@validate_params(
+    _constraints(*_PAIR_PARAMETERS, "chance", "n_permutations", "verbose"),
+    prefer_skip_nested_validation=True,
+)
 def tas_spectrum(
     X,
     Y,
@@ -583,32 +750,33 @@ def tas_spectrum(
 ):
     """Topological Alignment Spectrum of two representations, every k in one pass.
 
-    ``TAS(k) = (J(k) - E_k) / (1 - E_k)`` with ``J(k)`` the mean over samples of the
-    Jaccard index ``o/(2k - o)`` of their k-neighbourhoods in X and in Y, and ``E_k``
-    its chance level (see the module docstring).
+    :math:`\\mathrm{TAS}(k) = (J(k) - E_k) / (1 - E_k)` with :math:`J(k)` the mean
+    over samples of the Jaccard index ``o/(2k - o)`` of their k-neighbourhoods in X
+    and in Y, and :math:`E_k` its chance level (Tavares et al. 2024; the module
+    docstring defines the terms).
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features_x)
     Y : array-like of shape (n_samples, n_features_y)
         The same samples in a second representation.
-    n_neighbors : None, int, float in (0, 1) or array-like
+    n_neighbors : None, int, float in (0, 1) or array-like, default=None
         Neighbourhood sizes; see :func:`resolve_n_neighbors`. None is every k in
         ``[1, n - 2]`` on the exact path.
-    chance : {'paper', 'exact'}
+    chance : {'paper', 'exact'}, default='paper'
         Chance level; see :func:`tas_chance`.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
-    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Neighbour backend (:mod:`skalign.neighbors`).
-    n_permutations : int
+    n_permutations : int, default=0
         Permutations of Y's rows for per-k p-values; 0 skips the test.
-    random_state : int, RandomState or None
+    random_state : int, RandomState or None, default=None
         Seeds the permutations and the approximate search.
-    n_jobs : int or None
+    n_jobs : int or None, default=None
         Threads of the approximate search.
-    working_memory : float or None
+    working_memory : float or None, default=None
         MiB per row block on the exact path.
-    verbose : int
+    verbose : int, default=0
         Print permutation progress when > 0.
 
     Returns
@@ -617,58 +785,33 @@ def tas_spectrum(
         ``k``, ``tas``, ``jaccard``, ``chance``, ``overlap`` (mean ``o``), and
         ``p_value`` (None without permutations), arrays over the sizes in ``k``;
         ``n_samples`` and ``mode`` (how it was computed).
-
-    References
-    ----------
-    Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
-    Topological Alignment Spectra", arXiv:2411.08687.
     """
-    _check_int(n_permutations, "n_permutations", 0)
     PX, PY = _prepare_pair(
         X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory
     )
-    res = combine_neighborhoods(PX, PY, working_memory=working_memory)
-    E = tas_chance(res.k, PX.n_samples, chance)
+    jac, ovl = _combine(PX, PY, working_memory)  # prepared alike: compatible
+    E = tas_chance(PX.ks, PX.n_samples, chance)
     pv = None
     if n_permutations:
         pv = permutation_pvalues(
-            PX,
-            PY,
-            res.jaccard,
-            n_permutations,
-            random_state,
-            working_memory=working_memory,
-            verbose=verbose,
+            PX, PY, jac, n_permutations, random_state, working_memory=working_memory, verbose=verbose
         )
     return Bunch(
-        k=res.k,
-        tas=tas_from_jaccard(res.jaccard, E),
-        jaccard=res.jaccard,
+        k=PX.ks.copy(),
+        tas=tas_from_jaccard(jac, E),
+        jaccard=jac,
         chance=E,
-        overlap=res.overlap,
+        overlap=ovl,
         p_value=pv,
         n_samples=PX.n_samples,
         mode=PX.mode,
     )
 
 
-def _check_int(value, name, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}; got {value}.")
-
-
-SUMMARIES = ("mean", "max", "min")
-
-
-def summarize_spectrum(tas, summary="mean"):
-    """Reduce a spectrum to one number: its mean, max or min over the swept k."""
-    if summary not in SUMMARIES:
-        raise ValueError(f"summary must be one of {SUMMARIES}; got {summary!r}.")
-    return float(getattr(np, summary)(tas))
-
-
+@validate_params(
+    _constraints(*_PAIR_PARAMETERS, "summary", "chance"),
+    prefer_skip_nested_validation=True,
+)
 def tas_score(
     X,
     Y,
@@ -684,23 +827,25 @@ def tas_score(
 ):
     """Topological Alignment Spectrum reduced to one number (higher = more aligned).
 
-    With a single k it is ``TAS(k)``; otherwise ``summary`` ('mean', 'max' or
-    'min') of ``TAS(k)`` over the swept sizes. In [-1, 1] (at least -1/2 with the
-    paper's chance level); 1 when every neighbourhood agrees, about 0 for unrelated
-    representations. Parameters as in :func:`tas_spectrum`.
+    With a single k it is TAS(k); otherwise ``summary`` ('mean', 'max' or 'min')
+    of TAS(k) over the swept sizes (Tavares et al. 2024). In [-1, 1] (at least
+    -1/2 with the paper's chance level); 1 when every neighbourhood agrees, about 0
+    for unrelated representations.
+
+    Parameters
+    ----------
+    X, Y, n_neighbors, chance, metric, algorithm, random_state, n_jobs, working_memory
+        As in :func:`tas_spectrum`.
+    summary : {'mean', 'max', 'min'}, default='mean'
+
+    Returns
+    -------
+    score : float
     """
-    res = tas_spectrum(
-        X,
-        Y,
-        n_neighbors,
-        chance=chance,
-        metric=metric,
-        algorithm=algorithm,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        working_memory=working_memory,
+    PX, PY = _prepare_pair(
+        X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory
     )
-    return summarize_spectrum(res.tas, summary)
+    return combine_tas(PX, PY, summary=summary, chance=chance, working_memory=working_memory)
 
 
 def _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory):
@@ -711,7 +856,8 @@ def _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working
     PX, PY = _prepare_pair(
         X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory
     )
-    return combine_neighborhoods(PX, PY, working_memory=working_memory)
+    jac, ovl = _combine(PX, PY, working_memory)
+    return PX.ks, jac, ovl
 
 
 def _out(values, n_neighbors):
@@ -720,6 +866,7 @@ def _out(values, n_neighbors):
     return values
 
 
+@validate_params(_constraints(*_PAIR_PARAMETERS), prefer_skip_nested_validation=True)
 def mutual_knn_alignment(
     X,
     Y,
@@ -734,14 +881,13 @@ def mutual_knn_alignment(
     """Mutual k-nearest-neighbour alignment: mean over samples of ``o_i(k) / k``.
 
     The fraction of each sample's k neighbours in X that are also among its k
-    neighbours in Y (Huh, Cheung, Wang & Isola, "The Platonic Representation
-    Hypothesis", ICML 2024). In [0, 1]; about ``k / (n - 1)`` by chance.
+    neighbours in Y (Huh et al. 2024). In [0, 1]; about ``k / (n - 1)`` by chance.
 
     Parameters
     ----------
     X, Y, metric, algorithm, random_state, n_jobs, working_memory
         As in :func:`tas_spectrum`.
-    n_neighbors : int, float in (0, 1) or array-like
+    n_neighbors : int, float in (0, 1) or array-like, default=10
         As in :func:`resolve_n_neighbors` (None is not allowed).
 
     Returns
@@ -749,10 +895,11 @@ def mutual_knn_alignment(
     score : float, or ndarray over the sorted distinct sizes when ``n_neighbors``
         is an array.
     """
-    res = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
-    return _out(res.overlap / res.k, n_neighbors)
+    ks, _, ovl = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
+    return _out(ovl / ks, n_neighbors)
 
 
+@validate_params(_constraints(*_PAIR_PARAMETERS), prefer_skip_nested_validation=True)
 def knn_jaccard(
     X,
     Y,
@@ -767,8 +914,19 @@ def knn_jaccard(
     """Mean Jaccard index of the k-neighbourhoods, ``mean_i o_i / (2k - o_i)``, not
     normalised for chance.
 
-    In [0, 1]; about ``k / (2(n-1) - k)`` by chance. Parameters and return value as in
-    :func:`mutual_knn_alignment`.
+    In [0, 1]; about ``k / (2(n-1) - k)`` by chance.
+
+    Parameters
+    ----------
+    X, Y, metric, algorithm, random_state, n_jobs, working_memory
+        As in :func:`tas_spectrum`.
+    n_neighbors : int, float in (0, 1) or array-like, default=10
+        As in :func:`resolve_n_neighbors` (None is not allowed).
+
+    Returns
+    -------
+    score : float, or ndarray over the sorted distinct sizes when ``n_neighbors``
+        is an array.
     """
-    res = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
-    return _out(res.jaccard, n_neighbors)
+    _, jac, _ = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
+    return _out(jac, n_neighbors)

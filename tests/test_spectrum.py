@@ -508,3 +508,74 @@ def test_approximate_spectrum_close_to_exact():
 def test_constant_representation_rejected(rng):
     with pytest.raises(ValueError, match="zero variance"):
         tas_spectrum(np.ones((10, 3)), rng.normal(size=(10, 2)))
+
+
+# -- the exact neighbour order whatever the offset or magnitude -------------------------------
+def exact_ranks(X):
+    """Ranks (0 = self) from distances of the values given in long double, ties by index.
+
+    The difference of two float32 values, or of two float64 values of one binade, is
+    exact in long double, and so are the squares of float32 differences.
+    """
+    Z = np.asarray(X, dtype=np.longdouble)
+    D = ((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1)
+    n = Z.shape[0]
+    R = np.empty((n, n), dtype=np.int64)
+    for i in range(n):
+        order = sorted(range(n), key=lambda j: (j != i, D[i, j], j))
+        R[i, order] = np.arange(n)
+    return R
+
+
+def tas_from_ranks(RX, RY, ks):
+    """TAS from two rank matrices by the definition: neighbourhood sets per k."""
+    n = RX.shape[0]
+    out = []
+    for k in ks:
+        inx = (RX >= 1) & (RX <= k)
+        iny = (RY >= 1) & (RY <= k)
+        o = (inx & iny).sum(axis=1)
+        J = float(np.mean(o / (2 * k - o)))
+        E = k / (2 * (n - 1) - k)
+        out.append((J - E) / (1 - E))
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    "dtype, offset, columns",
+    [(np.float32, 1e4, "all"), (np.float32, 1e3, "all"), (np.float32, 1e4, "one"), (np.float64, 1e8, "all")],
+)
+def test_tas_of_offset_copy_matches_exact_order(rng, dtype, offset, columns):
+    # float32 Gram products lose the whole signal at offset 1e4 (TAS 0.013 instead of ~1)
+    X = rng.normal(size=(300, 16)).astype(dtype)
+    Y = X.copy()
+    if columns == "all":
+        Y += dtype(offset)
+    else:
+        Y[:, 3] += dtype(offset)
+    RX, RY = exact_ranks(X), exact_ranks(Y)
+    ks = np.arange(1, 299)
+    expected = tas_from_ranks(RX, RY, ks)
+    assert expected.mean() > 0.95  # rounding of Y's values moves only near ties
+    est = TopologicalAlignmentSpectrum().fit(X, Y)
+    np.testing.assert_allclose(est.spectrum_, expected, rtol=0, atol=1e-12)  # full-rank path
+    assert est.score(X, Y) == pytest.approx(expected.mean(), abs=1e-12)
+    small = [1, 5, 40]  # neighbour-list path
+    np.testing.assert_allclose(tas_spectrum(X, Y, small).tas, expected[np.array(small) - 1], atol=1e-12)
+    PX = prepare_neighborhoods(X, rank_cache_bytes=0, working_memory=0.5)  # streamed points
+    PY = prepare_neighborhoods(Y, rank_cache_bytes=0, working_memory=0.5)
+    J = combine_neighborhoods(PX, PY, working_memory=0.5).jaccard
+    E = tas_chance(ks, 300)
+    np.testing.assert_allclose((J - E) / (1 - E), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e-300, 1e150, 1e154, 1e300])
+def test_tas_free_of_scale(rng, scale):
+    X = rng.normal(size=(80, 4))
+    Y = X @ rng.normal(size=(4, 4)) + 0.3 * rng.normal(size=(80, 4))
+    Ys = Y * scale
+    expected = tas_from_ranks(exact_ranks(X), exact_ranks(Ys), np.arange(1, 79))
+    got = tas_spectrum(X, Ys).tas
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    np.testing.assert_allclose(got, tas_spectrum(X, Y).tas, atol=1e-12)
+    assert TopologicalAlignmentSpectrum().fit(X * scale, X).score(X * scale, X) == 1.0

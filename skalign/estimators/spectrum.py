@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_paired
 from ..base import BasePairedScorer
-from ..neighbors import ALGORITHMS, METRICS
 from ..spectrum import (
-    CHANCE_LEVELS,
     MIN_SAMPLES,
-    SUMMARIES,
-    combine_neighborhoods,
+    TAS_PARAMETER_CONSTRAINTS,
+    combine_tas,
     prepare_neighborhoods,
-    summarize_spectrum,
-    tas_chance,
-    tas_from_jaccard,
     tas_spectrum,
 )
 
@@ -107,33 +98,21 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
     [1.0, 1.0]
     """
 
-    score_range = (-1.0, 1.0)
-    invariances = (
-        "translation",
-        "isotropic_scaling",
-        "orthogonal",
-        "monotone_distance",
-        "sample_permutation",
-    )
-    symmetric = True
-    stateless = True
+    def _metadata(self):
+        return {
+            "score_range": (-1.0, 1.0),
+            "invariances": (
+                "translation",
+                "isotropic_scaling",
+                "orthogonal",
+                "monotone_distance",
+                "sample_permutation",
+            ),
+            "symmetric": True,
+            "stateless": True,
+        }
 
-    _parameter_constraints: dict = {
-        "n_neighbors": [
-            None,
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="neither"),
-            "array-like",
-        ],
-        "summary": [StrOptions(set(SUMMARIES))],
-        "chance": [StrOptions(set(CHANCE_LEVELS))],
-        "metric": [StrOptions(set(METRICS))],
-        "algorithm": [StrOptions(set(ALGORITHMS))],
-        "n_permutations": [Interval(Integral, 0, None, closed="left")],
-        "random_state": ["random_state"],
-        "n_jobs": [None, Integral],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = {**TAS_PARAMETER_CONSTRAINTS}
 
     def __init__(
         self,
@@ -206,23 +185,28 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         )
 
     def combine(self, PX, PY):
-        """``summary`` of the spectrum of two prepared representations."""
-        res = combine_neighborhoods(PX, PY)
-        tas = tas_from_jaccard(res.jaccard, tas_chance(res.k, PX.n_samples, self.chance))
-        return summarize_spectrum(tas, self.summary)
+        """``summary`` of the spectrum of two prepared representations
+        (:func:`skalign.spectrum.combine_tas`)."""
+        return combine_tas(PX, PY, summary=self.summary, chance=self.chance)
 
-    def score(self, X, Y):
+    def score(self, X, y):
         """``summary`` of TAS over the swept k, on the rows given.
 
         Fractional ``n_neighbors`` resolve against these rows. No permutations are
         run here.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_x)
+        y : array-like of shape (n_samples, n_features_y)
+            The second representation, ``Y``, of the same samples.
 
         Returns
         -------
         score : float
             In [-1, 1] (at least -1/2 with ``chance='paper'``); higher = more aligned.
         """
-        return super().score(X, Y)
+        return super().score(X, y)
 
     def spectrum(self, X, Y):
         """The spectrum of X and Y as a table (with p-values when ``n_permutations > 0``).
@@ -238,8 +222,7 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         import pandas as pd
 
         self._validate_params()
-        X, Y = check_paired(X, Y, min_samples=MIN_SAMPLES)
-        res = self._spectrum(X, Y)
+        res = self._spectrum(X, Y)  # validated there, once
         pv = np.full(res.k.shape, np.nan) if res.p_value is None else res.p_value
         return pd.DataFrame(
             {
