@@ -3,15 +3,6 @@
 The formulas are in :mod:`skalign.kernels` (one-shot CKA) and
 :mod:`skalign.streaming` (streaming and minibatch CKA); the scorer calls their
 public functions and holds no math of its own.
-
-References
-----------
-Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-representations revisited. ICML.
-Song, Smola, Gretton, Bedo & Borgwardt (2012). Feature selection via
-dependence maximization. JMLR 13.
-Nguyen, Raghu & Kornblith (2021). Do wide and deep networks learn the same
-things? ICLR.
 """
 
 from __future__ import annotations
@@ -91,6 +82,15 @@ class CKAScorer(BasePairedScorer):
     ``kernel='rbf', debiased=True`` the unbiased HSIC is computed directly on
     the uncentred kernel with zeroed diagonal (Song et al. 2012), which stays
     accurate at narrow bandwidths.
+
+    References
+    ----------
+    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+    representations revisited. ICML.
+    Song, Smola, Gretton, Bedo & Borgwardt (2012). Feature selection via
+    dependence maximization. JMLR 13.
+    Nguyen, Raghu & Kornblith (2021). Do wide and deep networks learn the same
+    things? ICLR.
 
     Examples
     --------
