@@ -154,6 +154,12 @@ class Checkpoint:
                 f"checkpoint must end in '.parquet' or '.csv' (the format is chosen by "
                 f"extension); got {self.path!r}."
             )
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise ValueError(
+                f"checkpoint={self.path!r} is in a folder that does not exist ({folder!r}); "
+                "create it first."
+            )
         for arg, names in (("reps_a", self.names_a), ("reps_b", self.names_b)):
             as_str = [str(n) for n in names]
             if len(set(as_str)) < len(as_str):

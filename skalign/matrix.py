@@ -504,6 +504,10 @@ def _as_scorers(scorer):
         if not isinstance(est, BasePairedScorer):
             raise TypeError(f"scorer must be {_INTERFACE}; got {type(est).__name__}: {est!r:.80}.")
     scorers = [est for _, est in items]
+    for est in scorers:
+        # once, before any work: a bad hyper-parameter is the caller's mistake, not a
+        # failed pair that on_error='skip' should record and pass over
+        est._validate_params()
     names = [given if given is not None else type(est).__name__ for given, est in items]
     if len(set(names)) < len(names):
         # same class twice: tell them apart by their parameters, then by position

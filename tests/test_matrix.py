@@ -629,6 +629,20 @@ def test_on_error_must_be_an_option(layers):
         alignment_matrix(layers, scorer=MeanCorr(), on_error="ignore")
 
 
+def test_bad_hyper_parameter_is_not_skipped_as_a_failed_pair(layers):
+    if not hasattr(skalign, "CKAScorer"):
+        pytest.skip("CKAScorer not there yet")
+    with pytest.raises(ValueError, match="kernel"):
+        alignment_matrix(layers, scorer=skalign.CKAScorer(kernel="bogus"), on_error="skip")
+
+
+def test_checkpoint_in_missing_folder_fails_before_the_work(layers, tmp_path):
+    MeanCorr.log = []
+    with pytest.raises(ValueError, match="checkpoint=.*folder that does not exist"):
+        alignment_matrix(layers, scorer=MeanCorr(), checkpoint=tmp_path / "nope" / "out.csv")
+    assert MeanCorr.log == []
+
+
 # -- the progress helper ------------------------------------------------------------------------
 def test_progress_helper(capsys, monkeypatch):
     from skalign._progress import progress
