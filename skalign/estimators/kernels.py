@@ -147,6 +147,13 @@ class CKAScorer(BasePairedScorer):
             debiased=self.debiased, name=name,
         )
 
+    def _score(self, X, Y):
+        # X and Y were validated by score: prepare without validating again
+        kw = dict(kernel=self.kernel, sigma=self.sigma, sigma_fraction=self.sigma_fraction, debiased=self.debiased)
+        PX = prepare_cka(X, name="X", validate=False, **kw)
+        PY = prepare_cka(Y, name="Y", validate=False, **kw)
+        return combine_cka(PX, PY, debiased=self.debiased)
+
     def combine(self, PX, PY):
         """CKA of two prepared representations (see :func:`skalign.metrics.combine_cka`)."""
         return combine_cka(PX, PY, debiased=self.debiased)
