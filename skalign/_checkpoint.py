@@ -89,17 +89,16 @@ def scorer_params_key(scorer):
 
 def _canonical(value, depth=0):
     """Text of a parameter value that does not depend on the process it was made in."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return repr(value)
-    if isinstance(value, float):
-        return repr(value)
     if isinstance(value, np.generic):
-        return f"{type(value).__name__}({value.item()!r})"
+        # k=np.int64(5) and k=5 score the same: one key
+        value = value.item()
+    if value is None or isinstance(value, (bool, str, int, float)):
+        return repr(value)
     if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return f"ndarray(object, {_canonical(value.tolist(), depth + 1)})"
         data = np.ascontiguousarray(value)
-        digest = hashlib.sha256(data.tobytes()).hexdigest()[:16] if data.dtype != object else repr(
-            data.tolist()
-        )
+        digest = hashlib.sha256(data.tobytes()).hexdigest()[:16]
         return f"ndarray({data.dtype.str}, {data.shape}, {digest})"
     if depth < 4 and isinstance(value, (list, tuple)):
         inner = ", ".join(_canonical(v, depth + 1) for v in value)
@@ -200,7 +199,9 @@ class Checkpoint:
         try:
             table = pd.read_parquet(self.path)
         except Exception as exc:
-            raise ValueError(f"checkpoint {self.path!r} exists but could not be read: {exc}") from exc
+            raise ValueError(
+                f"checkpoint {self.path!r} exists but could not be read: {exc}"
+            ) from exc
         self._check_columns(list(table.columns), COLUMNS)
         return [
             (str(a), str(b), str(s), str(p), int(f), float(v))
@@ -297,9 +298,8 @@ class Checkpoint:
             old = pd.read_parquet(self.path)
             self._check_columns(list(old.columns), COLUMNS)
             new = pd.concat([old[COLUMNS], new], ignore_index=True)
-        new = new.astype(
-            {"a": str, "b": str, "scorer": str, "params": str, "fold": np.int64, "score": np.float64}
-        )
+        text = {"a": str, "b": str, "scorer": str, "params": str}
+        new = new.astype({**text, "fold": np.int64, "score": np.float64})
         tmp = f"{self.path}.tmp-{os.getpid()}"
         new.to_parquet(tmp, index=False)
         os.replace(tmp, self.path)

@@ -738,7 +738,8 @@ def _run(plan, todo, results, store, on_error, verbose):
             train, test = plan.folds[f]
             A, B = plan.arrays_a[i], plan.arrays_b[j]
             largest = max(largest, A.nbytes, B.nbytes)
-            calls.append(delayed(_guarded)(k, _fit_score_task, k, plan.scorers[s], A, B, train, test))
+            task = delayed(_guarded)(k, _fit_score_task, k, plan.scorers[s], A, B, train, test)
+            calls.append(task)
             continue
         ka, kb = (s, "a", i, f), (s, "a" if plan.self_compare else "b", j, f)
         reason = failed.get(ka) or failed.get(kb)

@@ -1,4 +1,4 @@
-"""Checkpoints of alignment_matrix under faults: kills, concurrent writers, torn rows, new parameters.
+"""Checkpoints of alignment_matrix under faults: kills, two writers, torn rows, new parameters.
 
 The runs that are killed or that write concurrently are subprocesses; their
 scorer lives in a small module written to a temporary folder, so that they, their
@@ -49,10 +49,11 @@ class SlowCKA(CKAScorer):
 def layers():
     rng = np.random.default_rng(7)
     base = rng.normal(size=(60, 5))
-    return {
-        f"layer {k}": np.tanh(base @ rng.normal(size=(5, 4 + k))) + 0.3 * rng.normal(size=(60, 4 + k))
-        for k in range(10)
-    }
+    out = {}
+    for k in range(10):
+        d = 4 + k
+        out[f"layer {k}"] = np.tanh(base @ rng.normal(size=(5, d))) + 0.3 * rng.normal(size=(60, d))
+    return out
 
 
 def scorer(which):
@@ -278,7 +279,9 @@ def test_params_key_is_the_same_in_another_process(server, faultscorers):
 # -- torn and damaged rows -----------------------------------------------------------------
 def _small_layers(rng):
     base = rng.normal(size=(30, 4))
-    return {f"l{k}": base @ rng.normal(size=(4, 3 + k)) + rng.normal(size=(30, 3 + k)) for k in range(4)}
+    return {
+        f"l{k}": base @ rng.normal(size=(4, 3 + k)) + rng.normal(size=(30, 3 + k)) for k in range(4)
+    }
 
 
 def test_torn_last_csv_row_is_dropped_and_recomputed(rng, tmp_path):
@@ -370,3 +373,17 @@ def test_checkpoint_of_an_older_version_is_refused(rng, tmp_path):
     ).to_csv(path, index=False)
     with pytest.raises(ValueError, match="keyed rows by scorer class only"):
         alignment_matrix(layers, scorer=skalign.CKAScorer(), checkpoint=path)
+
+
+def test_params_text_has_no_memory_addresses():
+    from skalign._checkpoint import _canonical
+
+    class Opaque:
+        pass
+
+    a, b = Opaque(), Opaque()
+    assert " at 0x" in repr(a) and repr(a) != repr(b)
+    assert _canonical(a) == _canonical(b)  # equal in every process, unlike the repr
+    assert _canonical(np.int64(5)) == _canonical(5)
+    assert _canonical(np.arange(3)) != _canonical(np.arange(3.0))  # dtype counts
+    assert _canonical(np.arange(3)) != _canonical(np.array([0, 1, 3]))
