@@ -426,7 +426,7 @@ def _parser():
                        "also writes the spectra as a PNG.")
     d.add_argument("--out", default="skalign_demo.png", help="where to write the figure (default: %(default)s)")
     d.add_argument("--n-samples", type=int, default=500, help="points per cloud (default: %(default)s)")
-    d.add_argument("--random-state", type=int, default=0)
+    d.add_argument("--random-state", type=int, default=0, help="seed of the synthetic clouds (default: %(default)s)")
     c = sub.add_parser("compare", help="compare two representation files",
                        description="Compare two representations of the same samples (row i = stimulus i). "
                        "Files: .npy, .npz (name the array as FILE.npz:KEY or with --key-a/--key-b), .csv "
@@ -448,7 +448,8 @@ def _parser():
     c.add_argument("--report", default="skalign_compare.png",
                    help="PNG report: TAS spectrum, scores with their CV spread, how to read each "
                    "(default: %(default)s; needs matplotlib; '' to skip)")
-    c.add_argument("--random-state", type=int, default=0)
+    c.add_argument("--random-state", type=int, default=0,
+                   help="seed of the shuffle that makes the --cv folds (default: %(default)s)")
     return p
 
 

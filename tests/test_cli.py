@@ -261,3 +261,23 @@ def test_table_carries_the_dominant_scale(tmp_path, capsys, monkeypatch):
     folds = cross_val_score(TopologicalAlignmentSpectrum(n_neighbors=49 / 199), X, Y,
                             cv=KFold(4, shuffle=True, random_state=0))
     assert table.loc["tas_peak", "cv_mean"] == pytest.approx(folds.mean(), abs=1e-12)
+
+
+def test_documentation_page_lists_every_option_and_metric():
+    from pathlib import Path
+
+    from skalign.cli import COMPARE_METRICS, _parser
+
+    page = Path(__file__).resolve().parent.parent / "doc" / "cli.rst"
+    if not page.exists():
+        pytest.skip("no documentation sources next to the tests")
+    text = page.read_text(encoding="utf-8")
+    sub = next(a for a in _parser()._actions if a.dest == "command")
+    for command, parser in sub.choices.items():
+        assert f"skalign {command}" in text
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert f"``{flag}" in text, f"{command} {flag} is not documented in doc/cli.rst"
+    for metric in COMPARE_METRICS:
+        assert f"``{metric}``" in text, metric
