@@ -7,7 +7,7 @@ search are importable from the top level.
 
 __version__ = "0.1.0"
 
-from . import datasets, metrics, neighbors, plotting, topology  # noqa: E402,F401
+from . import datasets, extract, metrics, neighbors, plotting, preprocessing, reduction, topology  # noqa: E402,F401
 from .matrix import alignment_matrix, pivot_alignment, plot_alignment_matrix  # noqa: E402
 from .estimators import *  # noqa: E402,F401,F403
 from .estimators import __all__ as _estimator_names  # noqa: E402

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+from sklearn.utils.validation import _get_feature_names, _num_samples, check_is_fitted, validate_data
 
 from .._validation import check_same_samples
 from ..base import BasePairedScorer
@@ -67,9 +68,6 @@ class Paired(BasePairedScorer):
     1.0
     """
 
-    invariances = ("sample_permutation",)
-    stateless = False
-
     _parameter_constraints: dict = {
         "preprocessor": [HasMethods(["fit", "transform"]), tuple, list, None],
         "scorer": [HasMethods(["fit", "score"]), None],
@@ -89,13 +87,15 @@ class Paired(BasePairedScorer):
             return CKAScorer()
         return self.scorer
 
-    @property
-    def score_range(self):
-        return tuple(getattr(self._scorer(), "score_range", (-float("inf"), float("inf"))))
-
-    @property
-    def symmetric(self):
-        return self.preprocess == "both" and bool(getattr(self._scorer(), "symmetric", False))
+    def _metadata(self):
+        inner = self._scorer()
+        return {
+            "score_range": tuple(getattr(inner, "score_range", (-float("inf"), float("inf")))),
+            # a preprocessor can break any invariance of the scorer but this one
+            "invariances": ("sample_permutation",),
+            "symmetric": self.preprocess == "both" and bool(getattr(inner, "symmetric", False)),
+            "stateless": False,
+        }
 
     # -- fit / score --------------------------------------------------------------
     def _preprocessors(self):
@@ -118,10 +118,11 @@ class Paired(BasePairedScorer):
     def _check_rows(X, y):
         if y is None:
             raise ValueError(
-                "y is None: Paired compares two representations; pass y, the same samples "
-                "in a second representation."
+                "y is None: this measure requires y to be passed, but the target y is None. "
+                "Pass y, the same samples in a second representation."
             )
-        check_same_samples(_num_samples(X), _num_samples(y), names=("X", "y"))
+        check_same_samples(_num_samples(X), _num_samples(y), names=("X", "Y"),
+                           shapes=(np.shape(X), np.shape(y)))
 
     def fit(self, X, y):
         """Fit the preprocessors on X's and y's rows, then the scorer on the transformed pair.
@@ -146,6 +147,11 @@ class Paired(BasePairedScorer):
         self.preprocessor_y_ = None if pre_y is None else clone(pre_y).fit(y)
         Xt, yt = self._transform(X, y)
         self.n_features_y_ = _num_features(y)
+        names_y = _get_feature_names(y)
+        if names_y is None:
+            self.__dict__.pop("feature_names_y_", None)
+        else:
+            self.feature_names_y_ = names_y
         self.scorer_ = clone(self._scorer()).fit(Xt, yt)
         return self
 
@@ -164,6 +170,7 @@ class Paired(BasePairedScorer):
         check_is_fitted(self)
         self._check_rows(X, y)
         validate_data(self, X, skip_check_array=True, reset=False)
+        self._check_feature_names_y(_get_feature_names(y))
         return float(self.scorer_.score(*self._transform(X, y)))
 
     def prepare(self, X, name="X"):

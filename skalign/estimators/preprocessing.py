@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..reduction import (
     SPATIAL_POOL_CONSTRAINTS,
@@ -16,6 +16,15 @@ from ..reduction import (
 )
 
 __all__ = ["Flatten", "PoolTokens", "PoolSpatial"]
+
+
+def _ndim(X):
+    # from the shape attribute, without np.ndim: array-likes that refuse
+    # __array_function__ must still reach scikit-learn's validation
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return len(shape)
+    return np.asarray(X).ndim if isinstance(X, (list, tuple)) else 2
 
 
 class _Reducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -34,19 +43,28 @@ class _Reducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self
         """
         self._validate_params()
-        shape = np.shape(X)
-        if len(shape) < 2:
-            raise ValueError(
-                f"X must have a sample axis and at least one more; got shape {shape}. "
-                "Reshape a single feature with X.reshape(-1, 1)."
-            )
-        self.input_shape_ = tuple(shape[1:])
-        self.n_features_in_ = int(np.prod(shape[1:]))
-        columns = getattr(X, "columns", None)
-        if columns is not None:
-            self.feature_names_in_ = np.asarray([str(c) for c in columns], dtype=object)
+        X = self._check_input(X, reset=True)
+        self.input_shape_ = tuple(np.shape(X)[1:])
         self._n_features_out = self._reduce(X).shape[1]
         return self
+
+    def _check_input(self, X, reset):
+        """2-D input through scikit-learn's checks (names, widths, dtypes); tensors through ours."""
+        ndim = _ndim(X)
+        if ndim <= 2:
+            # scikit-learn's wording for 1-D input ("Reshape your data ..."), sparse and
+            # object input, and the recorded n_features_in_ / feature_names_in_
+            return validate_data(self, X, reset=reset, dtype="numeric")
+        X = np.asarray(X)
+        width = int(np.prod(X.shape[1:]))
+        if reset:
+            self.n_features_in_ = width
+        elif width != self.n_features_in_:
+            raise ValueError(
+                f"X has {width} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (per-sample shape {X.shape[1:]})."
+            )
+        return X
 
     def transform(self, X):
         """Reduce ``X`` to ``(n_samples, n_features_out)``.
@@ -56,6 +74,7 @@ class _Reducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ndarray of shape (n_samples, n_features_out)
         """
         check_is_fitted(self)
+        X = self._check_input(X, reset=False) if _ndim(X) <= 2 else X
         out = self._reduce(X)
         if out.shape[1] != self._n_features_out:
             raise ValueError(
@@ -64,10 +83,6 @@ class _Reducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
         return out
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # only whole padded token positions, see skalign.reduction
-        return tags
 
 
 class Flatten(_Reducer):
@@ -76,6 +91,18 @@ class Flatten(_Reducer):
     Keeps the spatial or token structure in the feature index (two maps are
     compared position by position); see :class:`PoolTokens` and
     :class:`PoolSpatial` for reductions that do not.
+
+    Parameters
+    ----------
+    None; the output width is learned in ``fit``.
+
+    References
+    ----------
+    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+    representations revisited. ICML (convolutional layers compared flattened or
+    averaged over positions).
+    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
+    ICML (language-model layers compared as pooled token activations).
 
     Examples
     --------
@@ -89,11 +116,6 @@ class Flatten(_Reducer):
 
     def _reduce(self, X):
         return flatten(X)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 class PoolTokens(_Reducer):
@@ -110,6 +132,14 @@ class PoolTokens(_Reducer):
     Padded positions are rows of NaN in the array (see :mod:`skalign.reduction`),
     so the padding follows the samples through cross-validation splits; a 2-D
     input is taken as already pooled and passed through (validated).
+
+    References
+    ----------
+    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+    representations revisited. ICML (convolutional layers compared flattened or
+    averaged over positions).
+    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
+    ICML (language-model layers compared as pooled token activations).
 
     Examples
     --------
@@ -140,6 +170,14 @@ class PoolSpatial(_Reducer):
     channels_last : bool, default=False
         Whether the channel axis is the last one.
 
+    References
+    ----------
+    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+    representations revisited. ICML (convolutional layers compared flattened or
+    averaged over positions).
+    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
+    ICML (language-model layers compared as pooled token activations).
+
     Examples
     --------
     >>> import numpy as np
@@ -157,11 +195,6 @@ class PoolSpatial(_Reducer):
     def _reduce(self, X):
         return pool_spatial(X, self.how, channels_last=self.channels_last)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 class TokensAsSamples(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Every real token a sample: ``(n, t, d)`` to ``(n_real_tokens, d)``.
@@ -171,6 +204,18 @@ class TokensAsSamples(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     scikit-learn ``Pipeline``, which would leave the target's rows unchanged.
     :meth:`groups` gives the sequence of each row, for exchangeability blocks of
     permutation tests and for ``GroupKFold``.
+
+    Parameters
+    ----------
+    None; the token width is learned in ``fit``.
+
+    References
+    ----------
+    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+    representations revisited. ICML (convolutional layers compared flattened or
+    averaged over positions).
+    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
+    ICML (language-model layers compared as pooled token activations).
 
     Examples
     --------
