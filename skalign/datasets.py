@@ -1,17 +1,22 @@
 """Synthetic pairs of representations with known alignment structure.
 
 :func:`make_alignment_pair` draws the point clouds of the synthetic experiment of
-Tavares, Ayres & Smaragdis ("Diagnosing Neural Convergence with Topological
-Alignment Spectra", arXiv:2411.08687): Gaussian clusters at corners of the
+Tavares, Ayres & Smaragdis (2024): Gaussian clusters at corners of the
 [-1, 1] hypercube, and a second representation that agrees with the first at some
 scales and not at others.
+
+References
+----------
+Tavares, Ayres & Smaragdis, "Diagnosing Neural Convergence with Topological
+Alignment Spectra", arXiv:2411.08687 (2024).
 """
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._validation import check_random_state
 
@@ -19,26 +24,6 @@ __all__ = ["make_alignment_pair", "ALIGNMENT_PAIR_KINDS"]
 
 #: The kinds :func:`make_alignment_pair` draws.
 ALIGNMENT_PAIR_KINDS = ("jitter", "shuffle_centers", "random")
-
-
-def _check_int(value, name, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r} of type {type(value).__name__}.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}; got {value}.")
-    return int(value)
-
-
-def _check_nonneg(value, name):
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-    ):
-        raise TypeError(f"{name} must be a finite real number; got {value!r}.")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}.")
-    return float(value)
 
 
 def _corners(n_clusters, n_features, rs):
@@ -75,6 +60,19 @@ def _cloud(n_samples, n_clusters, n_features, cluster_std, rs):
     return centers, labels, offsets
 
 
+@validate_params(
+    {
+        "kind": [StrOptions(set(ALIGNMENT_PAIR_KINDS))],
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 2, None, closed="left")],
+        # closed on the left only: inf is refused along with NaN
+        "cluster_std": [Interval(Real, 0, np.inf, closed="left")],
+        "noise": [Interval(Real, 0, np.inf, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_alignment_pair(
     kind,
     n_samples=500,
@@ -129,13 +127,6 @@ def make_alignment_pair(
     >>> X.shape, Y.shape
     ((500, 10), (500, 10))
     """
-    if kind not in ALIGNMENT_PAIR_KINDS:
-        raise ValueError(f"kind must be one of {ALIGNMENT_PAIR_KINDS}; got {kind!r}.")
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    n_clusters = _check_int(n_clusters, "n_clusters", 2)
-    n_features = _check_int(n_features, "n_features", 1)
-    cluster_std = _check_nonneg(cluster_std, "cluster_std")
-    noise = _check_nonneg(noise, "noise")
     if n_clusters > n_samples:
         raise ValueError(f"n_clusters={n_clusters} exceeds n_samples={n_samples}.")
     rs = check_random_state(random_state)

@@ -1,67 +1,70 @@
-"""Neighbourhood geometry of one representation, and of a pair.
+r"""Intrinsic dimension of one representation, read off its neighbourhoods.
 
-Intrinsic dimension (ID)
-------------------------
-TwoNN (Facco et al. 2017) reads the dimension off the ratio ``mu = r2 / r1`` of
-each point's second- and first-nearest-neighbour distances. If the density is
-locally constant on a ``d``-dimensional manifold, ``mu`` is Pareto distributed,
-``F(mu) = 1 - mu**(-d)`` for ``mu >= 1``, so
+TwoNN (Facco et al., 2017) reads the dimension off the ratio
+:math:`\mu = r_2 / r_1` of each point's second- and first-nearest-neighbour
+distances. If the density is locally constant on a d-dimensional manifold,
+:math:`\mu` is Pareto distributed, :math:`F(\mu) = 1 - \mu^{-d}` for
+:math:`\mu \ge 1`, so
 
-* ``-log(1 - F(mu)) = d log mu``: a line through the origin whose slope is ``d``
-  (``method='linear'``, fitted after discarding the largest ``discard_fraction`` of
-  ``mu``, which come from points in sparse regions and bias the slope), and
-* the maximum-likelihood estimate is ``N / sum(log mu)``; the unbiased version
-  ``(N - 1) / sum(log mu)`` is ``method='mle'``.
+.. math::
 
-:func:`local_intrinsic_dimension` applies TwoNN to every point's ``k`` nearest
-neighbours (Ruppik et al. 2025), and :func:`multiscale_intrinsic_dimension`
-follows the estimate through neighbour ranks ``2**j -> 2**(j+1)`` with GRIDE
-(Denti et al. 2022).
+    -\log(1 - F(\mu)) = d \log \mu,
 
-Information imbalance
----------------------
-``Delta(A -> B)`` (Glielmo et al. 2022) is ``2 / N`` times the mean rank, in
-space B, of each point's nearest neighbours in space A. It is about ``(k + 1) / N``
-(near 0) when A's neighbourhoods are B's neighbourhoods and about 1 when A says
-nothing about B's; it is asymmetric, so the pair of values tells which
-representation holds the other's information.
+a line through the origin whose slope is d (``method='linear'``, fitted after
+discarding the largest ``discard_fraction`` of :math:`\mu`, which come from
+points in sparse regions and bias the slope), and the maximum-likelihood
+estimate is :math:`N / \sum_i \log \mu_i`; its unbiased version
+:math:`(N - 1) / \sum_i \log \mu_i` is ``method='mle'``.
+
+:func:`local_intrinsic_dimension` applies TwoNN to every point's k nearest
+neighbours (Ruppik et al., 2025), and :func:`multiscale_intrinsic_dimension`
+follows the estimate through neighbour ranks :math:`2^j \to 2^{j+1}` with GRIDE
+(Denti et al., 2022).
 
 Conventions
 -----------
 All neighbour searches go through :func:`skalign.neighbors.kneighbors` (self
 excluded, ties broken by index). TwoNN needs distinct points: duplicated rows
-(``r1 = 0``) are **merged** before the search, a ``UserWarning`` gives their count,
-and pointwise results of a duplicate are those of its first copy. ``log(0)`` is
-never taken: any ratio whose ``r1`` is still 0 (e.g. rows parallel under the
-cosine metric) is left out of the fit and counted in a warning.
+(:math:`r_1 = 0`) are **merged** before the search, a ``UserWarning`` gives their
+count, and pointwise results of a duplicate are those of its first copy.
+:math:`\log 0` is never taken: any ratio whose :math:`r_1` is still 0 (e.g. rows
+parallel under the cosine metric) is left out of the fit and counted in a warning.
+
+The estimators are scale-free, and are computed so: every representation is
+first multiplied by the power of two that brings its largest absolute value into
+[0.5, 1). That is exact (every distance is scaled by the same power of two, so
+every ratio is that of the data given, bit for bit) and keeps squared distances
+of data near 1e-300, 1e300 or in the subnormal range from underflowing or
+overflowing. Where every kept ratio is exactly 1 (tied neighbour distances, as on
+a lattice) no finite dimension exists, and a ValueError says so.
 
 References
 ----------
 Facco, d'Errico, Rodriguez & Laio, "Estimating the intrinsic dimension of datasets
 by a minimal neighborhood information", Scientific Reports 7, 12140 (2017).
+
 Denti, Doimo, Laio & Mira, "The generalized ratios intrinsic dimension estimator",
 Scientific Reports 12, 20005 (2022).
-Glielmo, Zeni, Cheng, Csányi & Laio, "Ranking the information content of distance
-measures", PNAS Nexus 1(2), pgac039 (2022).
+
 Ruppik, von Rohrscheidt, van Niekerk, Geishauser, Lin, Lubis, Ruppik & Gašić,
 "Less is More: Local Intrinsic Dimensions of Contextual Language Models" (2025).
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
-from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 from sklearn import get_config
 from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._validation import check_n_neighbors, check_nonconstant, check_representation, unique_rows
-from .neighbors import block_rows, kneighbors, pairwise_block, prepare_points, resolve_algorithm
+from ._validation import check_n_neighbors, check_representation, unique_rows
+from .neighbors import ALGORITHMS, kneighbors, prepare_points, resolve_algorithm
 
 __all__ = [
     "twonn_ratios",
@@ -69,43 +72,68 @@ __all__ = [
     "twonn_dimension",
     "local_intrinsic_dimension",
     "multiscale_intrinsic_dimension",
-    "prepare_information_imbalance",
-    "information_imbalance_prepared",
-    "information_imbalance",
 ]
 
+#: Distances the estimators work with (cosine: chord distance of unit rows).
 ID_METRICS = ("euclidean", "cosine")
+#: TwoNN fits: the linear fit of the CDF, or the maximum-likelihood estimate.
 TWONN_METHODS = ("linear", "mle")
+#: Estimators of the local ID inside a neighbourhood.
+LOCAL_ID_ESTIMATORS = ("twonn", "mle")
+#: How the local ID finds r1 and r2 (inside the neighbourhood, or globally).
+LOCAL_ID_MODES = ("exact", "fast")
+
+#: Constraints of the neighbour-search parameters of every estimator of this module
+#: (scikit-learn's ``validate_params`` format), shared with the estimator classes.
+SEARCH_PARAMETER_CONSTRAINTS = {
+    "metric": [StrOptions(set(ID_METRICS))],
+    "algorithm": [StrOptions(set(ALGORITHMS))],
+    "random_state": ["random_state"],
+    "n_jobs": [Integral, None],
+}
+#: Constraints of the TwoNN fit, shared with :class:`skalign.TwoNN`.
+TWONN_PARAMETER_CONSTRAINTS = {
+    "method": [StrOptions(set(TWONN_METHODS))],
+    "discard_fraction": [Interval(Real, 0, 1, closed="left")],
+}
+#: Constraints of the local ID, shared with :class:`skalign.LocalIntrinsicDimension`.
+LOCAL_ID_PARAMETER_CONSTRAINTS = {
+    "n_neighbors": [Interval(Integral, 3, None, closed="left")],
+    "estimator": [StrOptions(set(LOCAL_ID_ESTIMATORS))],
+    "discard_fraction": TWONN_PARAMETER_CONSTRAINTS["discard_fraction"],
+    "mode": [StrOptions(set(LOCAL_ID_MODES))],
+}
 
 
 # ----------------------------------------------------------------------------- input
-def _check_fraction(discard_fraction):
-    if isinstance(discard_fraction, (bool, np.bool_)) or not isinstance(discard_fraction, numbers.Real):
-        raise TypeError(f"discard_fraction must be a float in [0, 1); got {discard_fraction!r}.")
-    if not 0.0 <= discard_fraction < 1.0:
-        raise ValueError(f"discard_fraction must be in [0, 1); got {discard_fraction!r}.")
-    return float(discard_fraction)
+def _unit_scale(X):
+    """``X`` times the power of two that brings ``max |X|`` into [0.5, 1), and its exponent.
 
-
-def _check_choice(value, name, options):
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
-    return value
+    Returns ``(Xs, e)`` with ``X == Xs * 2**e`` exactly (``np.ldexp`` shifts exponents
+    without forming ``2**-e``, which overflows for subnormal data).
+    """
+    top = max(float(X.max()), -float(X.min())) if X.size else 0.0
+    if top == 0.0:
+        return X, 0
+    e = int(np.frexp(top)[1])
+    return np.ldexp(X, -e).astype(X.dtype, copy=False), e
 
 
 def _distinct_points(X, metric, name="X", min_samples=3):
-    """Validated points with duplicated rows merged, and the map back to all rows.
+    """Validated points at unit scale with duplicated rows merged, and the map back to all rows.
 
-    Euclidean rows are centred (distances are unchanged and the Gram-matrix
-    distances lose less precision, which matters for float32 ratios of close
-    points); cosine rows are scaled to unit length, so Euclidean distances between
-    them are chord distances, which rank like ``1 - cos`` but, unlike ``1 - cos``,
-    scale linearly with distance as TwoNN assumes.
+    ``X`` was validated by the caller. Returns ``(Xu, inverse, e)``: distances
+    among the rows of ``Xu`` are those of ``X`` divided by ``2**e``. Euclidean rows
+    are centred (distances are unchanged and the Gram-matrix distances lose less
+    precision, which matters for float32 ratios of close points); cosine rows are
+    scaled to unit length, so Euclidean distances between them are chord distances,
+    which rank like ``1 - cos`` but, unlike ``1 - cos``, scale linearly with
+    distance as TwoNN assumes.
     """
-    _check_choice(metric, "metric", ID_METRICS)
-    X = check_representation(X, name=name, min_samples=min_samples)
+    X, e = _unit_scale(X)
     if metric == "cosine":
         X, _ = prepare_points(X, "cosine", name=name)
+        e = 0
     first, inverse = unique_rows(X)
     n_dup = X.shape[0] - first.size
     if n_dup:
@@ -131,7 +159,7 @@ def _distinct_points(X, metric, name="X", min_samples=3):
         )
     if metric == "euclidean":
         Xu = Xu - Xu.mean(axis=0, dtype=np.float64).astype(Xu.dtype)
-    return Xu, inverse, X.shape[0]
+    return Xu, inverse, e
 
 
 def _log_ratios(r1, r2, what):
@@ -152,7 +180,7 @@ def _log_ratios(r1, r2, what):
 
 
 # ----------------------------------------------------------------------------- TwoNN
-def _twonn_rows(log_mu, method, discard_fraction):
+def _twonn_rows(log_mu, method, discard_fraction, name, what):
     """TwoNN estimate for each row of a matrix of ``log mu`` values (NaN = absent).
 
     ``method='linear'``: with the valid values of a row sorted, ``x_p`` the p-th
@@ -162,10 +190,10 @@ def _twonn_rows(log_mu, method, discard_fraction):
     least the largest value is always dropped, where ``F = 1`` and ``y`` is infinite.
     ``method='mle'``: ``(m - 1) / sum(log mu)`` over all valid values.
 
-    A row whose kept ratios are all 1 (``log mu = 0``: lattice-like ties ``r1 = r2``)
-    has an infinite estimate; it is returned as ``inf`` (the limit of both
-    estimators) and counted in a warning. Rows with fewer than 2 valid values get NaN
-    and are likewise counted.
+    A row with fewer than 2 valid values, or whose kept ratios are all 1
+    (``log mu = 0``: ties ``r1 = r2``, as on a lattice), has no finite estimate (the
+    limit of both estimators is infinite): a ValueError naming ``name`` gives how
+    many ``what`` are affected.
     """
     L = np.atleast_2d(np.asarray(log_mu, dtype=np.float64))
     valid = np.isfinite(L)
@@ -185,47 +213,49 @@ def _twonn_rows(log_mu, method, discard_fraction):
         x = np.where(use, S, 0.0)
         num = (x * y).sum(axis=1)
         den = (x * x).sum(axis=1)
-    out = np.full(L.shape[0], np.nan)
     few = m < 2
     flat = ~few & (den <= 0)
-    good = ~few & ~flat
-    out[good] = num[good] / den[good]
-    out[flat] = np.inf
     if flat.any() or few.any():
-        warnings.warn(
-            f"TwoNN is undefined for {int(few.sum())} neighbourhood(s) with fewer than 2 valid "
-            f"ratios (NaN) and infinite for {int(flat.sum())} whose kept ratios r2/r1 all equal 1 "
-            "(ties, as on a lattice; returned as inf).",
-            UserWarning,
-            stacklevel=3,
+        why = []
+        if flat.any():
+            why.append(f"{int(flat.sum())} with every kept ratio r2/r1 equal to 1 (tied neighbour "
+                       "distances, as on a lattice or in coarsely quantised data)")
+        if few.any():
+            why.append(f"{int(few.sum())} with fewer than 2 valid ratios")
+        raise ValueError(
+            f"{name}: TwoNN has no finite estimate for {int(flat.sum() + few.sum())} of "
+            f"{L.shape[0]} {what}: {' and '.join(why)}. Tied distances carry no information on "
+            "the dimension at the scale of the nearest neighbours; multiscale_intrinsic_dimension "
+            "compares farther neighbour ranks, whose distances differ."
         )
-    return out
+    return num / den
 
 
+def _twonn_fit(log_mu, method, discard_fraction, name):
+    return float(_twonn_rows(log_mu[None, :], method, discard_fraction, name, "set(s) of ratios (one fit)")[0])
+
+
+@validate_params({"mu": ["array-like"], **TWONN_PARAMETER_CONSTRAINTS}, prefer_skip_nested_validation=True)
 def twonn_from_ratios(mu, *, method="linear", discard_fraction=0.1):
-    """TwoNN intrinsic dimension from precomputed ratios ``mu = r2 / r1``.
+    r"""TwoNN intrinsic dimension from precomputed ratios :math:`\mu = r_2 / r_1`.
 
     Parameters
     ----------
     mu : array-like of shape (n,)
         Ratios, each ``>= 1``; non-finite values are left out.
     method : {'linear', 'mle'}
-        ``'linear'``: least-squares slope through the origin of ``-log(1 - F(mu))``
-        on ``log mu``, ``F_p = p / N`` for the p-th smallest ratio, after discarding
-        the largest ``discard_fraction`` of the ratios (at least one: ``F = 1`` there).
-        ``'mle'``: ``(N - 1) / sum(log mu)``, all ratios, ``discard_fraction`` unused.
+        ``'linear'``: least-squares slope through the origin of
+        :math:`-\log(1 - F(\mu))` on :math:`\log \mu`, :math:`F_p = p / N` for the
+        p-th smallest ratio, after discarding the largest ``discard_fraction`` of the
+        ratios (at least one: :math:`F = 1` there). ``'mle'``:
+        :math:`(N - 1) / \sum \log \mu`, all ratios, ``discard_fraction`` unused
+        (Facco et al., 2017, eqs. 2-4).
     discard_fraction : float in [0, 1)
 
     Returns
     -------
     dimension : float
-
-    References
-    ----------
-    Facco et al., Scientific Reports 7, 12140 (2017), eqs. (2)-(4).
     """
-    _check_choice(method, "method", TWONN_METHODS)
-    discard_fraction = _check_fraction(discard_fraction)
     mu = np.asarray(mu, dtype=np.float64).ravel()
     if mu.size < 2:
         raise ValueError(f"TwoNN needs at least 2 ratios; got {mu.size}.")
@@ -233,11 +263,19 @@ def twonn_from_ratios(mu, *, method="linear", discard_fraction=0.1):
         raise ValueError("mu must hold ratios r2 / r1 >= 1.")
     with np.errstate(divide="ignore"):
         log_mu = np.where(np.isfinite(mu), np.log(np.where(np.isfinite(mu), mu, 1.0)), np.nan)
-    return float(_twonn_rows(log_mu[None, :], method, discard_fraction)[0])
+    return _twonn_fit(log_mu, method, discard_fraction, "mu")
 
 
+def _twonn_log_ratios(X, metric, algorithm, random_state, n_jobs):
+    """``log mu`` of every distinct row of validated ``X`` (NaN where r1 = 0)."""
+    Xu, _, _ = _distinct_points(X, metric)
+    dist, _ = kneighbors(Xu, 2, algorithm=algorithm, random_state=random_state, n_jobs=n_jobs)
+    return _log_ratios(dist[:, 0], dist[:, 1], "point(s)")
+
+
+@validate_params(SEARCH_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def twonn_ratios(X, *, metric="euclidean", algorithm="auto", random_state=None, n_jobs=None):
-    """The TwoNN ratio ``mu_i = r2_i / r1_i`` of every distinct row of ``X``.
+    r"""The TwoNN ratio :math:`\mu_i = r_{2,i} / r_{1,i}` of every distinct row of ``X``.
 
     Parameters
     ----------
@@ -247,20 +285,22 @@ def twonn_ratios(X, *, metric="euclidean", algorithm="auto", random_state=None, 
         ``'cosine'`` uses chord distances between unit-length rows.
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
         Neighbour search, see :func:`skalign.neighbors.kneighbors`.
-    random_state, n_jobs
-        Passed to the neighbour search.
+    random_state : int, RandomState or None
+        Seeds the approximate neighbour search.
+    n_jobs : int or None
+        Threads for the neighbour search.
 
     Returns
     -------
     mu : ndarray of shape (n_distinct,)
         ``inf`` where ``r1 = 0`` between distinct rows (counted in a warning).
     """
-    Xu, _, _ = _distinct_points(X, metric)
-    dist, _ = kneighbors(Xu, 2, algorithm=algorithm, random_state=random_state, n_jobs=n_jobs)
-    log_mu = _log_ratios(dist[:, 0], dist[:, 1], "point(s)")
+    X = check_representation(X, name="X", min_samples=3)
+    log_mu = _twonn_log_ratios(X, metric, algorithm, random_state, n_jobs)
     return np.where(np.isfinite(log_mu), np.exp(log_mu), np.inf)
 
 
+@validate_params({**TWONN_PARAMETER_CONSTRAINTS, **SEARCH_PARAMETER_CONSTRAINTS}, prefer_skip_nested_validation=True)
 def twonn_dimension(
     X,
     *,
@@ -271,21 +311,27 @@ def twonn_dimension(
     random_state=None,
     n_jobs=None,
 ):
-    """Global intrinsic dimension of ``X`` by TwoNN.
+    r"""Global intrinsic dimension of ``X`` by TwoNN (Facco et al., 2017).
 
-    ``mu = r2 / r1`` for every distinct point; ``method='linear'`` fits
-    ``-log(1 - F(mu)) = d log mu`` through the origin after dropping the largest
-    ``discard_fraction`` of ``mu``; ``method='mle'`` returns ``(N - 1) / sum log mu``.
-    See :func:`twonn_from_ratios` and :func:`twonn_ratios` for the parameters.
+    :math:`\mu = r_2 / r_1` for every distinct point; ``method='linear'`` fits
+    :math:`-\log(1 - F(\mu)) = d \log \mu` through the origin after dropping the
+    largest ``discard_fraction`` of :math:`\mu`; ``method='mle'`` returns
+    :math:`(N - 1) / \sum \log \mu`. See :func:`twonn_from_ratios` and
+    :func:`twonn_ratios` for the parameters.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    method : {'linear', 'mle'}, default='linear'
+    discard_fraction : float in [0, 1), default=0.1
+    metric : {'euclidean', 'cosine'}, default='euclidean'
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
+    random_state : int, RandomState or None
+    n_jobs : int or None
 
     Returns
     -------
     dimension : float
-
-    References
-    ----------
-    Facco et al., "Estimating the intrinsic dimension of datasets by a minimal
-    neighborhood information", Scientific Reports 7, 12140 (2017).
 
     Examples
     --------
@@ -295,10 +341,9 @@ def twonn_dimension(
     >>> round(twonn_dimension(X))
     3
     """
-    _check_choice(method, "method", TWONN_METHODS)
-    discard_fraction = _check_fraction(discard_fraction)
-    mu = twonn_ratios(X, metric=metric, algorithm=algorithm, random_state=random_state, n_jobs=n_jobs)
-    return twonn_from_ratios(mu, method=method, discard_fraction=discard_fraction)
+    X = check_representation(X, name="X", min_samples=3)
+    log_mu = _twonn_log_ratios(X, metric, algorithm, random_state, n_jobs)
+    return _twonn_fit(log_mu, method, discard_fraction, "X")
 
 
 # ----------------------------------------------------------------------------- local ID
@@ -360,6 +405,11 @@ def _gram_log_ratios(X, ind, rows):
     return L, int(ok.size - np.count_nonzero(ok))
 
 
+@validate_params(
+    {**LOCAL_ID_PARAMETER_CONSTRAINTS, **SEARCH_PARAMETER_CONSTRAINTS,
+     "working_memory": [Interval(Real, 0, None, closed="neither"), None]},
+    prefer_skip_nested_validation=True,
+)
 def local_intrinsic_dimension(
     X,
     n_neighbors=128,
@@ -424,21 +474,11 @@ def local_intrinsic_dimension(
     Returns
     -------
     local_id : ndarray of shape (n_samples,)
-
-    References
-    ----------
-    Ruppik et al., "Less is More: Local Intrinsic Dimensions of Contextual Language
-    Models" (2025); Facco et al., Scientific Reports 7, 12140 (2017).
+        Finite everywhere; a neighbourhood without a finite estimate (ties as on a
+        lattice) raises a ValueError instead (see the module notes).
     """
-    _check_choice(estimator, "estimator", ("twonn", "mle"))
-    _check_choice(mode, "mode", ("exact", "fast"))
-    discard_fraction = _check_fraction(discard_fraction)
     X = check_representation(X, name="X", min_samples=3)
     k = check_n_neighbors(n_neighbors, X.shape[0], name="n_neighbors")
-    if k < 3:
-        raise ValueError(
-            f"n_neighbors={k} is too small: TwoNN inside a neighbourhood needs at least 3 points."
-        )
     Xu, inverse, _ = _distinct_points(X, metric, min_samples=3)
     if k > Xu.shape[0] - 1:
         raise ValueError(
@@ -450,7 +490,7 @@ def local_intrinsic_dimension(
     n = Xu.shape[0]
     if mode == "fast":
         log_mu = _log_ratios(dist[:, 0], dist[:, 1], "point(s)")
-        out = _twonn_rows(log_mu[ind], method, discard_fraction)
+        out = _twonn_rows(log_mu[ind], method, discard_fraction, "X", "neighbourhood(s)")
     else:
         if working_memory is None:
             working_memory = get_config()["working_memory"]
@@ -473,7 +513,7 @@ def local_intrinsic_dimension(
                 UserWarning,
                 stacklevel=2,
             )
-        out = _twonn_rows(log_mu, method, discard_fraction)
+        out = _twonn_rows(log_mu, method, discard_fraction, "X", "neighbourhood(s)")
     return out if inverse is None else out[inverse]
 
 
@@ -507,6 +547,10 @@ def _gride_mle(lm, n1, n2):
     return brentq(_gride_score, lo, hi, args=(lm, n1, n2), xtol=1e-12, rtol=1e-12)
 
 
+@validate_params(
+    {"max_neighbors": [Interval(Integral, 2, None, closed="left")], **SEARCH_PARAMETER_CONSTRAINTS},
+    prefer_skip_nested_validation=True,
+)
 def multiscale_intrinsic_dimension(
     X,
     *,
@@ -516,19 +560,23 @@ def multiscale_intrinsic_dimension(
     random_state=None,
     n_jobs=None,
 ):
-    """Intrinsic dimension as a function of neighbourhood rank (GRIDE).
+    r"""Intrinsic dimension as a function of neighbourhood rank (GRIDE).
 
-    At scale j, with ``n1 = 2**j`` and ``n2 = 2**(j+1)``, each point gives
-    ``mu_i = r_{i,n2} / r_{i,n1}``, the ratio of its n2-th and n1-th neighbour
-    distances. Under a locally constant density on a d-dimensional manifold its
-    density is (Denti et al. 2022, eq. 4)
+    At scale j, with :math:`n_1 = 2^j` and :math:`n_2 = 2^{j+1}`, each point gives
+    :math:`\mu_i = r_{i,n_2} / r_{i,n_1}`, the ratio of its :math:`n_2`-th and
+    :math:`n_1`-th neighbour distances. Under a locally constant density on a
+    d-dimensional manifold its density is (Denti et al., 2022, eq. 4)
 
-    ``f(mu) = d (mu^d - 1)^(n2-n1-1) / (B(n2-n1, n1) mu^((n2-1) d + 1))``,
+    .. math::
+
+        f(\mu) = \frac{d\,(\mu^d - 1)^{n_2 - n_1 - 1}}{B(n_2 - n_1, n_1)\,\mu^{(n_2 - 1) d + 1}},
 
     and the ID at that scale is the maximum-likelihood d over all points, found as
     the single root of the score (the log-likelihood is concave in d). Its standard
     error is the inverse square root of the Fisher information. At ``j = 0`` this is
-    TwoNN's ``N / sum log(r2/r1)``. Small scales see noise as extra dimensions,
+    TwoNN's maximum-likelihood estimate :math:`N / \sum \log(r_2/r_1)`
+    (:func:`twonn_dimension` with ``method='mle'`` returns the unbiased
+    :math:`(N - 1) / \sum \log(r_2/r_1)`). Small scales see noise as extra dimensions,
     large ones see curvature and the data's extent: read the curve, next to TAS,
     for the range where it is flat.
 
@@ -540,8 +588,12 @@ def multiscale_intrinsic_dimension(
         Largest neighbour rank used; scales run while ``2**(j+1) <= max_neighbors``.
         Must be at least 2 and below the number of distinct rows.
     metric : {'euclidean', 'cosine'}, default='euclidean'
-    algorithm, random_state, n_jobs
-        Passed to :func:`skalign.neighbors.kneighbors`.
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
+        Neighbour search, see :func:`skalign.neighbors.kneighbors`.
+    random_state : int, RandomState or None
+        Seeds the approximate neighbour search.
+    n_jobs : int or None
+        Threads for the neighbour search.
 
     Returns
     -------
@@ -551,16 +603,10 @@ def multiscale_intrinsic_dimension(
         ``mean_distance`` (mean n2-th neighbour distance, the length scale probed)
         and ``n_points`` (ratios used; those with ``r_n1 = r_n2`` have zero
         likelihood at every d and are left out, with a warning, for ``j >= 1``).
-
-    References
-    ----------
-    Denti, Doimo, Laio & Mira, "The generalized ratios intrinsic dimension
-    estimator", Scientific Reports 12, 20005 (2022).
     """
-    Xu, _, _ = _distinct_points(X, metric, min_samples=3)
+    X = check_representation(X, name="X", min_samples=3)
+    Xu, _, e = _distinct_points(X, metric, min_samples=3)
     K = check_n_neighbors(max_neighbors, Xu.shape[0], name="max_neighbors")
-    if K < 2:
-        raise ValueError(f"max_neighbors must be at least 2; got {K}.")
     n_scales = int(np.floor(np.log2(K)))
     dist, _ = kneighbors(Xu, 2**n_scales, algorithm=algorithm, random_state=random_state, n_jobs=n_jobs)
     rows = []
@@ -585,7 +631,8 @@ def multiscale_intrinsic_dimension(
                 "n2": n2,
                 "dimension": float(d_hat),
                 "dimension_std": float(err),
-                "mean_distance": float(b.mean()),
+                # back to the data's units (an exact power of two)
+                "mean_distance": float(np.ldexp(b.mean(), e)),
                 "n_points": int(lm.size),
             }
         )
@@ -597,147 +644,3 @@ def multiscale_intrinsic_dimension(
             stacklevel=2,
         )
     return pd.DataFrame(rows)
-
-
-# ----------------------------------------------------------------------------- information imbalance
-@dataclass
-class PreparedImbalance:
-    """One representation prepared for information imbalance.
-
-    Attributes
-    ----------
-    points : ndarray
-        Validated rows (unit length for the cosine metric), used for distances
-        when this representation is the target space B.
-    aux : ndarray or None
-        Squared row norms for the Euclidean distance blocks.
-    neighbors : ndarray of shape (n_samples, n_neighbors)
-        Nearest neighbours, used when this representation is the source space A.
-    metric : str
-    """
-
-    points: np.ndarray
-    aux: object
-    neighbors: np.ndarray
-    metric: str
-
-    @property
-    def n_samples(self):
-        return self.neighbors.shape[0]
-
-    @property
-    def n_neighbors(self):
-        return self.neighbors.shape[1]
-
-
-def prepare_information_imbalance(X, n_neighbors=1, *, metric="euclidean", name="X"):
-    """Per-representation work of the information imbalance: its k nearest neighbours.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features), or a square distance matrix
-        with ``metric='precomputed'``
-    n_neighbors : int, default=1
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
-        Ranks do not change under monotone maps of the distance, so 'euclidean' and
-        'sqeuclidean' give the same result.
-    name : str
-        Argument name for error messages.
-
-    Returns
-    -------
-    PreparedImbalance
-        Exact neighbours (ties by index), plus what a distance block of X needs.
-    """
-    points, aux = prepare_points(X, metric, name=name)
-    if metric != "precomputed":
-        check_nonconstant(points, name)
-    k = check_n_neighbors(n_neighbors, points.shape[0], name="n_neighbors")
-    ind = kneighbors(points, k, metric=metric, algorithm="brute", return_distance=False, name=name)
-    return PreparedImbalance(points=points, aux=aux, neighbors=np.asarray(ind), metric=metric)
-
-
-def _ranks_of_targets(B, targets, working_memory=None):
-    """Rank in B, from each row i, of the samples ``targets[i]`` (1 = nearest).
-
-    Same tie rule as :func:`skalign.neighbors.iter_rank_blocks`: the rank of j is the
-    number of samples strictly nearer to i (i itself, at -inf, included) plus those
-    at the same distance with a lower index. Only the few target columns are
-    ranked, by counting, so a block costs O(b n k) instead of a sort's O(b n log n).
-    """
-    n, k = targets.shape
-    step = block_rows(n, working_memory, n_copies=2 + k)
-    cols = np.arange(n)
-    ranks = np.empty((n, k), dtype=np.int64)
-    for rows in gen_batches(n, step):
-        D = pairwise_block(B.points, B.aux, rows, B.metric)
-        t = targets[rows]
-        dt = np.take_along_axis(D, t, axis=1)
-        for c in range(k):
-            ref = dt[:, c : c + 1]
-            below = np.count_nonzero(D < ref, axis=1)
-            tied = np.count_nonzero((D == ref) & (cols[None, :] < t[:, c : c + 1]), axis=1)
-            ranks[rows, c] = below + tied
-    return ranks
-
-
-def information_imbalance_prepared(PA, PB, *, working_memory=None):
-    """``Delta(A -> B)`` from two :func:`prepare_information_imbalance` results.
-
-    ``Delta(A -> B) = 2 / (N k) * sum_i sum_{j in NN_A^k(i)} rank_B(i, j)``.
-
-    Cost: B's distances are needed, so each call streams B's n x n distance matrix in
-    row blocks of ``working_memory`` MiB: O(n^2 d_B) time (one matrix product, as for
-    a kNN search of B) plus O(n^2 k) comparisons, O(block x n) memory. Only A's
-    neighbour lists are reused from the preparation.
-    """
-    if PA.n_samples != PB.n_samples:
-        raise ValueError(
-            f"the two representations must describe the same samples; got {PA.n_samples} "
-            f"and {PB.n_samples} rows."
-        )
-    ranks = _ranks_of_targets(PB, PA.neighbors, working_memory=working_memory)
-    return float(2.0 * ranks.mean() / PA.n_samples)
-
-
-def information_imbalance(A, B, *, n_neighbors=1, metric="euclidean", working_memory=None):
-    """Information imbalance ``Delta(A -> B)``: how badly A's neighbours predict B's.
-
-    ``Delta(A -> B) = (2 / N) <r^B_ij | j among the k nearest neighbours of i in A>``,
-    the mean rank in B (1 = nearest) of each point's k nearest neighbours in A, times
-    2/N. It is ``(k + 1) / N`` when A and B have the same neighbour order (0 as
-    ``N`` grows), about 1 when they are independent (a random rank averages N/2),
-    and can reach ``2 (N - 1) / N`` when A's neighbours are B's farthest points.
-    Small ``Delta(A -> B)`` with large ``Delta(B -> A)``: A holds B's information and more.
-
-    Parameters
-    ----------
-    A, B : array-like of shape (n_samples, n_features_a), (n_samples, n_features_b)
-        Two representations of the same samples.
-    n_neighbors : int, default=1
-        k; the paper's definition is k = 1.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
-        Used in both spaces.
-    working_memory : float or None
-        MiB per distance block of B.
-
-    Returns
-    -------
-    delta : float
-
-    References
-    ----------
-    Glielmo, Zeni, Cheng, Csányi & Laio, "Ranking the information content of
-    distance measures", PNAS Nexus 1(2), pgac039 (2022).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skalign.metrics import information_imbalance
-    >>> X = np.random.default_rng(0).random((1000, 3))
-    >>> information_imbalance(X, X[:, :2]) < information_imbalance(X[:, :2], X)
-    True
-    """
-    PA = prepare_information_imbalance(A, n_neighbors, metric=metric, name="A")
-    PB = prepare_information_imbalance(B, n_neighbors, metric=metric, name="B")
-    return information_imbalance_prepared(PA, PB, working_memory=working_memory)

@@ -74,17 +74,19 @@ def test_random_pairs_are_independent():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        ({"kind": "rotate"}, ValueError, "kind must be one of"),
-        ({"kind": "jitter", "n_clusters": 1}, ValueError, "n_clusters must be >= 2"),
+        ({"kind": "rotate"}, ValueError, "'kind' parameter.*among"),
+        ({"kind": "jitter", "n_clusters": 1}, ValueError, r"'n_clusters' parameter.*\[2, inf\)"),
         (
             {"kind": "jitter", "n_clusters": 5, "n_features": 2},
             ValueError,
             "distinct hypercube corners",
         ),
         ({"kind": "jitter", "n_samples": 3, "n_clusters": 4}, ValueError, "exceeds n_samples"),
-        ({"kind": "jitter", "noise": -1.0}, ValueError, "noise must be >= 0"),
+        ({"kind": "jitter", "noise": -1.0}, ValueError, r"'noise' parameter.*range \[0"),
+        ({"kind": "jitter", "noise": np.inf}, ValueError, "'noise' parameter"),
+        ({"kind": "jitter", "cluster_std": np.nan}, ValueError, "'cluster_std' parameter"),
         ({"kind": "jitter", "cluster_std": "big"}, TypeError, "cluster_std"),
-        ({"kind": "jitter", "n_samples": 10.5}, TypeError, "n_samples must be an integer"),
+        ({"kind": "jitter", "n_samples": 10.5}, TypeError, "'n_samples' parameter.*int"),
     ],
 )
 def test_bad_arguments(kwargs, exc, match):

@@ -371,6 +371,26 @@ def test_precomputed_equals_points_and_transformer(rng):
     assert df.shape == (2, 4)
 
 
+def test_precomputed_symmetric_to_rounding_equals_points(rng):
+    # pairwise_distances is symmetric only to rounding; gudhi reads both triangles of a
+    # full matrix, so the matrix must be made exactly symmetric first (on the landmark
+    # path too, whose sub-matrix inherits the asymmetry)
+    from sklearn.metrics import pairwise_distances
+
+    cloud = _noisy_circle(rng, n=60) @ rng.normal(size=(2, 5))
+    D = pairwise_distances(cloud)
+    assert np.abs(D - D.T).max() > 0  # the case under test
+    exact = np.triu(D) + np.triu(D, 1).T
+    for kw in ({}, {"max_points": 30, "random_state": 0}):
+        pts = PersistenceSummary(homology_dimensions=[0, 1], **kw).fit_transform([cloud])
+        for M in (D, exact, D + 1e-12 * np.triu(np.ones_like(D), 1)):
+            pre = PersistenceSummary(homology_dimensions=[0, 1], metric="precomputed", **kw).fit_transform([M])
+            np.testing.assert_allclose(pre, pts, rtol=1e-9, atol=1e-9)
+        (h1,) = rips_diagrams([D], homology_dimensions=(1,), metric="precomputed", **kw)[0]
+        (h1_pts,) = rips_diagrams([cloud], homology_dimensions=(1,), **kw)[0]
+        np.testing.assert_allclose(np.sort(h1, axis=0), np.sort(h1_pts, axis=0), atol=1e-9)
+
+
 def test_max_edge_length_clips_essential_classes():
     # two far-apart triangles: a finite max_edge_length leaves two classes alive
     tri = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.8]])

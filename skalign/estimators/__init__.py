@@ -4,17 +4,19 @@ Each family module defines ``__all__``; this package re-exports them so that
 ``skalign.TopologicalAlignmentSpectrum`` and friends are importable from the top.
 """
 
-from . import geometry, kernels, matching, regression, shape, spectrum, topology
+from . import cubical, geometry, imbalance, kernels, matching, persistence, regression, shape, spectrum
+from .cubical import *  # noqa: F401,F403
 from .geometry import *  # noqa: F401,F403
+from .imbalance import *  # noqa: F401,F403
 from .kernels import *  # noqa: F401,F403
 from .matching import *  # noqa: F401,F403
+from .persistence import *  # noqa: F401,F403
 from .regression import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .spectrum import *  # noqa: F401,F403
-from .topology import *  # noqa: F401,F403
 
 __all__ = [
     name
-    for family in (spectrum, kernels, shape, regression, matching, topology, geometry)
+    for family in (spectrum, kernels, shape, regression, matching, cubical, persistence, geometry, imbalance)
     for name in family.__all__
 ]

@@ -1,28 +1,22 @@
-"""Estimators for neighbourhood geometry: intrinsic dimension and information imbalance.
-
-Thin scikit-learn layers over :mod:`skalign.geometry`, which holds the single
-implementation of each measure.
+"""Estimators of intrinsic dimension: thin scikit-learn layers over :mod:`skalign.geometry`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Integral, Interval, Real, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_representation
-from ..base import BasePairedScorer
 from ..geometry import (
-    ID_METRICS,
-    information_imbalance_prepared,
+    LOCAL_ID_PARAMETER_CONSTRAINTS,
+    SEARCH_PARAMETER_CONSTRAINTS,
+    TWONN_PARAMETER_CONSTRAINTS,
     local_intrinsic_dimension,
-    prepare_information_imbalance,
     twonn_dimension,
 )
-from ..neighbors import ALGORITHMS, METRICS
 
-__all__ = ["TwoNN", "LocalIntrinsicDimension", "InformationImbalance"]
+__all__ = ["TwoNN", "LocalIntrinsicDimension"]
 
 
 class TwoNN(BaseEstimator):
@@ -60,7 +54,8 @@ class TwoNN(BaseEstimator):
     Notes
     -----
     Duplicated rows (``r1 = 0``) are merged before the estimate, with a warning
-    giving their number; see :mod:`skalign.geometry`.
+    giving their number; data whose ratios r2/r1 all equal 1 (a lattice) raise a
+    ValueError. See :mod:`skalign.geometry`.
 
     References
     ----------
@@ -77,14 +72,7 @@ class TwoNN(BaseEstimator):
     2
     """
 
-    _parameter_constraints: dict = {
-        "method": [StrOptions({"linear", "mle"})],
-        "discard_fraction": [Interval(Real, 0, 1, closed="left")],
-        "metric": [StrOptions(set(ID_METRICS))],
-        "algorithm": [StrOptions(set(ALGORITHMS))],
-        "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
-    }
+    _parameter_constraints: dict = {**TWONN_PARAMETER_CONSTRAINTS, **SEARCH_PARAMETER_CONSTRAINTS}
 
     def __init__(
         self,
@@ -117,10 +105,9 @@ class TwoNN(BaseEstimator):
         self
         """
         self._validate_params()
-        Xa = check_representation(X, name="X", min_samples=3)
-        validate_data(self, X, skip_check_array=True, reset=True)
+        # twonn_dimension validates X; the widths and names are recorded after it
         self.dimension_ = twonn_dimension(
-            Xa,
+            X,
             method=self.method,
             discard_fraction=self.discard_fraction,
             metric=self.metric,
@@ -128,6 +115,7 @@ class TwoNN(BaseEstimator):
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         )
+        validate_data(self, X, skip_check_array=True, reset=True)
         return self
 
 
@@ -178,7 +166,7 @@ class LocalIntrinsicDimension(TransformerMixin, BaseEstimator):
     References
     ----------
     Ruppik et al., "Less is More: Local Intrinsic Dimensions of Contextual Language
-    Models" (2025); Facco et al., Scientific Reports 7, 12140 (2017).
+    Models" (2025); Facco et al. (2017), as for :class:`TwoNN`.
 
     Examples
     --------
@@ -193,16 +181,7 @@ class LocalIntrinsicDimension(TransformerMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints: dict = {
-        "n_neighbors": [Interval(Integral, 3, None, closed="left")],
-        "estimator": [StrOptions({"twonn", "mle"})],
-        "discard_fraction": [Interval(Real, 0, 1, closed="left")],
-        "mode": [StrOptions({"exact", "fast"})],
-        "algorithm": [StrOptions(set(ALGORITHMS))],
-        "n_jobs": [Integral, None],
-        "metric": [StrOptions(set(ID_METRICS))],
-        "random_state": ["random_state"],
-    }
+    _parameter_constraints: dict = {**LOCAL_ID_PARAMETER_CONSTRAINTS, **SEARCH_PARAMETER_CONSTRAINTS}
 
     def __init__(
         self,
@@ -274,124 +253,3 @@ class LocalIntrinsicDimension(TransformerMixin, BaseEstimator):
         """The single output column, ``local_id``."""
         check_is_fitted(self, "n_features_in_")
         return np.asarray(["local_id"], dtype=object)
-
-
-class InformationImbalance(BasePairedScorer):
-    """Information imbalance between two representations (Glielmo et al. 2022).
-
-    ``Delta(X -> Y) = (2 / N) * mean rank in Y of each point's k nearest neighbours
-    in X`` (rank 1 = nearest). It is near 0 when X's neighbours are Y's neighbours and
-    near 1 when X says nothing about Y's neighbourhoods.
-
-    ``score = 1 - (Delta(X -> Y) + Delta(Y -> X)) / 2`` (``direction='both'``), or
-    ``1 - Delta`` of one side, so higher means more mutually informative: about 1
-    for the same neighbourhoods, about 0 for independent ones, below 0 only when
-    neighbours in one space are systematically far in the other.
-
-    Parameters
-    ----------
-    n_neighbors : int, default=1
-        k nearest neighbours in the source space (the paper uses k = 1).
-    direction : {'both', 'x_to_y', 'y_to_x'}, default='both'
-        Which imbalance the score reports. One-sided scores are asymmetric.
-    metric : {'euclidean', 'sqeuclidean', 'cosine'}, default='euclidean'
-        Distance in both spaces.
-
-    Attributes
-    ----------
-    delta_xy_ : float
-        ``Delta(X -> Y)`` on the training rows: small when X predicts Y's neighbours.
-    delta_yx_ : float
-        ``Delta(Y -> X)`` on the training rows.
-    n_features_in_, n_features_y_ : int
-    feature_names_in_ : ndarray of str
-        Only when X is a DataFrame with string column names.
-
-    Notes
-    -----
-    Nothing is learned: ``score(X, Y)`` recomputes both imbalances on the rows given.
-    :meth:`prepare` stores each representation's exact k nearest neighbours (and its
-    points); :meth:`combine` still needs each space's full distances, streamed in
-    blocks: O(n^2 (d_x + d_y)) time and O(block x n) memory per pair, about the cost
-    of two exact kNN searches. ``Delta`` is about ``(k + 1) / N`` for identical
-    neighbourhoods, so the score of a representation with itself is
-    ``1 - (k + 1) / N``.
-
-    References
-    ----------
-    Glielmo, Zeni, Cheng, Csányi & Laio, "Ranking the information content of
-    distance measures", PNAS Nexus 1(2), pgac039 (2022).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skalign import InformationImbalance
-    >>> X = np.random.default_rng(0).random((1000, 3))
-    >>> ii = InformationImbalance().fit(X, X[:, :2])
-    >>> bool(ii.delta_xy_ < ii.delta_yx_)
-    True
-    """
-
-    score_range = (-1.0, 1.0)
-    invariances = (
-        "translation",
-        "isotropic_scaling",
-        "orthogonal",
-        "permutation",
-        "monotone_distance",
-        "sample_permutation",
-    )
-    @property
-    def symmetric(self):
-        # one direction of the imbalance is the point of the measure: only the average is symmetric
-        return self.direction == "both"
-
-    stateless = True
-
-    _parameter_constraints: dict = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "direction": [StrOptions({"both", "x_to_y", "y_to_x"})],
-        "metric": [StrOptions({m for m in METRICS if m != "precomputed"})],
-    }
-
-    def __init__(self, n_neighbors=1, direction="both", metric="euclidean"):
-        self.n_neighbors = n_neighbors
-        self.direction = direction
-        self.metric = metric
-
-    def _min_samples(self):
-        # k >= n is left to the neighbour search, whose error names n_neighbors and its range
-        return 3
-
-    def prepare(self, X, name="X"):
-        """Validate X and find its exact nearest neighbours (ties by index).
-
-        Returns
-        -------
-        skalign.geometry.PreparedImbalance
-        """
-        return prepare_information_imbalance(X, self.n_neighbors, metric=self.metric, name=name)
-
-    def _deltas(self, PX, PY):
-        need_xy = self.direction in ("both", "x_to_y")
-        need_yx = self.direction in ("both", "y_to_x")
-        dxy = information_imbalance_prepared(PX, PY) if need_xy else None
-        dyx = information_imbalance_prepared(PY, PX) if need_yx else None
-        return dxy, dyx
-
-    def _combine_score(self, dxy, dyx):
-        if self.direction == "x_to_y":
-            return 1.0 - dxy
-        if self.direction == "y_to_x":
-            return 1.0 - dyx
-        return 1.0 - 0.5 * (dxy + dyx)
-
-    def combine(self, PX, PY):
-        """Score from two :meth:`prepare` results (see the class docstring)."""
-        return float(self._combine_score(*self._deltas(PX, PY)))
-
-    def _fit(self, X, Y):
-        PX, PY = self.prepare(X, "X"), self.prepare(Y, "Y")
-        # both sides are reported whatever the direction: they are the diagnosis
-        self.delta_xy_ = information_imbalance_prepared(PX, PY)
-        self.delta_yx_ = information_imbalance_prepared(PY, PX)

@@ -1,0 +1,556 @@
+r"""Cubical homology of samples on a grid: Betti profiles, topological complexity and its decay.
+
+A feature map, an image or a conv layer's C x H x W volume is a function ``a`` on
+a grid. Its superlevel sets :math:`\{a \ge \eta\}` are cubical complexes; their
+Betti numbers :math:`\beta_q(\eta)` over a grid of thresholds form the *Betti
+curves*. The persistence of the filtration of :math:`-a` is computed once per
+sample (with gudhi) and every curve is read off its bars: a bar :math:`(b, d)` is
+alive at level :math:`-\eta` iff :math:`b \le -\eta < d`, so
+
+.. math::
+
+    \beta_q(\eta) = \#\{(b, d) \in \mathrm{Dgm}_q(-a) : b \le -\eta < d\}.
+
+The topological complexity of a layer is the mean over its samples of the summed
+Betti numbers (Naitzat, Zhitnikov & Lim, 2020; Suresh et al., 2023),
+
+.. math::
+
+    \Omega = \frac{1}{n} \sum_{i=1}^{n} \sum_q \beta_q(\{a_i \ge \eta\}),
+
+and its decay :math:`\theta` with depth is the least-squares slope of
+:math:`\Omega` against normalised depth.
+
+Conventions
+-----------
+*T-construction* (``construction='T'``): every value is a top-dimensional cell
+(a pixel is a closed unit square, a voxel a closed cube); cells that share only a
+corner are adjacent, so superlevel sets have 8-connectivity in 2-D (26 in 3-D).
+*V-construction* (``construction='V'``): every value is a vertex and a higher cell
+enters when all its vertices have; superlevel sets have 4-connectivity in 2-D (6 in
+3-D) (Bleile et al., 2022).
+
+References
+----------
+S. Suresh, B. Das, V. Abrol, S. Dutta Roy. On characterizing the evolution of
+embedding space of neural networks using algebraic topology. arXiv:2311.04592, 2023.
+
+G. Naitzat, A. Zhitnikov, L.-H. Lim. Topology of deep neural networks. JMLR 21, 2020.
+
+B. Bleile, A. Garin, T. Heiss, K. Maggs, V. Robins. The persistent homology of dual
+digital image constructions. In Research in Computational Topology 2, 2022.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ._validation import check_int, check_representation
+
+__all__ = [
+    "as_grids",
+    "cubical_diagrams",
+    "betti_curves",
+    "quantile_thresholds",
+    "minmax_per_sample",
+    "topological_complexity",
+    "complexity_decay",
+    "ComplexityDecay",
+]
+
+#: How grid values become cells: top cells ('T') or vertices ('V').
+CONSTRUCTIONS = ("T", "V")
+#: Summaries of a layer's Betti curves in :func:`topological_complexity`.
+COMPLEXITY_SUMMARIES = ("area", "threshold")
+#: Min-max rescalings of :func:`topological_complexity`.
+COMPLEXITY_NORMALIZATIONS = ("sample", "layer", "none")
+
+#: Constraints of the parameters shared by the cubical functions and
+#: :class:`skalign.CubicalBettiProfile` (scikit-learn's ``validate_params`` format).
+CUBICAL_PARAMETER_CONSTRAINTS = {
+    "homology_dimensions": ["array-like", Interval(Integral, 0, None, closed="left")],
+    "construction": [StrOptions(set(CONSTRUCTIONS))],
+    "grid_shape": ["array-like", None],
+    "n_jobs": [Integral, None],
+}
+
+
+# ---------------------------------------------------------------------------
+# Validators
+# ---------------------------------------------------------------------------
+def check_homology_dimensions(homology_dimensions):
+    """Homology dimensions as a tuple of distinct non-negative ints.
+
+    Parameters
+    ----------
+    homology_dimensions : int or sequence of int
+
+    Returns
+    -------
+    dims : tuple of int
+    """
+    dims = tuple(check_int(q, "homology_dimensions", low=0) for q in np.ravel(homology_dimensions))
+    if not dims or len(set(dims)) != len(dims):
+        raise ValueError(f"homology_dimensions must be distinct non-negative integers; got {homology_dimensions!r}.")
+    return dims
+
+
+def check_thresholds(thresholds):
+    """Thresholds as a non-empty 1-D float64 array of finite values.
+
+    Parameters
+    ----------
+    thresholds : array-like of float
+
+    Returns
+    -------
+    eta : ndarray of shape (n_thresholds,)
+    """
+    eta = np.asarray(thresholds, dtype=np.float64).ravel()
+    if eta.size == 0 or not np.isfinite(eta).all():
+        raise ValueError(f"thresholds must be a non-empty array of finite numbers; got {thresholds!r}.")
+    return eta
+
+
+def _check_grid_shape(grid_shape):
+    try:
+        shape = tuple(grid_shape)
+    except TypeError:
+        raise TypeError(f"grid_shape must be a tuple of positive integers; got {grid_shape!r}.") from None
+    if not 1 <= len(shape) <= 3:
+        raise ValueError(
+            f"grid_shape must have 1, 2 or 3 axes (a signal, an image or a volume); "
+            f"got {len(shape)} axes in {shape}."
+        )
+    for s in shape:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, Integral) or s < 1:
+            raise ValueError(f"grid_shape must hold positive integers; got {shape}.")
+    return tuple(int(s) for s in shape)
+
+
+# ---------------------------------------------------------------------------
+# Cubical input
+# ---------------------------------------------------------------------------
+@validate_params({"grid_shape": ["array-like", None], "name": [str]}, prefer_skip_nested_validation=True)
+def as_grids(X, *, grid_shape=None, name="X"):
+    """Validate samples given on a regular grid and return them as ``(n, *grid)``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), (n_samples, H, W) or (n_samples, H, W, D)
+        One function on a grid per sample. A 2-D array with ``grid_shape=None`` is
+        read as one 1-D signal per row (a grid of ``n_features`` cells).
+    grid_shape : tuple of int or None
+        Shape of one sample's grid (1 to 3 axes). With 2-D ``X`` its product must be
+        ``n_features``; with 3-D or 4-D ``X`` it must equal ``X.shape[1:]``.
+    name : str
+        Argument name for error messages.
+
+    Returns
+    -------
+    grids : ndarray of shape ``(n_samples, *grid)``
+    """
+    X = check_representation(X, name=name, ndim=(2, 3, 4))
+    if grid_shape is None:
+        return X
+    shape = _check_grid_shape(grid_shape)
+    if X.ndim == 2:
+        if math.prod(shape) != X.shape[1]:
+            raise ValueError(
+                f"grid_shape={tuple(grid_shape)} holds {math.prod(shape)} cells but {name} has "
+                f"{X.shape[1]} features per sample; got {name} of shape {X.shape}."
+            )
+        return X.reshape((X.shape[0],) + shape)
+    if X.shape[1:] != shape:
+        raise ValueError(
+            f"grid_shape={tuple(grid_shape)} does not match the grid of {name}, whose samples "
+            f"have shape {X.shape[1:]}; pass grid_shape=None for {X.ndim}-D input or flatten it."
+        )
+    return X
+
+
+@validate_params({"X": ["array-like"]}, prefer_skip_nested_validation=True)
+def minmax_per_sample(X):
+    """Rescale every sample (first axis) to [0, 1] by its own min and max.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+
+    Returns
+    -------
+    X01 : ndarray of float64, same shape
+        A constant sample becomes all zeros.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    flat = X.reshape(X.shape[0], -1)
+    lo = flat.min(axis=1, keepdims=True)
+    span = flat.max(axis=1, keepdims=True) - lo
+    span[span == 0] = 1.0
+    return ((flat - lo) / span).reshape(X.shape)
+
+
+@validate_params(
+    {"X": ["array-like"], "n_thresholds": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def quantile_thresholds(X, n_thresholds):
+    """``n_thresholds`` evenly spaced quantiles (levels 0 to 1) of all values of ``X``.
+
+    Parameters
+    ----------
+    X : array-like
+    n_thresholds : int
+        One threshold is the median.
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_thresholds,)
+    """
+    values = np.asarray(X, dtype=np.float64).ravel()
+    if n_thresholds == 1:
+        return np.array([float(np.median(values))])
+    return np.quantile(values, np.linspace(0.0, 1.0, n_thresholds))
+
+
+# ---------------------------------------------------------------------------
+# Cubical persistence and Betti curves
+# ---------------------------------------------------------------------------
+def _diagrams_of_block(block, dims, construction):
+    """Diagrams of the filtration of ``-a`` for every sample of ``block``."""
+    # gudhi's sklearn wrapper has a dedicated O(n log n) algorithm for 2-D top cells
+    # (about 40x faster than the generic CubicalComplex on 28x28 images) and falls back
+    # to CubicalComplex otherwise; a 1-D signal has the same H0 in T and V.
+    from gudhi.sklearn.cubical_persistence import CubicalPersistence
+
+    input_type = "top_dimensional_cells" if construction == "T" else "vertices"
+    cp = CubicalPersistence(homology_dimensions=list(dims), input_type=input_type, n_jobs=1)
+    return cp.fit_transform([-np.asarray(s, dtype=np.float64) for s in block])
+
+
+def _split(grids, n_jobs):
+    n = grids.shape[0]
+    n_blocks = max(1, min(n, 4 * effective_n_jobs(n_jobs)))
+    return [grids[s] for s in np.array_split(np.arange(n), n_blocks) if s.size]
+
+
+@validate_params(CUBICAL_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
+def cubical_diagrams(X, *, homology_dimensions=(0, 1), construction="T", grid_shape=None, n_jobs=None):
+    """Persistence diagrams of the superlevel filtrations of every sample.
+
+    Parameters
+    ----------
+    X : array-like, see :func:`as_grids`
+    homology_dimensions : sequence of int
+    construction : {'T', 'V'}
+        Pixels as top cells (8-connectivity in 2-D) or as vertices (4-connectivity).
+    grid_shape : tuple of int or None
+    n_jobs : int or None
+        Threads over samples (gudhi releases the GIL).
+
+    Returns
+    -------
+    diagrams : list of list of ndarray of shape (n_bars, 2)
+        ``diagrams[i][j]`` holds the bars ``(b, d)`` of dimension
+        ``homology_dimensions[j]`` of sample ``i`` in the filtration of ``-X[i]``:
+        a feature appears when the superlevel threshold falls to ``-b`` and vanishes
+        when it falls to ``-d`` (``d = inf`` for an essential class).
+    """
+    grids = as_grids(X, grid_shape=grid_shape)
+    dims = check_homology_dimensions(homology_dimensions)
+    out = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_diagrams_of_block)(b, dims, construction) for b in _split(grids, n_jobs)
+    )
+    return [d for part in out for d in part]
+
+
+def _bars_to_curves(diagrams, levels_sorted, n_dims):
+    """Betti curves of many samples from their bars, in one vectorised pass.
+
+    ``levels_sorted`` are the sublevel values ``t_k = -eta_k`` in increasing order.
+    A bar ``(b, d)`` is alive exactly for ``lo <= k < hi`` with ``lo = #{t_k < b}``
+    and ``hi = #{t_k < d}``; adding +1 at ``lo`` and -1 at ``hi`` of a difference
+    array and taking the running sum counts the live bars at every level at once.
+    """
+    n = len(diagrams)
+    K = levels_sorted.size
+    flat = [per_dim[j] for per_dim in diagrams for j in range(n_dims)]
+    counts = np.fromiter((len(b) for b in flat), dtype=np.int64, count=len(flat))
+    if not counts.any():
+        return np.zeros((n, n_dims, K), dtype=np.int64)
+    bars = np.concatenate([np.asarray(b, dtype=np.float64).reshape(-1, 2) for b in flat if len(b)])
+    rows = np.repeat(np.arange(n * n_dims, dtype=np.int64), counts)
+    lo = np.searchsorted(levels_sorted, bars[:, 0], side="left")
+    hi = np.searchsorted(levels_sorted, bars[:, 1], side="left")
+    width = K + 1
+    size = n * n_dims * width
+    diff = np.bincount(rows * width + lo, minlength=size) - np.bincount(rows * width + hi, minlength=size)
+    curves = np.cumsum(diff.reshape(n * n_dims, width), axis=1)[:, :K]
+    return curves.reshape(n, n_dims, K)
+
+
+def _curves_of_block(block, dims, construction, levels_sorted):
+    return _bars_to_curves(_diagrams_of_block(block, dims, construction), levels_sorted, len(dims))
+
+
+def _betti_curves(grids, eta, dims, construction, n_jobs):
+    """Betti curves of validated grids at validated thresholds ``eta``."""
+    levels = -eta
+    order = np.argsort(levels, kind="stable")
+    levels_sorted = levels[order]
+    parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_curves_of_block)(b, dims, construction, levels_sorted) for b in _split(grids, n_jobs)
+    )
+    sorted_curves = np.concatenate(parts, axis=0)
+    curves = np.empty_like(sorted_curves)
+    curves[:, :, order] = sorted_curves
+    return curves
+
+
+@validate_params(
+    {"X": ["array-like"], "thresholds": ["array-like"], **CUBICAL_PARAMETER_CONSTRAINTS},
+    prefer_skip_nested_validation=True,
+)
+def betti_curves(X, thresholds, *, homology_dimensions=(0, 1), construction="T", grid_shape=None, n_jobs=None):
+    r"""Betti numbers of the superlevel sets :math:`\{X_i \ge \eta\}` at every threshold.
+
+    The persistence of :math:`-X_i` is computed once per sample; the Betti numbers
+    at all thresholds are then counted from its bars (see the module notes), for
+    all samples and thresholds in one vectorised pass. No complex is rebuilt per
+    threshold.
+
+    Parameters
+    ----------
+    X : array-like, see :func:`as_grids`
+    thresholds : array-like of float, shape (n_thresholds,)
+        The levels ``eta``, in any order; the output follows it.
+    homology_dimensions : sequence of int
+        Dimensions at or above the grid's dimension are identically zero (a subset
+        of R^d has no d-dimensional homology) and are returned as zero curves.
+    construction : {'T', 'V'}
+    grid_shape : tuple of int or None
+    n_jobs : int or None
+        Threads over blocks of samples.
+
+    Returns
+    -------
+    curves : ndarray of int64, shape (n_samples, n_dims, n_thresholds)
+    """
+    grids = as_grids(X, grid_shape=grid_shape)
+    dims = check_homology_dimensions(homology_dimensions)
+    return _betti_curves(grids, check_thresholds(thresholds), dims, construction, n_jobs)
+
+
+# ---------------------------------------------------------------------------
+# Layer-level complexity and its decay
+# ---------------------------------------------------------------------------
+ComplexityDecay = namedtuple("ComplexityDecay", ["theta", "intercept", "r2"])
+ComplexityDecay.__doc__ = """Least-squares fit ``Omega ~ intercept + theta * depth`` (depth in [0, 1]).
+
+``theta < 0`` means the complexity falls with depth; ``r2`` is the coefficient of
+determination of the fit (nan when Omega is constant)."""
+
+
+@validate_params(
+    {
+        "homology_dimensions": CUBICAL_PARAMETER_CONSTRAINTS["homology_dimensions"],
+        "construction": CUBICAL_PARAMETER_CONSTRAINTS["construction"],
+        "summary": [StrOptions(set(COMPLEXITY_SUMMARIES))],
+        "eta": [Real],
+        "n_thresholds": [Interval(Integral, 1, None, closed="left")],
+        "per_channel": ["boolean"],
+        "channel_axis": [Integral],
+        "normalize": [StrOptions(set(COMPLEXITY_NORMALIZATIONS))],
+        "relative": ["boolean"],
+        "n_jobs": CUBICAL_PARAMETER_CONSTRAINTS["n_jobs"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def topological_complexity(
+    layers,
+    *,
+    homology_dimensions=(0, 1),
+    construction="T",
+    summary="area",
+    eta=0.5,
+    n_thresholds=20,
+    per_channel=True,
+    channel_axis=1,
+    normalize="sample",
+    relative=False,
+    n_jobs=None,
+):
+    r"""Topological complexity :math:`\Omega` of every layer of a network.
+
+    :math:`\Omega` (see the module notes) at one threshold
+    (``summary='threshold'``), or its mean over an even grid of thresholds spanning
+    the values, i.e. the area under the summed Betti curve divided by the value
+    range (``summary='area'``).
+
+    The paper (Suresh et al., 2023) does not fix every step; the choices below are
+    the library's, each a parameter:
+
+    * thresholds are taken in per-sample min-max units by default
+      (``normalize='sample'``), so that layers of different scale are comparable;
+    * the T-construction (8-connectivity) by default;
+    * conv volumes are read per channel and averaged over channels by default
+      (``per_channel=True``), so that a wider layer does not count more; with
+      ``per_channel=False`` the C x H x W volume is one 3-D grid;
+    * the raw :math:`\Omega` by default; ``relative=True`` adds ``omega_relative``,
+      :math:`\Omega` divided by the first layer's.
+
+    Parameters
+    ----------
+    layers : list or dict of array-like
+        Per-layer activations, samples first, in depth order: (n, C, H, W) conv
+        volumes (channel axis ``channel_axis``), (n, H, W) single-channel maps, or
+        (n, d) vectors (read as 1-D signals, so only beta_0 is non-zero and it depends
+        on the unit order). A dict's keys name the layers.
+    homology_dimensions : sequence of int
+    construction : {'T', 'V'}
+    summary : {'area', 'threshold'}
+    eta : float
+        Threshold for ``summary='threshold'``, in the units set by ``normalize``
+        (default 0.5: half-way between each sample's min and max).
+    n_thresholds : int
+        Grid size for ``summary='area'``: midpoints of ``n_thresholds`` equal bins
+        of [0, 1] for ``normalize='sample'`` or ``'layer'``, or of the layer's
+        [min, max] for ``normalize='none'``.
+    per_channel : bool
+    channel_axis : int
+        Axis of the channels in 4-D layers (1 for PyTorch's NCHW, -1 or 3 for NHWC).
+    normalize : {'sample', 'layer', 'none'}
+        Min-max rescaling of each sample (each sample's channel when per channel),
+        of the whole layer, or none.
+    relative : bool
+    n_jobs : int or None
+
+    Returns
+    -------
+    profile : pandas.DataFrame
+        One row per layer (index: layer name) with ``depth`` (layer position scaled
+        to [0, 1]), ``omega``, ``betti<q>`` (the per-dimension means that sum to
+        Omega), ``n_samples`` and, when ``relative``, ``omega_relative``.
+    """
+    import pandas as pd
+
+    if isinstance(layers, dict):
+        names = [str(k) for k in layers]
+        arrays = list(layers.values())
+    else:
+        arrays = list(layers)
+        names = [f"layer{i}" for i in range(len(arrays))]
+    if not arrays:
+        raise ValueError("layers is empty; pass a list or dict of per-layer activations.")
+    dims = check_homology_dimensions(homology_dimensions)
+
+    rows = []
+    for name, A in zip(names, arrays):
+        A = check_representation(A, name=f"layers[{name!r}]", ndim=(2, 3, 4))
+        n = A.shape[0]
+        if A.ndim == 4 and per_channel:
+            A = np.moveaxis(A, channel_axis, 1)
+            n_maps = A.shape[1]
+            grids = A.reshape((n * n_maps,) + A.shape[2:])
+        else:
+            n_maps = 1
+            grids = A
+        if normalize == "sample":
+            grids = minmax_per_sample(grids)
+        elif normalize == "layer":
+            lo, hi = float(grids.min()), float(grids.max())
+            grids = (grids - lo) / (hi - lo if hi > lo else 1.0)
+        if summary == "threshold":
+            thresholds = np.array([float(eta)])
+        else:
+            lo, hi = (0.0, 1.0) if normalize != "none" else (float(grids.min()), float(grids.max()))
+            edges = np.linspace(lo, hi, n_thresholds + 1)
+            thresholds = 0.5 * (edges[:-1] + edges[1:])
+        curves = _betti_curves(grids, thresholds, dims, construction, n_jobs)
+        # mean over thresholds, then over channels and samples
+        per_dim = curves.mean(axis=2).reshape(n, n_maps, len(dims)).mean(axis=(0, 1))
+        row = {"layer": name, "omega": float(per_dim.sum()), "n_samples": n}
+        row.update({f"betti{q}": float(v) for q, v in zip(dims, per_dim)})
+        rows.append(row)
+    profile = pd.DataFrame(rows).set_index("layer")
+    L = len(rows)
+    profile.insert(0, "depth", np.linspace(0.0, 1.0, L) if L > 1 else np.zeros(1))
+    if relative:
+        first = profile["omega"].iloc[0]
+        profile["omega_relative"] = profile["omega"] / first if first > 0 else np.nan
+    return profile
+
+
+@validate_params(
+    {"depth": ["array-like", None], "log": ["boolean"], "column": [str]},
+    prefer_skip_nested_validation=True,
+)
+def complexity_decay(profile, depth=None, *, log=False, column="omega"):
+    r"""Decay rate :math:`\theta` of the topological complexity with depth.
+
+    Least-squares fit of :math:`\Omega` (or :math:`\log \Omega` with ``log=True``)
+    against depth scaled to [0, 1],
+
+    .. math::
+
+        \Omega_l \approx c + \theta \, \mathrm{depth}_l .
+
+    A negative :math:`\theta` means complexity falls with depth, as Suresh et al.
+    (2023) report for well-generalising networks.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame or array-like of shape (n_layers,)
+        The output of :func:`topological_complexity` (column ``column`` is used,
+        and its ``depth`` column when ``depth`` is None) or the Omega values.
+    depth : array-like of shape (n_layers,) or None
+        Layer depths (any increasing scale, e.g. layer index or cumulative FLOPs);
+        rescaled to [0, 1]. None: the profile's ``depth`` or evenly spaced.
+    log : bool
+        Fit log Omega (an exponential decay ``Omega ~ exp(theta * depth)``).
+    column : str
+
+    Returns
+    -------
+    ComplexityDecay
+        ``(theta, intercept, r2)``.
+    """
+    if hasattr(profile, "columns"):
+        if column not in profile.columns:
+            raise ValueError(f"profile has no column {column!r}; columns are {list(profile.columns)}.")
+        omega = profile[column].to_numpy(dtype=np.float64)
+        if depth is None and "depth" in profile.columns:
+            depth = profile["depth"].to_numpy(dtype=np.float64)
+    else:
+        omega = np.asarray(profile, dtype=np.float64).ravel()
+    L = omega.size
+    if L < 2:
+        raise ValueError(f"complexity_decay needs at least 2 layers; got {L}.")
+    if not np.isfinite(omega).all():
+        raise ValueError("profile contains NaN or inf complexity values.")
+    if depth is None:
+        depth = np.linspace(0.0, 1.0, L)
+    depth = np.asarray(depth, dtype=np.float64).ravel()
+    if depth.size != L or not np.isfinite(depth).all():
+        raise ValueError(f"depth must hold {L} finite values, one per layer; got {depth.size}.")
+    span = depth.max() - depth.min()
+    if span <= 0:
+        raise ValueError("depth must not be constant: every layer would sit at the same depth.")
+    x = (depth - depth.min()) / span
+    y = omega
+    if log:
+        if (omega <= 0).any():
+            raise ValueError("log=True needs Omega > 0 at every layer; some layers have Omega <= 0.")
+        y = np.log(omega)
+    A = np.column_stack([np.ones(L), x])
+    (intercept, theta), *_ = np.linalg.lstsq(A, y, rcond=None)
+    resid = y - A @ np.array([intercept, theta])
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else float("nan")
+    return ComplexityDecay(float(theta), float(intercept), r2)
