@@ -475,11 +475,18 @@ def run_worker(out_path, tree, only):
 
 
 # ----------------------------------------------------------------- comparison
-def compare(a, b, rtol, atol, path=""):
-    """``(largest absolute difference, within tolerance)``, or a string saying how a and b differ in kind."""
+def compare(a, b, rtol, atol, path="", added=None):
+    """``(largest absolute difference, within tolerance)``, or a string saying how a and b differ in kind.
+
+    Keys of a dict result (fields of a dataclass) that only the working tree has are
+    an addition, not a change: they are recorded in ``added`` and the shared keys
+    compared. A key that is gone is a difference.
+    """
+    added = [] if added is None else added
     if isinstance(a, dict) and isinstance(b, dict):
-        if set(a) != set(b):
-            return f"{path}: keys {sorted(set(a) ^ set(b))} on one side only"
+        if set(a) - set(b):
+            return f"{path}: keys {sorted(set(a) - set(b))} are gone"
+        added.extend(f"{path}.{k}" for k in sorted(set(b) - set(a)))
         pairs = [(a[k], b[k], f"{path}.{k}") for k in a]
     elif isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
@@ -489,7 +496,7 @@ def compare(a, b, rtol, atol, path=""):
         return _compare_leaf(a, b, rtol, atol, path)
     worst, ok = 0.0, True
     for x, y, where in pairs:
-        d = compare(x, y, rtol, atol, where)
+        d = compare(x, y, rtol, atol, where, added)
         if isinstance(d, str):
             return d
         worst, ok = max(worst, d[0]), ok and d[1]
@@ -607,18 +614,21 @@ def report(base, now, rtol, atol, rev, all_rows=False):
         elif isinstance(b, dict) and "__error__" in b:
             verdict, diff = f"DIFFERS: now raises {b['__error__']}: {b['message'][:70]}", ""
         else:
-            d = compare(a, b, rtol, atol)
+            added = []
+            d = compare(a, b, rtol, atol, added=added)
             if isinstance(d, str):
                 verdict, diff = "DIFFERS: " + d[:80], ""
             else:
                 verdict, diff = ("same" if d[1] else "DIFFERS"), f"{d[0]:.3g}"
-        ok = verdict in ("same", "raises on both sides", "new (not in the baseline)")
+                if added and d[1]:
+                    verdict = f"same, with new fields {', '.join(added)[:60]}"
+        ok = verdict.startswith(("same", "raises on both sides", "new (not in the baseline)"))
         if not ok and label in EXPECTED_CHANGES:
             expected.append(label)
             verdict = "expected change: " + EXPECTED_CHANGES[label]
         elif not ok:
             failures.append(label)
-        if all_rows or not verdict.startswith(("same", "raises", "new")):
+        if all_rows or verdict not in ("same", "raises on both sides", "new (not in the baseline)"):
             rows.append((label, _headline(a), _headline(b), diff, verdict))
     w = max([len(r[0]) for r in rows] + [20])
     print(f"baseline {rev} ({base['meta']['skalign']}) vs working tree ({now['meta']['skalign']}); "
