@@ -144,16 +144,19 @@ def _import_ot():
 
 def _normalize(X, correlation):
     """Unit-norm centred columns; constant columns become zero. X is validated."""
+    hi, lo = X.max(axis=0), X.min(axis=0)
     if correlation == "spearman":
         Z = rankdata(X, axis=0)
     else:
         # Pearson r is free of each unit's scale, but its squares are not: they overflow
-        # from 1e154 and underflow below 1e-154. Dividing by the largest magnitude first
-        # puts every column in [-1, 1], and a constant column becomes exactly +-1, so it
-        # centres to exactly zero.
-        scale = np.maximum(X.max(axis=0), -X.min(axis=0))
-        Z = X / np.where(scale > 0, scale, 1).astype(X.dtype, copy=False)
+        # from 1e154 and underflow below 1e-154. Dividing each column by the power of two
+        # at or below its largest magnitude is exact (and finite even at the dtype's
+        # maximum), so the curves are those of the values given.
+        _, exponent = np.frexp(np.maximum(hi, -lo))
+        Z = X / np.ldexp(np.ones_like(hi), exponent - 1)
     Z -= Z.mean(axis=0)
+    # a rounded mean leaves a constant unit a little noise, which would be normalised up
+    Z[:, hi == lo] = 0
     norms = np.sqrt(np.einsum("ij,ij->j", Z, Z, dtype=np.float64))
     # a constant unit has no tuning curve: it correlates with nothing (r = 0) rather than NaN
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)

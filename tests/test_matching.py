@@ -151,6 +151,18 @@ def test_constant_unit_counts_as_uncorrelated(rng):
     assert soft_matching_distance(X, Y) ** 2 == pytest.approx(3 / 4 + 1 - 2 * s, rel=1e-10)
 
 
+def test_constant_unit_with_a_rounded_mean_is_zero(rng):
+    """A constant 1.7 has a mean that rounds; its curve must still be zero, not unit noise."""
+    X, Y = _shared(rng, 40, 4, 4)
+    X[:, 2] = 1.7
+    assert np.full((40, 4), 1.7).mean(axis=0)[2] != 1.7  # the case this test is about
+    curves = normalize_tuning_curves(X)
+    assert (curves[:, 2] == 0).all()
+    assert (unit_correlations(X, Y)[2] == 0).all()
+    s = soft_matching_score(X, Y)
+    assert soft_matching_distance(X, Y) ** 2 == pytest.approx(3 / 4 + 1 - 2 * s, rel=1e-10)
+
+
 # ------------------------------------------------------------------ cross-validation and errors
 @pytest.mark.parametrize("Est", [PermutationScorer, SoftMatchingScorer])
 def test_heldout_below_in_sample_for_noise(Est):
