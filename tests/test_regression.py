@@ -186,6 +186,7 @@ def test_float32_at_the_ends_of_its_range(rng, s):
     assert LinearRegressionScorer().fit(A, B).score(A, B) == pytest.approx(ref, abs=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore")  # few-sample and orientation warnings are not under test
 def test_no_error_from_inside_at_any_magnitude():
     rng = np.random.default_rng(5)
     for trial in range(40):

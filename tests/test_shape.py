@@ -347,6 +347,7 @@ def test_transform_is_expressed_in_the_units_of_the_data(rng):
         np.testing.assert_allclose(optimal_rotation(s * Zx, Zy), optimal_rotation(Zx, Zy), atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore")  # few-sample and orientation warnings are not under test
 def test_no_error_from_inside_at_any_magnitude():
     # every outcome is a score in range or a ValueError naming the argument; never an
     # arithmetic or linear-algebra error, a NaN or an inf
