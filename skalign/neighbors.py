@@ -51,12 +51,14 @@ The Gram formula still rounds. Its error is bounded (Higham, ch. 3) by
     |\\hat D_{ij} - D_{ij}| \\le (2d + 8)\\, u\\, (\\lVert x_i\\rVert + \\max_j \\lVert x_j\\rVert)^2,
     \\qquad u = 2^{-53},
 
-which also covers the rounding of a distance computed directly from coordinate
-differences. After the (distance, index) sort, every run of neighbours whose
-consecutive gaps are within twice that bound is re-sorted by distances computed
-directly from coordinate differences, then by index; a gap wider than twice the
-bound cannot be an inversion of the exact order. For data in general position such
-runs are rare, and the result is the plain sort's.
+which also covers the rounding of a distance computed pair by pair. After the
+(distance, index) sort, every run of neighbours whose consecutive gaps are within
+twice that bound is re-sorted by distances computed pair by pair (from coordinate
+differences, exact for float32 and integer data; for cosine, ``1 - u . v`` of the
+unit rows in one fixed summation order, so equal operands give equal values), then
+by index; a gap wider than twice the bound cannot be an inversion of the exact
+order. For data in general position such runs are rare, and the result is the
+plain sort's.
 
 References
 ----------
@@ -380,14 +382,21 @@ def _tie_tolerance(P, idx):
 
 
 def _direct_distances(P, r, c):
-    """Distances of the pairs (r[m], c[m]) from coordinate differences, on the Gram scale."""
+    """Distances of the pairs (r[m], c[m]) computed pair by pair, on the Gram scale.
+
+    Euclidean: from coordinate differences, exact for differences of float32 or
+    integer data. Cosine: ``1 - u . v`` of the unit rows, one fixed summation per
+    pair, so that equal operands (duplicates, disjoint supports) give equal values.
+    """
     out = np.empty(r.size)
     step = max(1, _DIRECT_CHUNK // max(P.points.shape[1], 1))
     for sl in gen_batches(r.size, step):
-        diff = P.points[r[sl]] - P.points[c[sl]]
-        out[sl] = np.einsum("ij,ij->i", diff, diff)
-    if P.metric == "cosine":
-        out *= 0.5  # |u - v|^2 = 2 (1 - cos) for unit vectors
+        A, B = P.points[r[sl]], P.points[c[sl]]
+        if P.metric == "cosine":
+            out[sl] = 1.0 - np.einsum("ij,ij->i", A, B)
+        else:
+            diff = A - B
+            out[sl] = np.einsum("ij,ij->i", diff, diff)
     return out
 
 
