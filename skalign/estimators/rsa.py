@@ -69,28 +69,27 @@ class RSAScorer(BasePairedScorer):
     1.0
     """
 
-    symmetric = True
-    stateless = True
-
     _parameter_constraints: dict = {**RSA_PARAMETER_CONSTRAINTS}
 
     def __init__(self, rdm_metric="correlation", compare="spearman"):
         self.rdm_metric = rdm_metric
         self.compare = compare
 
-    @property
-    def score_range(self):
-        # a cosine of two non-negative RDMs cannot be negative
-        return (0.0, 1.0) if self.compare == "cosine" else (-1.0, 1.0)
-
-    @property
-    def invariances(self):
+    def _metadata(self):
         common = ("isotropic_scaling", "permutation", "sample_permutation")
         if self.rdm_metric in ("euclidean", "sqeuclidean"):
-            return ("translation", "orthogonal") + common
-        if self.rdm_metric == "cosine":
-            return ("orthogonal",) + common
-        return common
+            invariances = ("translation", "orthogonal") + common
+        elif self.rdm_metric == "cosine":
+            invariances = ("orthogonal",) + common
+        else:
+            invariances = common
+        return {
+            # a cosine of two non-negative RDMs cannot be negative
+            "score_range": (0.0, 1.0) if self.compare == "cosine" else (-1.0, 1.0),
+            "invariances": invariances,
+            "symmetric": True,
+            "stateless": True,
+        }
 
     def _min_samples(self):
         return 3
