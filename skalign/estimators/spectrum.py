@@ -1,4 +1,10 @@
-"""Estimator for the Topological Alignment Spectrum (functions in :mod:`skalign.spectrum`)."""
+"""Estimator for the Topological Alignment Spectrum (functions in :mod:`skalign.spectrum`).
+
+References
+----------
+Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
+Topological Alignment Spectra", arXiv:2411.08687.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +24,16 @@ __all__ = ["TopologicalAlignmentSpectrum"]
 
 
 class TopologicalAlignmentSpectrum(BasePairedScorer):
-    """Agreement of the k-nearest-neighbour structure of two representations at every scale.
+    r"""Agreement of the k-nearest-neighbour structure of two representations at every scale.
 
     For every sample i and neighbourhood size k, the k nearest neighbours of i in X
     and in Y (self excluded) are compared by their Jaccard index
-    ``J_i(k) = o / (2k - o)``, ``o = |N_k^X(i) ∩ N_k^Y(i)|``. The mean over samples is
-    normalised by its chance level ``E_k``::
+    :math:`J_i(k) = o / (2k - o)`, :math:`o = |N_k^X(i) \cap N_k^Y(i)|`. The mean
+    over samples is normalised by its chance level :math:`E_k`:
 
-        TAS(k) = (mean_i J_i(k) - E_k) / (1 - E_k)
+    .. math::
+
+        \mathrm{TAS}(k) = \frac{\frac{1}{n}\sum_i J_i(k) - E_k}{1 - E_k}
 
     so TAS is 1 when every neighbourhood agrees, about 0 for unrelated
     representations, and negative when they overlap less than chance. The spectrum
@@ -82,11 +90,9 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
     nothing that ``score`` uses: ``score`` computes the spectrum on the rows it is
     given, so ``cross_val_score`` reports the spectrum's stability across folds and
     ``GridSearchCV`` over ``n_neighbors`` finds the dominant scale of alignment.
-
-    References
-    ----------
-    Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
-    Topological Alignment Spectra", arXiv:2411.08687.
+    Neighbours are ordered by the exact distances of the values given, so
+    float32 data far from the origin or of extreme magnitude score as their
+    neighbour order says (:mod:`skalign.neighbors`).
 
     Examples
     --------
