@@ -169,18 +169,18 @@ def _curves_of(P):
     return P.curves if isinstance(P, PreparedTuningCurves) else np.asarray(P)
 
 
-def _check_prepared_pair(PX, PY):
+def _check_prepared_pair(PX, PY, names=("PX", "PY")):
     """Curves of two prepared representations of the same samples, prepared alike."""
     cx, cy = _curves_of(PX), _curves_of(PY)
-    for c, arg in ((cx, "PX"), (cy, "PY")):
+    for c, arg in zip((cx, cy), names):
         if c.ndim != 2:
             raise ValueError(f"{arg} must hold 2-D tuning curves (n_samples, n_units); got shape {c.shape}.")
-    check_same_samples(cx.shape[0], cy.shape[0], names=("PX", "PY"), shapes=(cx.shape, cy.shape))
+    check_same_samples(cx.shape[0], cy.shape[0], names=names, shapes=(cx.shape, cy.shape))
     kinds = {P.correlation for P in (PX, PY) if isinstance(P, PreparedTuningCurves)}
     if len(kinds) > 1:
         raise ValueError(
-            f"PX was prepared with correlation={PX.correlation!r} and PY with {PY.correlation!r}; "
-            "prepare both with the same correlation."
+            f"{names[0]} was prepared with correlation={PX.correlation!r} and {names[1]} with "
+            f"{PY.correlation!r}; prepare both with the same correlation."
         )
     return cx, cy
 
@@ -424,7 +424,7 @@ def matched_correlations(Xhat, Yhat, rows, cols, *, chunk=256):
     r : ndarray of shape (n_pairs,)
         The correlation of each pair, in [-1, 1].
     """
-    cx, cy = _check_prepared_pair(Xhat, Yhat)
+    cx, cy = _check_prepared_pair(Xhat, Yhat, names=("Xhat", "Yhat"))
     rows, cols = _check_pairs(rows, cols, cx, cy)
     return _matched(cx, cy, rows, cols, chunk)
 

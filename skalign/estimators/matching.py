@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import pair_warnings_off
 from ..base import BasePairedScorer
 from ..matching import (
     DEFAULT_MAX_ITER,
@@ -21,7 +22,6 @@ from ..matching import (
     soft_matching_statistics,
     tuning_correlations,
 )
-from .._validation import pair_warnings_off
 
 __all__ = ["PermutationScorer", "SoftMatchingScorer"]
 
@@ -91,6 +91,21 @@ class _UnitMatchingScorer(BasePairedScorer):
     def _score(self, X, Y):
         return self._statistics(*self._curves(X, Y)).score
 
+    def combine(self, PX, PY):
+        """In-sample score of two prepared representations: matched and scored on the same rows.
+
+        Parameters
+        ----------
+        PX, PY : skalign.matching.PreparedTuningCurves
+            Results of :meth:`prepare` for the same samples.
+
+        Returns
+        -------
+        score : float
+        """
+        self._check_prepared(PX, PY)
+        return self._statistics(PX, PY, self._match(PX, PY)).score
+
 
 class PermutationScorer(_UnitMatchingScorer):
     """Hard one-to-one matching of units, learned on training rows.
@@ -134,27 +149,15 @@ class PermutationScorer(_UnitMatchingScorer):
     def __init__(self, correlation="pearson"):
         self.correlation = correlation
 
+    def _match(self, PX, PY):
+        return match_units(tuning_correlations(PX, PY))
+
     def _fit(self, X, Y):
-        self.matched_x_, self.matched_y_ = match_units(tuning_correlations(*self._curves(X, Y)))
+        self.matched_x_, self.matched_y_ = self._match(*self._curves(X, Y))
 
-    def _statistics(self, PX, PY):
-        return permutation_statistics(PX, PY, self.matched_x_, self.matched_y_)
-
-    def combine(self, PX, PY):
-        """In-sample score of two prepared representations.
-
-        Parameters
-        ----------
-        PX, PY : skalign.matching.PreparedTuningCurves
-            Results of :meth:`prepare` for the same samples.
-
-        Returns
-        -------
-        score : float
-        """
-        self._check_prepared(PX, PY)
-        rows, cols = match_units(tuning_correlations(PX, PY))
-        return permutation_statistics(PX, PY, rows, cols).score
+    def _statistics(self, PX, PY, matching=None):
+        rows, cols = (self.matched_x_, self.matched_y_) if matching is None else matching
+        return permutation_statistics(PX, PY, rows, cols)
 
 
 class SoftMatchingScorer(_UnitMatchingScorer):
@@ -202,25 +205,11 @@ class SoftMatchingScorer(_UnitMatchingScorer):
         self.correlation = correlation
         self.max_iter = max_iter
 
+    def _match(self, PX, PY):
+        return soft_matching_plan(tuning_correlations(PX, PY), max_iter=self.max_iter)
+
     def _fit(self, X, Y):
-        self.transport_plan_ = soft_matching_plan(tuning_correlations(*self._curves(X, Y)), max_iter=self.max_iter)
+        self.transport_plan_ = self._match(*self._curves(X, Y))
 
-    def _statistics(self, PX, PY):
-        return soft_matching_statistics(PX, PY, self.transport_plan_)
-
-    def combine(self, PX, PY):
-        """In-sample score of two prepared representations.
-
-        Parameters
-        ----------
-        PX, PY : skalign.matching.PreparedTuningCurves
-            Results of :meth:`prepare` for the same samples.
-
-        Returns
-        -------
-        score : float
-        """
-        self._check_prepared(PX, PY)
-        T = soft_matching_plan(tuning_correlations(PX, PY), max_iter=self.max_iter)
-        return soft_matching_statistics(PX, PY, T).score
-
+    def _statistics(self, PX, PY, plan=None):
+        return soft_matching_statistics(PX, PY, self.transport_plan_ if plan is None else plan)
