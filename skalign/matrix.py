@@ -59,6 +59,7 @@ import contextlib
 import copy
 import dataclasses
 import os
+import traceback
 import warnings
 from collections.abc import Mapping
 from numbers import Integral
@@ -621,11 +622,19 @@ def _guarded(key, task, *args):
     try:
         return key, task(*args), None
     except Exception as exc:
+        # the traceback does not travel back from a worker process; its text does
+        exc.add_note("".join(traceback.format_exception(exc)).rstrip())
         return key, None, exc
 
 
 def _with_context(exc, context):
-    """``exc``'s type with ``context`` before its message, chained to ``exc``."""
+    """``exc``'s type with ``context`` before its message, chained to ``exc``.
+
+    ``exc`` carries the task's traceback as a note (see :func:`_guarded`), needed
+    only when it was lost on the way back from a worker process.
+    """
+    if exc.__traceback__ is not None and getattr(exc, "__notes__", None):
+        exc.__notes__.pop()
     try:
         new = type(exc)(f"{context}: {exc}")
     except Exception:  # a constructor that wants more than a message
@@ -653,11 +662,12 @@ def _aligned(obj, depth=0):
         return obj if obj.flags.aligned else np.array(obj, copy=True)
     if depth > 3 or not _has_misaligned(obj, depth):
         return obj
-    if isinstance(obj, list):
-        return [_aligned(v, depth + 1) for v in obj]
-    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
-        return tuple(_aligned(v, depth + 1) for v in obj)
-    new = copy.copy(obj)
+    if isinstance(obj, (list, tuple)):
+        items = [_aligned(v, depth + 1) for v in obj]
+        if isinstance(obj, list):
+            return items
+        return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)  # namedtuple
+    new = copy.copy(obj)  # a dataclass: _has_misaligned walks nothing else
     for field in dataclasses.fields(obj):
         # object.__setattr__: frozen dataclasses too
         object.__setattr__(new, field.name, _aligned(getattr(obj, field.name), depth + 1))
@@ -681,8 +691,9 @@ def _has_misaligned(obj, depth=0):
 
 def _approx_nbytes(obj, depth=0):
     """Bytes of the arrays a prepared object holds (a few levels deep)."""
-    if isinstance(obj, np.ndarray):
-        return obj.nbytes
+    if isinstance(obj, np.ndarray) or hasattr(obj, "__array_namespace__"):
+        # Array API arrays (torch, CuPy) have nbytes too; a few may lack it
+        return int(getattr(obj, "nbytes", 0))
     if depth > 3:
         return 0
     return sum(_approx_nbytes(v, depth + 1) for v in _parts(obj))
