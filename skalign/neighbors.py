@@ -166,7 +166,17 @@ class PreparedPoints:
         return self.points.shape[0]
 
     def take(self, perm):
-        """The same representation with its samples reordered by ``perm``."""
+        """The same representation with its samples reordered by ``perm``.
+
+        Parameters
+        ----------
+        perm : ndarray of int
+            Sample ``i`` of the result is sample ``perm[i]`` of this one.
+
+        Returns
+        -------
+        PreparedPoints
+        """
         if self.metric == "precomputed":
             return replace(self, points=self.points[perm][:, perm])
         aux = None if self.aux is None else self.aux[perm]
@@ -266,10 +276,20 @@ def prepare_search(X, metric="euclidean", *, name="X", min_samples=2, check_stru
 
 
 def prepare_points(X, metric, name="X"):
-    """Validate ``X`` and return what :func:`pairwise_block` needs: ``(points, aux)``.
+    """Validate ``X`` and return what :func:`pairwise_block` needs.
 
-    The two fields of :func:`prepare_search`'s result, for callers that form
-    distance blocks themselves.
+    Parameters
+    ----------
+    X : array-like
+        As in :func:`prepare_search`.
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
+    name : str, default='X'
+
+    Returns
+    -------
+    points, aux : ndarray, ndarray or None
+        The two fields of :func:`prepare_search`'s result, for callers that form
+        distance blocks themselves.
     """
     P = prepare_search(X, metric, name=name)
     return P.points, P.aux
@@ -361,8 +381,20 @@ def pairwise_block(X, aux, rows, metric):
 
 
 def block_rows(n_samples, working_memory=None, n_copies=1):
-    """Rows per block so that ``n_copies`` float64 arrays of (rows, n_samples) fit in
-    ``working_memory`` MiB (None: scikit-learn's config value); at least 1."""
+    """Rows per block so that ``n_copies`` float64 arrays of (rows, n_samples) fit in memory.
+
+    Parameters
+    ----------
+    n_samples : int
+    working_memory : float or None, default=None
+        MiB; None takes scikit-learn's config value.
+    n_copies : int, default=1
+
+    Returns
+    -------
+    rows : int
+        In ``[1, n_samples]``.
+    """
     if working_memory is None:
         working_memory = get_config()["working_memory"]
     rows = int(working_memory * 2**20 // (8 * n_samples * n_copies))
@@ -747,8 +779,21 @@ def _exact_ranks(P, rows, D, positions):
 def search_rank_blocks(P, *, working_memory=None, n_copies=4):
     """Full-rank blocks of a prepared representation, without checks.
 
-    The worker behind :func:`iter_rank_blocks`; parameters and yields as there,
-    with ``P`` from :func:`prepare_search`.
+    The worker behind :func:`iter_rank_blocks`, for callers that validated already.
+
+    Parameters
+    ----------
+    P : PreparedPoints
+        From :func:`prepare_search`.
+    working_memory : float or None, default=None
+    n_copies : int, default=4
+        As in :func:`iter_rank_blocks`.
+
+    Yields
+    ------
+    rows : slice
+    ranks : ndarray of shape (rows.stop - rows.start, n_samples), int32
+        As in :func:`iter_rank_blocks`.
     """
     n = P.n_samples
     step = block_rows(n, working_memory, n_copies=n_copies)

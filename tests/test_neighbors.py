@@ -4,8 +4,10 @@ from scipy.spatial.distance import cdist
 
 from skalign.neighbors import (
     AUTO_EXACT_MAX_SAMPLES,
+    _kneighbors_blocked,
     iter_rank_blocks,
     kneighbors,
+    prepare_search,
     resolve_algorithm,
 )
 
@@ -209,6 +211,9 @@ def test_every_exact_path_orders_offset_data_exactly(rng, dtype, offset):
         R = _exact_ranks(shifted)
         for k in (3, 40):
             _, ind = kneighbors(shifted, k, algorithm="brute")
+            np.testing.assert_array_equal(ind, _neighbours_from_ranks(R, k))
+            # the blocked path, which redoes the rows the list path cannot order
+            _, ind = _kneighbors_blocked(prepare_search(shifted), k, 0.05)
             np.testing.assert_array_equal(ind, _neighbours_from_ranks(R, k))
         np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(shifted)]), R)
 
