@@ -277,7 +277,8 @@ def _prepare_rbf(X, sigma, sigma_fraction, debiased, name, e, m):
     n = X.shape[0]
     # distances are translation-invariant; centring in float64 helps rounding
     Xc = _centred_scaled(X, np, e, dtype=np.float64)
-    check_nonconstant(X, name, rel_sq_norm=sq_sum(Xc) / (m * m) if m else None)
+    total_sq = sq_sum(Xc)
+    check_nonconstant(X, name, rel_sq_norm=total_sq / (m * m) if m else None)
     D, upper = _median_sq_distance_and_gram(Xc)
     if isinstance(sigma, str):
         med = float(np.median(upper, overwrite_input=True)) if upper.size else 0.0
@@ -299,7 +300,14 @@ def _prepare_rbf(X, sigma, sigma_fraction, debiased, name, e, m):
             "the RBF kernel would be constant or the identity; pass a sigma nearer the data's spread."
         )
     D *= -1.0 / width
-    np.exp(D, out=D)
+    # Centring and the unbiased estimator ignore a constant added to every entry, so a
+    # wide kernel (typical entry above 1/2) is kept as K - 1, whose small entries keep
+    # the digits that K, all near 1, would round away; a narrow one as K, near 0.
+    # The typical exponent is the mean squared distance over pairs, 2n/(n-1) ||Xᶜ||²/n.
+    if 2.0 * total_sq / (n - 1) / width < math.log(2.0):
+        np.expm1(D, out=D)
+    else:
+        np.exp(D, out=D)
     if debiased:
         return _u_centred_rbf(D, n, sigma_used, e, name)
     r = D.mean(axis=1)

@@ -496,3 +496,15 @@ def test_streamed_batches_are_small_without_a_warning(rng):
             acc.update(X[idx], Y[idx])
     assert est.cka_ == pytest.approx(linear_cka(X, Y, debiased=True), rel=1e-10)
     assert acc.value() == pytest.approx(linear_cka(X, Y), rel=1e-10)
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+def test_wide_rbf_kernel_tends_to_linear_cka(rng, debiased):
+    # exp(-D/2σ²) = 1 - D/2σ² + O(σ⁻⁴), and -HDH/2 = HXXᵀH: as σ grows, RBF CKA becomes linear CKA
+    X, Y = _pair(rng, n=60)
+    expect = linear_cka(X, Y, debiased=debiased)
+    for factor in (1e5, 1e9):
+        sx, sy = factor * _median_sigma(X), factor * _median_sigma(Y)
+        PX = prepare_cka(X, kernel="rbf", sigma=sx, debiased=debiased)
+        PY = prepare_cka(Y, kernel="rbf", sigma=sy, debiased=debiased)
+        assert combine_cka(PX, PY, debiased=debiased) == pytest.approx(expect, abs=1e-7), factor
