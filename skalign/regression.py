@@ -46,6 +46,7 @@ import math
 from numbers import Real
 
 import numpy as np
+from sklearn.externals.array_api_compat import is_array_api_obj
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, validate_params
@@ -148,7 +149,8 @@ def _fit_both(X, Y, a, cv, alpha_per_target, symmetric, names):
 
 
 def _r2(model, X, Y):
-    Y = np.asarray(Y) if isinstance(Y, np.generic) else Y
+    # lists and other array-likes become NumPy; Array API arrays stay in their library
+    Y = Y if is_array_api_obj(Y) else np.asarray(Y)
     P = model.predict(X)
     xp = get_namespace(P, Y)
     if not bool(xp.all(xp.isfinite(P))):
