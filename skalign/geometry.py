@@ -599,7 +599,8 @@ def multiscale_intrinsic_dimension(
     -------
     spectrum : pandas.DataFrame
         One row per scale with columns ``scale`` (j), ``n1``, ``n2``,
-        ``dimension``, ``dimension_std`` (asymptotic standard error),
+        ``dimension``, ``dimension_std`` (asymptotic standard error; both NaN,
+        with a warning, at a scale without a finite estimate),
         ``mean_distance`` (mean n2-th neighbour distance, the length scale probed)
         and ``n_points`` (ratios used; those with ``r_n1 = r_n2`` have zero
         likelihood at every d and are left out, with a warning, for ``j >= 1``).
@@ -611,6 +612,7 @@ def multiscale_intrinsic_dimension(
     dist, _ = kneighbors(Xu, 2**n_scales, algorithm=algorithm, random_state=random_state, n_jobs=n_jobs)
     rows = []
     n_zero = 0
+    undefined = []
     for j in range(n_scales):
         n1, n2 = 2**j, 2 ** (j + 1)
         a, b = dist[:, n1 - 1], dist[:, n2 - 1]
@@ -619,11 +621,13 @@ def multiscale_intrinsic_dimension(
             ok &= b > a
         n_zero += int(ok.size - np.count_nonzero(ok))
         lm = np.log(b[ok] / a[ok])
-        if lm.size < 2 or not (lm > 0).any():
-            d_hat, err = np.nan, np.nan
+        d_hat = _gride_mle(lm, n1, n2) if lm.size >= 2 and (lm > 0).any() else np.inf
+        if np.isfinite(d_hat):
+            err = 1.0 / np.sqrt(_gride_fisher(d_hat, lm, n1, n2))
         else:
-            d_hat = _gride_mle(lm, n1, n2)
-            err = 1.0 / np.sqrt(_gride_fisher(d_hat, lm, n1, n2)) if np.isfinite(d_hat) else np.nan
+            # every ratio tied (or too few): the likelihood grows without bound in d
+            d_hat, err = np.nan, np.nan
+            undefined.append(j)
         rows.append(
             {
                 "scale": j,
@@ -640,6 +644,14 @@ def multiscale_intrinsic_dimension(
         warnings.warn(
             f"{n_zero} ratio(s) r_n2 / r_n1 over all scales had r_n1 = 0 or r_n1 = r_n2 "
             "(tied neighbour distances) and were left out.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if undefined:
+        warnings.warn(
+            f"X has no finite GRIDE estimate at scale(s) j = {undefined}: fewer than 2 ratios "
+            "r_n2 / r_n1 or all of them equal to 1 (tied neighbour distances, as on a lattice); "
+            "their dimension and dimension_std are NaN.",
             UserWarning,
             stacklevel=2,
         )

@@ -263,22 +263,6 @@ def _cloud_diagrams(cloud, dims, metric, max_edge_length, collapse_edges, sparse
     return out
 
 
-def _rips_diagrams(
-    clouds, dims, metric, max_edge_length, collapse_edges, sparse, max_points, scale, random_state, n_jobs
-):
-    """Diagrams of validated clouds (see :func:`rips_diagrams`)."""
-    rs = check_random_state(random_state)
-    # one seed for every cloud, so that a cloud's landmarks do not depend on its
-    # position in X (transforming a subset of clouds gives a subset of rows)
-    seed = int(rs.randint(np.iinfo(np.int32).max))
-    return Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_cloud_diagrams)(
-            c, dims, metric, float(max_edge_length), collapse_edges, sparse, max_points, scale, seed
-        )
-        for c in clouds
-    )
-
-
 @validate_params(RIPS_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def rips_diagrams(
     X,
@@ -338,8 +322,15 @@ def rips_diagrams(
     """
     dims = check_homology_dimensions(homology_dimensions)
     clouds = as_point_clouds(X, metric=metric)
-    return _rips_diagrams(
-        clouds, dims, metric, max_edge_length, collapse_edges, sparse, max_points, scale, random_state, n_jobs
+    rs = check_random_state(random_state)
+    # one seed for every cloud, so that a cloud's landmarks do not depend on its
+    # position in X (transforming a subset of clouds gives a subset of rows)
+    seed = int(rs.randint(np.iinfo(np.int32).max))
+    return Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_cloud_diagrams)(
+            c, dims, metric, float(max_edge_length), collapse_edges, sparse, max_points, scale, seed
+        )
+        for c in clouds
     )
 
 
@@ -402,10 +393,18 @@ def persistence_summary(
         For each homology dimension in turn, the features of
         :data:`PERSISTENCE_FEATURES`.
     """
-    dims = check_homology_dimensions(homology_dimensions)
-    clouds = as_point_clouds(X, metric=metric)
-    dgms = _rips_diagrams(
-        clouds, dims, metric, max_edge_length, collapse_edges, sparse, max_points, scale, random_state, n_jobs
+    # rips_diagrams validates the clouds (its parameters were validated here)
+    dgms = rips_diagrams(
+        X,
+        homology_dimensions=homology_dimensions,
+        metric=metric,
+        max_edge_length=max_edge_length,
+        collapse_edges=collapse_edges,
+        sparse=sparse,
+        max_points=max_points,
+        scale=scale,
+        random_state=random_state,
+        n_jobs=n_jobs,
     )
     return np.array(
         [np.concatenate([_features(b, p, persistence_threshold) for b in per_dim]) for per_dim in dgms]
