@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import glob
 import hashlib
 import io
 import os
@@ -125,11 +126,14 @@ class Checkpoint:
         A ``.csv``, ``.parquet`` or ``.pq`` file; it need not exist.
     names_a, names_b : list
         The layer names of the run, which must be distinct as text.
+    scorer_names : list, default=()
+        The scorers' names in the output table.
     """
 
     path: str
     names_a: list
     names_b: list
+    scorer_names: list = ()
     format: str = dataclasses.field(init=False)
     pending: list = dataclasses.field(init=False, default_factory=list)
     last_flush: float = dataclasses.field(init=False, default_factory=time.monotonic)
@@ -166,6 +170,14 @@ class Checkpoint:
                     f"the layer names of {arg} are not distinct as strings ({names}); a "
                     "checkpoint stores names as text, so rename them."
                 )
+        named = (("reps_a", self.names_a), ("reps_b", self.names_b), ("scorer", self.scorer_names))
+        for arg, names in named:
+            for name in names:
+                if "\n" in str(name) or "\r" in str(name):
+                    raise ValueError(
+                        f"the name {name!r} in {arg} holds a line break, which a checkpoint "
+                        "cannot store (one line per row); rename it."
+                    )
 
     @property
     def lock_path(self):
@@ -185,6 +197,12 @@ class Checkpoint:
             When the file exists but is not a checkpoint of this version.
         """
         with self._locked():
+            if self.format == "parquet":
+                # under the lock no run is writing one now: every temporary file
+                # is what a killed run left behind
+                for stale in glob.glob(glob.escape(self.path) + ".tmp-*"):
+                    with contextlib.suppress(OSError):
+                        os.remove(stale)
             if not os.path.exists(self.path):
                 return {}
             rows = self._read_csv() if self.format == "csv" else self._read_parquet()
@@ -278,19 +296,15 @@ class Checkpoint:
 
     def _append_csv(self, rows):
         data = "".join(_format_row(row) for row in rows).encode("utf-8")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
-        try:
-            size = os.fstat(fd).st_size
+        # "a+b": reads anywhere, every write goes to the end (a kill tears only the
+        # last row, which the CRC and the missing newline give away)
+        with open(self.path, "a+b") as fh:
+            size = fh.seek(0, os.SEEK_END)
             if size:
-                size = _cut_torn_tail(fd, size)
+                size = _cut_torn_tail(fh, size)
             if not size:
                 data = _format_line(COLUMNS + ["crc"]).encode("utf-8") + data
-            # one write call per flush, so a kill tears at most the last row
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+            fh.write(data)
 
     def _rewrite_parquet(self, rows):
         new = pd.DataFrame(rows, columns=COLUMNS)
@@ -356,19 +370,20 @@ def _parse_row(line):
         return None
 
 
-def _cut_torn_tail(fd, size):
+def _cut_torn_tail(fh, size):
     """Truncate a row left without its terminator by a killed writer; return the new size.
 
     Called under the lock before appending, so that new rows start on a line of
     their own instead of being glued to the torn one. The reader has already
     warned about the torn row, so this repair is silent.
     """
-    last = os.pread(fd, 1, size - 1)
-    if last == b"\n":
+    fh.seek(size - 1)
+    if fh.read(1) == b"\n":
         return size
     start = max(0, size - 65536)
     while True:
-        chunk = os.pread(fd, size - start, start)
+        fh.seek(start)
+        chunk = fh.read(size - start)
         cut = chunk.rfind(b"\n")
         if cut >= 0:
             new_size = start + cut + 1
@@ -377,5 +392,5 @@ def _cut_torn_tail(fd, size):
             new_size = 0
             break
         start = max(0, start - 65536)
-    os.ftruncate(fd, new_size)
+    fh.truncate(new_size)
     return new_size

@@ -245,7 +245,7 @@ def alignment_matrix(
 
     store, done = None, {}
     if checkpoint is not None:
-        store = Checkpoint(checkpoint, names_a, names_b)
+        store = Checkpoint(checkpoint, names_a, names_b, scorer_names)
         done = store.load()
     # score, and the reason it is missing (None when it is there), per cell
     results = {}

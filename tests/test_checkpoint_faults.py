@@ -387,3 +387,21 @@ def test_params_text_has_no_memory_addresses():
     assert _canonical(np.int64(5)) == _canonical(5)
     assert _canonical(np.arange(3)) != _canonical(np.arange(3.0))  # dtype counts
     assert _canonical(np.arange(3)) != _canonical(np.array([0, 1, 3]))
+
+
+def test_parquet_leftovers_of_a_killed_write_are_removed(rng, tmp_path):
+    layers = _small_layers(rng)
+    path = tmp_path / "left.parquet"
+    stale = tmp_path / "left.parquet.tmp-999999"
+    stale.write_bytes(b"PAR1 half a file")
+    alignment_matrix(layers, scorer=skalign.CKAScorer(), checkpoint=path)
+    assert not stale.exists()
+    assert len(saved_keys(path)) == 10
+
+
+def test_names_with_line_breaks_are_refused_before_the_work(rng, tmp_path):
+    layers = _small_layers(rng)
+    layers["two\nlines"] = layers.pop("l3")
+    with pytest.raises(ValueError, match=r"name 'two\\nlines' in reps_a holds a line break"):
+        alignment_matrix(layers, scorer=skalign.CKAScorer(), checkpoint=tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
