@@ -121,6 +121,15 @@ class BasePairedScorer(BaseEstimator):
     ``_metadata`` hook, and either implement ``combine`` (and optionally
     ``prepare``) for a stateless measure, or ``_fit`` and ``_score`` for one that
     learns from training rows.
+
+    Attributes
+    ----------
+    n_features_in_, n_features_y_ : int
+        Widths of X and Y seen in ``fit``; ``score`` refuses other widths.
+    feature_names_in_, feature_names_y_ : ndarray of str
+        Column names of X and Y when ``fit`` was given DataFrames with string
+        column names; ``score`` refuses other names or another order, and warns
+        when names are given on one side only, as scikit-learn does for X.
     """
 
     #: (low, high) of ``score``; higher = more aligned.
