@@ -199,3 +199,22 @@ def test_no_error_from_inside_at_any_magnitude():
             assert "X" in str(e) or "Y" in str(e) or "alphas" in str(e), str(e)
             continue
         assert np.isfinite(s) and s <= 1, (trial, s)
+
+
+# ------------------------------------------------------------------ public building blocks
+def test_pair_functions_are_what_the_scorer_computes(rng):
+    from skalign.metrics import fit_ridge_pair, ridge_pair_r2
+    from skalign.regression import RIDGE_PARAMETER_CONSTRAINTS
+
+    X, Y = _pair(rng)
+    tr, te = slice(0, 100), slice(100, None)
+    model, reverse = fit_ridge_pair(X[tr], Y[tr], alphas=[0.05], symmetric=True)
+    fwd = _mean_r2(Y[te], _ridge_closed_form(X[tr], Y[tr], _relative_to_absolute(X[tr], 0.05))(X[te]))
+    bwd = _mean_r2(X[te], _ridge_closed_form(Y[tr], X[tr], _relative_to_absolute(Y[tr], 0.05))(Y[te]))
+    assert ridge_pair_r2(model, reverse, X[te], Y[te]) == pytest.approx((fwd + bwd) / 2, rel=1e-10)
+    assert ridge_pair_r2(model, None, X[te], Y[te]) == pytest.approx(fwd, rel=1e-10)
+    est = LinearRegressionScorer(alphas=[0.05], symmetric=True).fit(X[tr], Y[tr])
+    assert est.score(X[te], Y[te]) == pytest.approx((fwd + bwd) / 2, rel=1e-10)
+    with pytest.raises(ValueError, match="'symmetric' parameter of fit_ridge_pair"):
+        fit_ridge_pair(X, Y, symmetric="yes")
+    assert LinearRegressionScorer._parameter_constraints == RIDGE_PARAMETER_CONSTRAINTS

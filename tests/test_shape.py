@@ -380,3 +380,39 @@ def test_singular_covariance_message_offers_what_works(rng, alpha):
         procrustes_score(rng.normal(size=(10, 12)), rng.normal(size=(10, 3)), alpha=alpha)
     assert "closer to 1" not in str(info.value) and "alpha=1" in str(info.value)
     assert 0 < procrustes_score(X, Y, alpha=1.0) < 1
+
+
+# ------------------------------------------------------------------ public building blocks
+def test_fit_and_transfer_functions_are_what_the_scorer_computes(rng):
+    from skalign.metrics import fit_shape_pair, transfer_shape_alignment
+
+    X, Y = _shape_pair(rng, n=60)
+    Xn, mx, sx = _normalised(X[:40])
+    Yn, my, sy = _normalised(Y[:40])
+    tx, ty, Q, stats = fit_shape_pair(X[:40], Y[:40])
+    # in sample: the nuclear norm of the normalised cross-product, as scipy's Procrustes
+    from scipy.linalg import orthogonal_procrustes
+
+    R, nuclear = orthogonal_procrustes(Xn, np.hstack([Yn, np.zeros((40, 1))]))
+    assert stats.cosine() == pytest.approx(nuclear / (np.linalg.norm(Xn) * np.linalg.norm(Yn)), rel=1e-12)
+    held = transfer_shape_alignment(tx, ty, Q, X[40:], Y[40:])
+    assert held.cosine() == pytest.approx(ProcrustesScorer().fit(X[:40], Y[:40]).score(X[40:], Y[40:]), rel=1e-12)
+    A, B = (X[40:] - mx) / sx, (Y[40:] - my) / sy
+    assert held.cosine() == pytest.approx(np.sum((A @ Q) * B) / (np.linalg.norm(A) * np.linalg.norm(B)), rel=1e-10)
+
+
+def test_public_functions_validate_their_parameters(rng):
+    from skalign.metrics import fit_shape_pair
+    from skalign.shape import SHAPE_PARAMETER_CONSTRAINTS
+
+    X, Y = _shape_pair(rng)
+    with pytest.raises(ValueError, match="'width' parameter of fit_shape_pair"):
+        fit_shape_pair(X, Y, width="crop")
+    with pytest.raises(ValueError, match="'score_method' parameter of procrustes_score"):
+        procrustes_score(X, Y, score_method="cosine")
+    with pytest.raises(TypeError, match="'PX' parameter of combine_shape"):
+        combine_shape(X, prepare_shape(Y))
+    with pytest.raises(ValueError, match="'n_components' parameter"):
+        fit_shape_transform(X, n_components=0)
+    # one vocabulary: the scorer checks its parameters with the constraints of the functions
+    assert ProcrustesScorer._parameter_constraints == SHAPE_PARAMETER_CONSTRAINTS
