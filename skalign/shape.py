@@ -156,13 +156,14 @@ class ShapeAlignment(NamedTuple):
 
     def cosine(self):
         """:math:`\\cos\\theta`, in [-1, 1] (in [0, 1] on the rows the rotation was fitted on)."""
-        denom = math.sqrt(self.sq_norm_x) * math.sqrt(self.sq_norm_y)
-        if not denom > 0:
+        if not (self.sq_norm_x > 0 and self.sq_norm_y > 0):
             which = "X" if not self.sq_norm_x > 0 else "Y"
             raise ValueError(
                 f"{which} is all zero after the learned centring and whitening (every row equals "
                 "the training mean), so its angle to the other representation is undefined."
             )
+        # two square roots, not one of the product, which could leave the float range
+        denom = math.sqrt(self.sq_norm_x) * math.sqrt(self.sq_norm_y)
         return float(np.clip(self.inner / denom, -1.0, 1.0))
 
     def angle(self):
@@ -450,7 +451,8 @@ def _fit_pair(X, Y, alpha, center, scale, width, xp):
     return tx, ty, Q, stats
 
 
-@validate_params({**SHAPE_PARAMETER_CONSTRAINTS, "validate": ["boolean"]}, prefer_skip_nested_validation=True)
+@validate_params({**_ONE_SIDE, "width": SHAPE_PARAMETER_CONSTRAINTS["width"], "validate": ["boolean"]},
+                 prefer_skip_nested_validation=True)
 def fit_shape_pair(X, Y, *, alpha=1.0, center=True, scale=True, width="zero_pad", validate=True):
     """Learn both maps :math:`\\phi_\\alpha` and the optimal rotation on training rows.
 
