@@ -1,9 +1,10 @@
 """Checkpoints of alignment_matrix under faults: kills, two writers, torn rows, new parameters.
 
-The runs that are killed or that write concurrently are subprocesses; their
-scorer lives in a small module written to a temporary folder, so that they, their
-joblib workers and this process all import the same class (the checkpoint keys
-rows by the scorer's class and parameters).
+The runs that are killed or that write concurrently are processes forked from one
+server process (see :class:`Server`); their scorer lives in a small module written
+to a temporary folder, so that they, their joblib workers and this process all
+import the same class (the checkpoint keys rows by the scorer's class and
+parameters). Every result is compared with an uninterrupted run in this process.
 """
 
 import json
@@ -217,7 +218,14 @@ def wait_for_growth(path, size, timeout=30.0):
         time.sleep(0.005)
 
 
+needs_fork = pytest.mark.skipif(
+    not hasattr(os, "fork") or not hasattr(os, "killpg"), reason="forks runs and kills them"
+)
+
+
 # -- killed runs ------------------------------------------------------------------------
+@needs_fork
+@pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [1, 2])
 @pytest.mark.parametrize("ext", [".csv", ".parquet"])
 def test_sigkill_at_random_moments_then_resume(server, faultscorers, tmp_path, ext, n_jobs):
@@ -249,6 +257,7 @@ def test_sigkill_at_random_moments_then_resume(server, faultscorers, tmp_path, e
 
 
 # -- two runs on one file ------------------------------------------------------------------
+@needs_fork
 @pytest.mark.parametrize("ext", [".csv", ".parquet"])
 def test_two_writers_with_different_scorers_keep_every_row(server, faultscorers, tmp_path, ext):
     path = tmp_path / f"shared{ext}"
@@ -268,6 +277,7 @@ def test_two_writers_with_different_scorers_keep_every_row(server, faultscorers,
         pd.testing.assert_frame_equal(again, expected, check_exact=False, rtol=1e-13, atol=0)
 
 
+@needs_fork
 def test_params_key_is_the_same_in_another_process(server, faultscorers):
     for which in ("linear", "debiased"):
         here = scorer_params_key(faultscorers.scorer(which))
