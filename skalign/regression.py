@@ -148,28 +148,33 @@ def _fit_both(X, Y, a, cv, alpha_per_target, symmetric, names):
     return forward, (_fit_one(Y, X, a, cv, alpha_per_target, xp, names[::-1]) if symmetric else None)
 
 
-def _r2(model, X, Y):
+def _r2(model, X, Y, names=("X", "Y")):
     # lists and other array-likes become NumPy; Array API arrays stay in their library
     Y = Y if is_array_api_obj(Y) else np.asarray(Y)
     P = model.predict(X)
     xp = get_namespace(P, Y)
     if not bool(xp.all(xp.isfinite(P))):
         raise ValueError(
-            "The predictions of Y from X are not finite: X's rows are far outside the range of the "
-            "training rows, or the fitted coefficients exceed the float range (X and Y differ in "
-            "magnitude by more than about 1e300)."
+            f"The predictions of {names[1]} from {names[0]} are not finite: the rows of {names[0]} are "
+            "far outside the range of the training rows."
         )
     # R² is unchanged when Y and its prediction are divided by one power of two
-    u = max(_unit(Y, xp), _unit(P, xp))
+    u = _unit(Y, xp)
     if u != 1.0:
         Y, P = Y * (1.0 / u), P * (1.0 / u)
     # r2_score follows the namespace of Array API input
-    return float(r2_score(Y, P, multioutput="uniform_average"))
+    r2 = float(r2_score(Y, P, multioutput="uniform_average"))
+    if not math.isfinite(r2):
+        raise ValueError(
+            f"The predictions of {names[1]} from {names[0]} are so far from {names[1]} (more than "
+            "1e150 times its spread) that R² lies below the float range."
+        )
+    return r2
 
 
 def _pair_r2(model, reverse_model, X, Y):
     s = _r2(model, X, Y)
-    return s if reverse_model is None else 0.5 * (s + _r2(reverse_model, Y, X))
+    return s if reverse_model is None else 0.5 * (s + _r2(reverse_model, Y, X, ("Y", "X")))
 
 
 # --------------------------------------------------------------------------- public functions
