@@ -218,3 +218,14 @@ def test_pair_functions_are_what_the_scorer_computes(rng):
     with pytest.raises(ValueError, match="'symmetric' parameter of fit_ridge_pair"):
         fit_ridge_pair(X, Y, symmetric="yes")
     assert LinearRegressionScorer._parameter_constraints == RIDGE_PARAMETER_CONSTRAINTS
+
+
+def test_r2_far_below_zero_is_exact_or_refused(rng):
+    from skalign.metrics import ridge_r2
+
+    X, Y = _pair(rng, n=60)
+    model = fit_ridge(X, Y)
+    # rows 1e10 times the training rows: R² is about -1e20, still a float
+    assert ridge_r2(model, 1e10 * X, Y) == pytest.approx(_mean_r2(Y, model.predict(1e10 * X)), rel=1e-10)
+    with pytest.raises(ValueError, match="below the float range"):
+        ridge_r2(model, 1e200 * X, Y)
