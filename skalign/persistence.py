@@ -53,6 +53,8 @@ __all__ = [
 
 #: Normalisations of the distances of a cloud before the filtration.
 SCALES = ("none", "max_h0_death", "diameter")
+#: Metrics under which scaling the points by c > 0 scales every distance by c.
+HOMOGENEOUS_METRICS = ("euclidean", "l2", "manhattan", "cityblock", "l1", "chebyshev", "precomputed")
 #: Names of the per-dimension features of :func:`persistence_summary`, in column order.
 PERSISTENCE_FEATURES = ("max_persistence", "total_persistence", "n_bars_above", "entropy")
 
@@ -215,6 +217,13 @@ def _farthest_points(cloud, m, metric, start):
 def _cloud_diagrams(cloud, dims, metric, max_edge_length, collapse_edges, sparse, max_points, scale, seed):
     from gudhi.sklearn.rips_persistence import RipsPersistence
 
+    # A power of two brings a cloud (or its distances) under a homogeneous metric to
+    # unit scale: exact, so every distance is the data's divided by 2**e, and no
+    # squared distance of data near 1e-300 or 1e300 underflows or overflows.
+    top = float(np.max(np.abs(cloud))) if metric in HOMOGENEOUS_METRICS else 0.0
+    e = int(np.frexp(top)[1]) if top > 0 else 0
+    if e:
+        cloud = np.ldexp(cloud, -e)
     n = cloud.shape[0]
     if max_points is not None and n > max_points:
         idx = _farthest_points(cloud, max_points, metric, np.random.RandomState(seed).randint(n))
@@ -231,6 +240,9 @@ def _cloud_diagrams(cloud, dims, metric, max_edge_length, collapse_edges, sparse
     if not s > 0:
         raise ValueError("a point cloud has all its points equal, so its scale is zero and cannot be normalised.")
     D = D / s
+    # without a normalising scale the bars are in data units: undo 2**e on them
+    unit = e if scale == "none" else 0
+    max_edge_length = float(np.ldexp(max_edge_length, -unit))
 
     if sparse is not None:
         from gudhi import RipsComplex
@@ -259,7 +271,7 @@ def _cloud_diagrams(cloud, dims, metric, max_edge_length, collapse_edges, sparse
                 bars[inf, 1] = max_edge_length
             else:
                 bars = bars[~inf]
-        out.append(bars)
+        out.append(np.ldexp(bars, unit) if unit else bars)
     return out
 
 
@@ -340,10 +352,17 @@ def _features(bars, p, persistence_threshold):
     life = life[life > 0]
     if life.size == 0:
         return np.zeros(4)
-    total = life.sum()
+    with np.errstate(over="ignore"):
+        total = life.sum()
+        powered = (life**p).sum()
+    if not (np.isfinite(total) and np.isfinite(powered)):
+        raise ValueError(
+            f"the total persistence of a barcode (bars up to {life.max():.3g} long, p={p}) overflows "
+            "float64; normalise the distances with scale='diameter' or 'max_h0_death', or rescale the data."
+        )
     q = life / total
     entropy = float(-(q * np.log(q)).sum()) + 0.0  # no -0.0 for a single bar
-    return np.array([life.max(), (life**p).sum(), float((life > persistence_threshold).sum()), entropy])
+    return np.array([life.max(), powered, float((life > persistence_threshold).sum()), entropy])
 
 
 @validate_params({"bars": ["array-like"], **FEATURE_PARAMETER_CONSTRAINTS}, prefer_skip_nested_validation=True)

@@ -391,6 +391,33 @@ def test_precomputed_symmetric_to_rounding_equals_points(rng):
         np.testing.assert_allclose(np.sort(h1, axis=0), np.sort(h1_pts, axis=0), atol=1e-9)
 
 
+@pytest.mark.parametrize("factor", [1e-310, 1e-300, 1e-150, 1e150, 1e300])
+def test_rips_at_extreme_magnitudes(rng, factor):
+    # distances are formed at unit scale (an exact power of two), so no squared distance
+    # under- or overflows: normalised summaries are those of the unit-scale cloud, and
+    # bars in data units are the unit-scale bars times the factor
+    cloud = _noisy_circle(rng, n=40)
+    for kw in ({"scale": "diameter"}, {"scale": "max_h0_death"}, {"scale": "diameter", "max_points": 20, "random_state": 0}):
+        want = persistence_summary([cloud], homology_dimensions=(0, 1), **kw)
+        got = persistence_summary([cloud * factor], homology_dimensions=(0, 1), **kw)
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+    for metric, data in (("euclidean", cloud), ("precomputed", np.linalg.norm(cloud[:, None] - cloud[None], axis=-1))):
+        h0, h1 = rips_diagrams([data], homology_dimensions=(0, 1), metric=metric)[0]
+        h0s, h1s = rips_diagrams([data * factor], homology_dimensions=(0, 1), metric=metric)[0]
+        np.testing.assert_allclose(h0s, h0 * factor, rtol=1e-9)
+        np.testing.assert_allclose(h1s, h1 * factor, rtol=1e-9)
+    # a finite max_edge_length in data units clips at exactly that value
+    (h0,) = rips_diagrams([cloud * factor], homology_dimensions=(0,), max_edge_length=0.05 * factor)[0]
+    assert (h0[:, 1] <= 0.05 * factor).all() and (h0[:, 1] == 0.05 * factor).any()
+
+
+def test_total_persistence_overflow_is_a_clear_error(rng):
+    cloud = _noisy_circle(rng, n=40) * 5e307  # H0 deaths sum to about 6 x 5e307
+    with pytest.raises(ValueError, match="overflows float64.*scale='diameter'"):
+        persistence_summary([cloud], homology_dimensions=(0,))
+    assert np.isfinite(persistence_summary([cloud], homology_dimensions=(0,), scale="diameter")).all()
+
+
 def test_max_edge_length_clips_essential_classes():
     # two far-apart triangles: a finite max_edge_length leaves two classes alive
     tri = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.8]])
