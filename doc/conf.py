@@ -20,7 +20,9 @@ Set ``SKALIGN_DOC_NO_GALLERY=1`` to skip executing every example (for quick
 iterations on the text; the CI build never sets it).
 """
 
+import inspect
 import os
+import re
 import sys
 import warnings
 from datetime import date
@@ -136,8 +138,6 @@ def _check_api_listed(app):
     ``skalign.metrics.__all__`` must appear in api.rst, so that a new estimator or
     function cannot ship undocumented.
     """
-    import re
-
     from sphinx.util import logging
 
     import skalign.metrics
@@ -151,5 +151,73 @@ def _check_api_listed(app):
         logger.warning("public name %r is not listed in doc/api.rst", name, location="api")
 
 
+_CITATION = re.compile(r"\[(\w+)\]_")
+_CITATION_TARGET = re.compile(r"^\s*\.\. \[(\w+)\]")
+_SECTION_RULE = re.compile(r"^\s*-{3,}\s*$")
+
+
+def _module_citations(module):
+    """``{label: lines}`` of the citations in a module docstring's References section."""
+    lines = inspect.cleandoc(getattr(module, "__doc__", None) or "").splitlines()
+    found, label = {}, None
+    for i, line in enumerate(lines):
+        if i + 1 < len(lines) and _SECTION_RULE.match(lines[i + 1]) and not line.startswith(" "):
+            label = None  # a new section header ends the previous entry
+            continue
+        match = _CITATION_TARGET.match(line)
+        if match:
+            label = match.group(1)
+            found[label] = [line]
+        elif label and (line.startswith(" ") or not line.strip()):
+            found[label].append(line)
+        else:
+            label = None
+    return {k: [x for x in v if x.strip()] for k, v in found.items()}
+
+
+def _cite_module_references(app, what, name, obj, options, lines):
+    """Give a docstring the module references it cites.
+
+    skalign states a reference once, in the References section of its module's
+    docstring, and its functions cite it as ``[1]_``. A function's page does not
+    show the module docstring, so the cited entries are appended to the
+    function's own References section here (numpydoc then renders and renames
+    them as usual). Citations in the first paragraph are dropped from it, since
+    that paragraph is also the one-line summary of the API tables, which have no
+    place for the references.
+    """
+    text = "\n".join(lines)
+    missing = [c for c in dict.fromkeys(_CITATION.findall(text))
+               if c not in {m.group(1) for m in map(_CITATION_TARGET.match, lines) if m}]
+    if not missing:
+        return
+    # an estimator cites the references of the core module it wraps
+    modname = getattr(obj, "__module__", None) or ""
+    available = {}
+    for candidate in (modname, modname.replace(".estimators.", ".")):
+        if candidate in sys.modules:
+            available = {**_module_citations(sys.modules[candidate]), **available}
+    entries = [line for c in missing for line in available.get(c, [])]
+    end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    lines[:end] = [re.sub(r"\s*\[\w+\]_", "", line).rstrip() for line in lines[:end]]
+    if not entries:
+        return
+    headers = [i for i in range(len(lines) - 1) if _SECTION_RULE.match(lines[i + 1]) and lines[i].strip()]
+    titles = {lines[i].strip(): i for i in headers}
+    if "References" in titles:
+        after = [i for i in headers if i > titles["References"]]
+        at = after[0] if after else len(lines)
+        block = entries + [""]
+    else:
+        later = [titles[t] for t in ("Examples",) if t in titles]
+        at = later[0] if later else len(lines)
+        block = ["References", "----------"] + entries + [""]
+    if at > 0 and lines[at - 1].strip():
+        block = [""] + block
+    lines[at:at] = block
+
+
 def setup(app):
     app.connect("builder-inited", _check_api_listed)
+    # before numpydoc (priority 500), which parses the sections
+    app.connect("autodoc-process-docstring", _cite_module_references, priority=400)
