@@ -47,7 +47,7 @@ import numpy as np
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._array_api import acc_dtype, centre, get_namespace, is_numpy_namespace, matmul, sq_sum, to_numpy
+from ._array_api import acc_dtype, get_namespace, is_numpy_namespace, matmul, sq_sum, to_numpy
 from ._validation import check_nonconstant
 from .neighbors import block_rows, pairwise_block
 
@@ -211,29 +211,54 @@ def prepare_kernel(X, *, kernel, sigma, sigma_fraction, debiased, method, name, 
     The zero-variance check runs, from ||Xᶜ||²_F which CKA needs anyway.
     """
     xp = get_namespace(X) if xp is None else xp
-    e, m = log2_scale(X, xp)
     if kernel == "linear":
-        return _prepare_linear(X, method, name, xp, e, m)
+        return _prepare_linear(X, method, name, xp)
     # the RBF route (row blocks, median, in-place exp) is NumPy code: on a host copy
-    return _prepare_rbf(to_numpy(X, xp), sigma, sigma_fraction, debiased, name, e, m)
+    return _prepare_rbf(to_numpy(X, xp), sigma, sigma_fraction, debiased, name)
 
 
-def _centred_scaled(X, xp, e, dtype=None):
-    """Column-centred ``X * 2**-e`` (in ``dtype``), without overflow for any finite X."""
+def _centred_scaled(X, xp, dtype=None):
+    """Column-centred X times the power of two 2**-e that brings max |Xᶜ| into [0.5, 1).
+
+    The scale is that of the centred data, so that a large common offset does
+    not push the variation itself towards underflow.
+
+    Returns
+    -------
+    Xc : array in ``dtype`` (X's by default)
+    e : int
+    raw : (int, float)
+        :func:`log2_scale` of X as given, for :func:`_check_varies`.
+    """
+    e_raw, m_raw = log2_scale(X, xp)
     if dtype is not None and X.dtype != dtype:
         X = xp.astype(X, dtype)
-    if e > 900:  # the column sums of the centring could overflow: scale first
-        return centre(scale_pow2(xp.astype(X, X.dtype, copy=True), e), xp)
-    return scale_pow2(centre(X, xp), e)
+    pre = e_raw if e_raw > 900 else 0  # above, the centring's column sums could overflow: scale first
+    if pre:
+        X = scale_pow2(xp.astype(X, X.dtype, copy=True), pre)
+    # first row, then the mean of the rest: a constant column becomes exactly 0 (its mean
+    # alone would be rounded, leaving eps x value, which can dwarf the varying columns)
+    Xc = X - X[0:1, :]
+    Xc -= xp.astype(xp.sum(Xc, axis=0, dtype=acc_dtype(xp, Xc)) / X.shape[0], Xc.dtype)
+    e1, _ = log2_scale(Xc, xp)
+    return scale_pow2(Xc, e1), pre + e1, (e_raw, m_raw)
 
 
-def _prepare_linear(X, method, name, xp, e, m):
+def _check_varies(X, name, xp, total, e, raw):
+    """The zero-variance check, screened by ``total`` = ||Xᶜ||²_F in the units of :func:`_centred_scaled`."""
+    e_raw, m_raw = raw
+    # ||Xᶜ||² / max|X|² in the data's units: total 2^(2e) / (m_raw 2^e_raw)²
+    rel = math.ldexp(total / (m_raw * m_raw), 2 * (e - e_raw)) if m_raw else None
+    check_nonconstant(X, name, rel_sq_norm=rel, xp=xp)
+
+
+def _prepare_linear(X, method, name, xp):
     n, d = X.shape
     acc = acc_dtype(xp, X)
-    Xc = _centred_scaled(X, xp, e)
+    Xc, e, raw = _centred_scaled(X, xp)
     diag = sq_sum(Xc, xp, axis=1)
     trace = float(xp.sum(diag))
-    check_nonconstant(X, name, rel_sq_norm=trace / (m * m) if m else None, xp=xp)
+    _check_varies(X, name, xp, trace, e, raw)
     if method == "gram" or (method == "auto" and d >= n):
         Xc = xp.astype(Xc, acc)
         gram = Xc @ Xc.T
@@ -273,12 +298,12 @@ def _median_sq_distance_and_gram(Xc):
     return D, upper
 
 
-def _prepare_rbf(X, sigma, sigma_fraction, debiased, name, e, m):
+def _prepare_rbf(X, sigma, sigma_fraction, debiased, name):
     n = X.shape[0]
     # distances are translation-invariant; centring in float64 helps rounding
-    Xc = _centred_scaled(X, np, e, dtype=np.float64)
+    Xc, e, raw = _centred_scaled(X, np, dtype=np.float64)
     total_sq = sq_sum(Xc)
-    check_nonconstant(X, name, rel_sq_norm=total_sq / (m * m) if m else None)
+    _check_varies(X, name, np, total_sq, e, raw)
     D, upper = _median_sq_distance_and_gram(Xc)
     if isinstance(sigma, str):
         med = float(np.median(upper, overwrite_input=True)) if upper.size else 0.0

@@ -508,3 +508,17 @@ def test_wide_rbf_kernel_tends_to_linear_cka(rng, debiased):
         PX = prepare_cka(X, kernel="rbf", sigma=sx, debiased=debiased)
         PY = prepare_cka(Y, kernel="rbf", sigma=sy, debiased=debiased)
         assert combine_cka(PX, PY, debiased=debiased) == pytest.approx(expect, abs=1e-7), factor
+
+
+def test_constant_column_far_larger_than_the_variation(rng):
+    # the scale is taken after centring: a constant column at 1e300 does not push the
+    # varying ones (at 1) into underflow; it adds nothing to CKA
+    X, Y = _pair(rng, n=80)
+    wide_x = np.column_stack([np.full(80, 1e300), X])
+    wide_y = np.column_stack([Y, np.full(80, -1e-300)])
+    for debiased in (False, True):
+        expect = linear_cka(X, Y, debiased=debiased)
+        assert linear_cka(wide_x, wide_y, debiased=debiased) == pytest.approx(expect, rel=1e-12)
+        assert minibatch_cka(wide_x, wide_y, debiased=debiased, batch_size=40, shuffle=False) == pytest.approx(
+            minibatch_cka(X, Y, debiased=debiased, batch_size=40, shuffle=False), rel=1e-12)
+    assert rbf_cka(wide_x, wide_y) == pytest.approx(rbf_cka(X, Y), rel=1e-12)
