@@ -21,8 +21,9 @@ RBF kernel's U-centred one).
 
 Scale. CKA is free of the scale of each representation, but its products are
 not: ||XᵀX||² overflows float64 for entries near 1e77 and underflows near 1e-77.
-Each representation is therefore multiplied by a power of two, 2^(-e) with
-e = frexp(max |X|), before any product. A power of two rescales every floating
+Each representation is therefore centred and multiplied by a power of two,
+2^(-e) with e the binary exponent of max |Xᶜ|, before any product (the scale
+of the centred data, so that a large offset does not hide the variation). A power of two rescales every floating
 point operation exactly, so at ordinary magnitudes the numbers are bit for bit
 those of the unscaled data, and HSIC in the data's own units is recovered with
 ``ldexp``.

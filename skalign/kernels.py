@@ -51,10 +51,12 @@ to zero first, since centring spreads the unit diagonal over every entry and a
 narrow kernel's O(n) terms then cancel to nothing. An RBF representation is
 therefore prepared for one estimator (``prepare_cka(..., debiased=...)``).
 
-Scale. Each representation is multiplied by a power of two that brings its
-largest absolute value into [0.5, 1) before any product, so CKA is the same
-number for data at 1e-150 as at 1 or 1e150 (and in float32 across its range);
-at ordinary magnitudes this changes no bit of the result.
+Scale. Each representation is centred and multiplied by a power of two that
+brings its largest absolute centred value into [0.5, 1) before any product, so
+CKA is the same number for data at 1e-150 as at 1 or 1e150 (and in float32
+across its range); a power of two rescales every operation exactly, so at
+ordinary magnitudes this changes no bit of the result. Centring subtracts the
+first row and then the mean, so that a constant column becomes exactly zero.
 
 Precision: float32 input keeps its products in float32 (half the memory and
 time of float64, relative error ~1e-6); every reduction to a scalar, the Gram
