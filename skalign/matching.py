@@ -31,6 +31,14 @@ correlations are measured on the rows scored, so held-out scores are honest; bot
 ``correlation='spearman'`` uses the correlation of ranks (per column, average ranks for
 ties), which is insensitive to monotone nonlinear changes of a unit's response.
 
+The work splits as for every scorer: :func:`prepare_tuning_curves` normalises one
+representation (a :class:`PreparedTuningCurves`), :func:`tuning_correlations` pairs two,
+:func:`match_units` or :func:`soft_matching_plan` learns a matching from the correlations,
+and :func:`permutation_statistics` or :func:`soft_matching_statistics` measures a learned
+matching on any rows. Each unit is divided by an exact power of two near its largest
+magnitude before it is centred, so the curves, and every score, are the same for data at
+1e-300 or 1e300.
+
 POT is an optional dependency (the ``ot`` extra: ``pip install 'skalign[ot]'``), imported
 only when a transport plan is computed.
 
