@@ -189,7 +189,9 @@ def fit_ridge(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_target=Fa
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features_x)
+        Training rows of the predictor representation.
     Y : array-like of shape (n_samples, n_features_y)
+        The same samples in the predicted representation.
     alphas : sequence of float, default=DEFAULT_RIDGE_ALPHAS
         Relative penalties: :math:`a` means :math:`\\lambda = a\\,\\|X^c\\|_F^2 / d_x` (see
         :mod:`skalign.regression`).
@@ -226,7 +228,9 @@ def fit_ridge_pair(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_targ
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features_x)
+        Training rows of the first representation.
     Y : array-like of shape (n_samples, n_features_y)
+        The same samples in the second representation.
     alphas, cv, alpha_per_target, validate
         See :func:`fit_ridge`.
     symmetric : bool, default=False
@@ -261,7 +265,9 @@ def ridge_r2(model, X, Y):
     model : fitted regressor
         Usually from :func:`fit_ridge`.
     X : array of shape (n_samples, n_features_x)
+        Rows to predict from.
     Y : array of shape (n_samples, n_features_y)
+        The rows to be predicted.
 
     Returns
     -------
@@ -285,7 +291,9 @@ def ridge_pair_r2(model, reverse_model, X, Y):
     model, reverse_model : RidgeCV, and RidgeCV or None
         From :func:`fit_ridge_pair`; without ``reverse_model`` the one-way score.
     X : array of shape (n_samples, n_features_x)
+        Rows of the first representation.
     Y : array of shape (n_samples, n_features_y)
+        The same samples in the second representation.
 
     Returns
     -------

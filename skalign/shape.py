@@ -141,10 +141,18 @@ def _centred(X, center, xp):
 class ShapeAlignment(NamedTuple):
     """Sufficient statistics of one comparison :math:`\\langle Z_x Q, Z_y\\rangle`, :math:`\\|Z_x\\|^2`, :math:`\\|Z_y\\|^2`.
 
-    ``unit_x`` and ``unit_y`` are the units the shapes are expressed in: the statistics of
-    the shapes themselves are ``unit_x * unit_y * inner``, ``unit_x**2 * sq_norm_x`` and
-    ``unit_y**2 * sq_norm_y``. Both are 1 except for ``scale=False`` at magnitudes where
-    these products would overflow or underflow (see the module notes).
+    Attributes
+    ----------
+    inner : float
+        :math:`\\langle Z_x Q, Z_y\\rangle_F`, in units of ``unit_x * unit_y``.
+    sq_norm_x, sq_norm_y : float
+        :math:`\\|Z_x\\|_F^2` and :math:`\\|Z_y\\|_F^2`, in units of ``unit_x**2`` and ``unit_y**2``.
+    n_samples : int
+        Number of rows compared.
+    unit_x, unit_y : float
+        The units the shapes are expressed in (powers of two); both 1 except for
+        ``scale=False`` at magnitudes where the products would overflow or underflow
+        (see the module notes).
     """
 
     inner: float
@@ -279,10 +287,25 @@ class ShapeTransform:
 class PreparedShape:
     """One representation prepared for :func:`combine_shape` (see :func:`prepare_shape`).
 
-    ``Z`` holds :math:`\\phi_\\alpha(X)` (in units of ``unit``, 1 but for ``scale=False`` at
-    extreme magnitudes) for ``width='zero_pad'``; for ``width='pca'`` it holds the
+    ``Z`` holds :math:`\\phi_\\alpha(X)` for ``width='zero_pad'``; for ``width='pca'`` it holds the
     principal-component scores (columns by decreasing variance) and ``eigvals`` their
     variances, because the kept width and hence the whitening depend on the partner.
+
+    Attributes
+    ----------
+    Z : ndarray of shape (n_samples, k)
+        The shape, or the principal-component scores.
+    eigvals : ndarray of shape (k,) or None
+        Variances of the principal components (``width='pca'`` only).
+    alpha, scale, width
+        The settings it was prepared with.
+    n_dof : int
+        Rows less one when centred: the independent rows the whitening can use.
+    name : str
+        Argument name for error messages.
+    unit : float
+        The unit ``Z`` is expressed in (a power of two; 1 but for ``scale=False`` at
+        extreme magnitudes).
     """
 
     Z: np.ndarray
@@ -421,7 +444,9 @@ def optimal_rotation(Zx, Zy):
     Parameters
     ----------
     Zx : array-like of shape (n_samples, d_x)
+        The shape to rotate.
     Zy : array-like of shape (n_samples, d_y)
+        The target shape, on the same rows.
 
     Returns
     -------
@@ -463,7 +488,9 @@ def fit_shape_pair(X, Y, *, alpha=1.0, center=True, scale=True, width="zero_pad"
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features_x)
+        Training rows of the first representation.
     Y : array-like of shape (n_samples, n_features_y)
+        The same samples in the second representation.
     alpha, center, scale, width
         As in :func:`procrustes_score`.
     validate : bool, default=True
@@ -499,9 +526,13 @@ def transfer_shape_alignment(transform_x, transform_y, rotation, X, Y, *, valida
     Parameters
     ----------
     transform_x, transform_y : ShapeTransform
+        The maps learned on the training rows of X and of Y.
     rotation : ndarray of shape (k_x, k_y)
+        The rotation learned with them.
     X : array-like of shape (n_samples, n_features_x)
+        New rows of the first representation.
     Y : array-like of shape (n_samples, n_features_y)
+        The same new samples in the second representation.
     validate : bool, default=True
         Check ``X`` and ``Y`` (turn off only for validated arrays of the widths seen in fit).
 
@@ -559,6 +590,7 @@ def prepare_shape(X, *, alpha=1.0, center=True, scale=True, width="zero_pad", na
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        One representation.
     alpha, center, scale, width
         As in :func:`procrustes_score`.
     name : str, default="X"
@@ -648,7 +680,9 @@ def procrustes_score(X, Y, *, alpha=1.0, center=True, scale=True, score_method="
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features_x)
+        First representation.
     Y : array-like of shape (n_samples, n_features_y)
+        The same samples in a second representation (row i = stimulus i).
     alpha : float in [0, 1], default=1.0
         Partial whitening: 1 = orthogonal Procrustes, 0 = CCA.
     center : bool, default=True
@@ -694,7 +728,9 @@ def shape_distance(X, Y, *, alpha=1.0, center=True, scale=True, score_method="an
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features_x)
+        First representation.
     Y : array-like of shape (n_samples, n_features_y)
+        The same samples in a second representation (row i = stimulus i).
     alpha, center, scale, score_method, width
         As in :func:`procrustes_score`.
 
