@@ -190,6 +190,16 @@ def test_exit_status_is_nonzero_only_when_every_metric_failed(dead_unit, capsys,
     assert main(["compare", "x.npy", "y.npy", "--metrics", "cca,cka", "--report", ""]) == 0
 
 
+def test_missing_optional_dependency_fails_one_metric_only(dead_unit, capsys, monkeypatch):
+    tmp, _, _ = dead_unit
+    monkeypatch.chdir(tmp)
+    monkeypatch.setitem(sys.modules, "ot", None)  # as if POT were not installed
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "soft_matching,cka", "--cv", "3", "--report", ""]) == 0
+    table = pd.read_csv(tmp / "skalign_compare.csv", index_col=0)
+    assert np.isnan(table.loc["soft_matching", "in_sample"]) and "POT" in table.loc["soft_matching", "error"]
+    assert np.isfinite(table.loc["cka", ["in_sample", "cv_mean", "cv_std"]].astype(float)).all()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
