@@ -198,8 +198,17 @@ def _pandas_to_array(X, name):
                 )
     if not dtypes:
         return X.to_numpy(dtype=np.float64)
-    target = np.result_type(*(np.dtype(getattr(dt, "numpy_dtype", dt)) for dt in dtypes))
+    target = np.result_type(*(_numpy_dtype(dt) for dt in dtypes))
     return X.to_numpy(dtype=target)
+
+
+def _numpy_dtype(dtype):
+    """The NumPy dtype of a pandas column dtype (masked, pyarrow and sparse ones included)."""
+    for attr in ("numpy_dtype", "subtype"):  # masked and pyarrow dtypes; sparse ones
+        inner = getattr(dtype, attr, None)
+        if inner is not None:
+            return np.dtype(inner)
+    return np.dtype(dtype)
 
 
 def _is_real_dtype(dtype):

@@ -139,11 +139,13 @@ def test_dataframe_extension_and_bool_columns_are_numbers(rng):
             "f": pd.Series(X[:, 1], dtype="Float64"),
             "i": pd.Series(np.arange(6), dtype="Int64"),
             "p": pd.Series(X[:, 3], dtype="double[pyarrow]"),
+            "s": pd.arrays.SparseArray([0.0, 1.5, 0.0, 0.0, 2.0, 0.0]),
         }
     )
-    expected = np.column_stack([(X[:, 0] > 0).astype(float), X[:, 1], np.arange(6.0), X[:, 3]])
+    sparse = [0.0, 1.5, 0.0, 0.0, 2.0, 0.0]
+    expected = np.column_stack([(X[:, 0] > 0).astype(float), X[:, 1], np.arange(6.0), X[:, 3], sparse])
     got, names = check_representation(df, return_feature_names=True)
-    assert got.dtype == np.float64 and list(names) == ["flag", "f", "i", "p"]
+    assert got.dtype == np.float64 and list(names) == ["flag", "f", "i", "p", "s"]
     np.testing.assert_array_equal(got, expected)
     # float32 columns stay float32, as for arrays
     assert check_representation(pd.DataFrame(X.astype(np.float32)).astype("float[pyarrow]")).dtype == np.float32
