@@ -353,9 +353,9 @@ def warn_pair_shapes(shape_x, shape_y, *, names=("X", "Y"), transposed=True):
     (n, dx), (_, dy) = shape_x, shape_y
     if transposed and n < dx and dx == dy:
         warnings.warn(
-            f"{a} and {b} both have fewer rows ({n}) than columns ({dx}). Rows must be samples "
-            f"(stimuli) and columns features (units): if these arrays are (n_features, n_samples), "
-            f"pass {a}.T and {b}.T.",
+            f"{a} and {b} both have fewer rows ({n}) than columns ({dx}), as two (n_features, "
+            f"n_samples) arrays of the same samples would. Rows must be samples (stimuli): if these "
+            f"are transposed, pass {a}.T and {b}.T; if rows already are samples, ignore this warning.",
             RepresentationWarning,
             stacklevel=_caller_stacklevel(),
         )
