@@ -255,7 +255,7 @@ def test_parallel_loky_equals_sequential(layers):
 @pytest.mark.slow
 def test_dask_cluster_equals_joblib(layers):
     distributed = pytest.importorskip("distributed")
-    # a fitted scorer, a stateless one, and the library's dataclass / __slots__ prepared objects
+    # a fitted scorer, a stateless one, and the library's prepared dataclasses
     scorers = [MeanCorr(), RidgeR2()] + [
         getattr(skalign, name)()
         for name in ("CKAScorer", "TopologicalAlignmentSpectrum")
