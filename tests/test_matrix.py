@@ -332,10 +332,8 @@ def test_checkpoint_bad_extension(layers, tmp_path):
 
 
 # -- progress ------------------------------------------------------------------------------
-def test_verbose_progress(layers, capsys, monkeypatch):
-    alignment_matrix(layers, scorer=MeanCorr(), verbose=1)
-    err = capsys.readouterr().err
-    assert "15/15" in err  # tqdm writes to stderr
+def hide_tqdm(monkeypatch):
+    """Make ``import tqdm`` fail, as where tqdm is not installed."""
     import builtins
 
     real_import = builtins.__import__
@@ -346,6 +344,13 @@ def test_verbose_progress(layers, capsys, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_tqdm)
+
+
+def test_verbose_progress(layers, capsys, monkeypatch):
+    alignment_matrix(layers, scorer=MeanCorr(), verbose=1)
+    err = capsys.readouterr().err
+    assert "15/15" in err  # tqdm writes to stderr
+    hide_tqdm(monkeypatch)
     alignment_matrix(layers, scorer=MeanCorr(), verbose=True)
     out = capsys.readouterr().out
     assert "[alignment_matrix] 15/15 pairs done" in out
@@ -651,16 +656,7 @@ def test_progress_helper(capsys, monkeypatch):
     assert progress(items, total=3, verbose=0) is items
     assert list(progress(iter(items), total=3, verbose=1, desc="demo")) == items
     assert "3/3" in capsys.readouterr().err
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_tqdm(name, *args, **kwargs):
-        if name.startswith("tqdm"):
-            raise ImportError("no tqdm here")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    hide_tqdm(monkeypatch)
     assert list(progress(range(5), total=8, verbose=True, desc="x", initial=3, unit="pair")) == [
         0,
         1,
