@@ -12,6 +12,8 @@ This module imports nothing from skalign: every family may import it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "matmul",
     "sq_sum",
     "centre",
+    "pow2_exponent",
+    "ldexp",
 ]
 
 
@@ -107,3 +111,62 @@ def centre(X, xp=None):
     xp = get_namespace(X) if xp is None else xp
     mean = xp.sum(X, axis=0, dtype=acc_dtype(xp, X)) / X.shape[0]
     return X - xp.astype(mean, X.dtype)
+
+
+def pow2_exponent(X, xp=None, *, axis=None, when="always"):
+    """The exponent that brings ``X`` to unit scale by an exact power of two.
+
+    ``e`` with :math:`\\max |X| = m \\, 2^e`, :math:`1/2 \\le m < 1` (0 for all-zero
+    input), so that ``ldexp(X, -e)`` has its largest magnitude in [1/2, 1): dividing
+    by a power of two is exact, so scale-free measures computed on the result are
+    those of the values given, with no square overflowing near 1e300 or underflowing
+    near 1e-300.
+
+    Parameters
+    ----------
+    X : array
+    xp : namespace, optional
+    axis : None or 0
+        None: one exponent for the whole array (an int); 0: one per column (a NumPy
+        int array, read on the host: d numbers).
+    when : {'always', 'extreme'}
+        'extreme': 0 unless squares of X could overflow or underflow in its dtype
+        (:math:`|e| > e_{max}/4`), so ordinary data keep their numbers bit for bit,
+        and ``e`` clipped to :math:`\\pm(e_{max} - 8)` so that :math:`2^{\\pm e}` stays a
+        normal number of the dtype.
+    """
+    xp = get_namespace(X) if xp is None else xp
+    if axis is None:
+        peak = max(float(xp.max(X)), -float(xp.min(X))) if math.prod(X.shape) else 0.0
+        e = math.frexp(peak)[1] if peak > 0 else 0
+    elif axis == 0:
+        peak = np.maximum(to_numpy(xp.max(X, axis=0), xp), -to_numpy(xp.min(X, axis=0), xp)).astype(np.float64)
+        e = np.where(peak > 0, np.frexp(peak)[1], 0).astype(np.int64)
+    else:
+        raise ValueError(f"axis must be None or 0; got {axis!r}.")
+    if when == "always":
+        return e
+    if when != "extreme":
+        raise ValueError(f"when must be 'always' or 'extreme'; got {when!r}.")
+    top = math.frexp(float(xp.finfo(X.dtype).max))[1]
+    if axis is None:
+        return 0 if abs(e) <= top // 4 else max(8 - top, min(e, top - 8))
+    return np.where(np.abs(e) <= top // 4, 0, np.clip(e, 8 - top, top - 8))
+
+
+def ldexp(A, e, xp=None):
+    """``A * 2**e`` exactly, for an int ``e`` or (NumPy) a per-column int array.
+
+    The factor is applied in two halves, so that neither overflows nor underflows
+    (float32's halves stay within :math:`2^{\\pm 75}`, float64's within
+    :math:`2^{\\pm 538}`) even where :math:`2^e` itself is not representable. Returns a
+    new array in A's dtype.
+    """
+    if np.ndim(e) == 0:
+        e = int(e)
+        if e == 0:
+            return A
+        k1 = e // 2
+        out = A * math.ldexp(1.0, k1)
+        return out * math.ldexp(1.0, e - k1)
+    return np.ldexp(A, np.asarray(e)).astype(A.dtype, copy=False)
