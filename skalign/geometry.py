@@ -218,21 +218,26 @@ def _twonn_rows(log_mu, method, discard_fraction, name, what):
     if flat.any() or few.any():
         why = []
         if flat.any():
-            why.append(f"{int(flat.sum())} with every kept ratio r2/r1 equal to 1 (tied neighbour "
-                       "distances, as on a lattice or in coarsely quantised data)")
+            why.append(
+                f"{int(flat.sum())} with every kept ratio r2/r1 equal to 1 (tied neighbour distances, "
+                "as on a lattice or in coarsely quantised data: ties carry no information on the "
+                "dimension at the scale of the nearest neighbours; multiscale_intrinsic_dimension "
+                "compares farther neighbour ranks)"
+            )
         if few.any():
-            why.append(f"{int(few.sum())} with fewer than 2 valid ratios")
+            why.append(
+                f"{int(few.sum())} with fewer than 2 valid ratios (r1 = 0 between distinct rows: "
+                "points that coincide within floating-point precision)"
+            )
         raise ValueError(
             f"{name}: TwoNN has no finite estimate for {int(flat.sum() + few.sum())} of "
-            f"{L.shape[0]} {what}: {' and '.join(why)}. Tied distances carry no information on "
-            "the dimension at the scale of the nearest neighbours; multiscale_intrinsic_dimension "
-            "compares farther neighbour ranks, whose distances differ."
+            f"{L.shape[0]} {what}: {'; '.join(why)}."
         )
     return num / den
 
 
 def _twonn_fit(log_mu, method, discard_fraction, name):
-    return float(_twonn_rows(log_mu[None, :], method, discard_fraction, name, "set(s) of ratios (one fit)")[0])
+    return float(_twonn_rows(log_mu[None, :], method, discard_fraction, name, "fit(s)")[0])
 
 
 @validate_params({"mu": ["array-like"], **TWONN_PARAMETER_CONSTRAINTS}, prefer_skip_nested_validation=True)
