@@ -325,7 +325,13 @@ class Checkpoint:
         except ImportError:  # Windows: no advisory locks; single-writer use only
             yield
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:
+            # a folder we may only read (finished results shared read-only): nobody
+            # can be writing there through us, and reading needs no lock
+            yield
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
