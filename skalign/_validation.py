@@ -62,6 +62,9 @@ def check_representation(
     X : array-like of shape (n_samples, n_features) or pandas.DataFrame
         The representation. Integer and boolean input is converted to float64;
         float32 stays float32 and float64 stays float64 (float16 becomes float32).
+        A DataFrame's columns (NumPy, nullable ``Float64``/``Int64``/``boolean``,
+        pyarrow or sparse dtypes) are combined into one dtype, as scikit-learn's
+        ``check_array`` does.
     name : str
         Name of the argument, used in error messages.
     min_samples : int
@@ -85,9 +88,12 @@ def check_representation(
     Raises
     ------
     TypeError
-        Sparse matrices, complex, object or string dtype, or a non-array.
+        Sparse matrices, complex, object or string dtype, or a non-array; a
+        DataFrame column that is not numeric or boolean (named).
     ValueError
-        Wrong number of dimensions, too few samples or features, NaN or inf.
+        Wrong number of dimensions (with how to reduce a 3-D or 4-D array), too
+        few samples or features, NaN or inf, missing values (``pd.NA``) in a
+        DataFrame column (named).
     """
     names = _feature_names(X)
     if sp.issparse(X):
@@ -242,8 +248,11 @@ def check_paired(X, Y, *, min_samples=2, names=("X", "Y"), return_feature_names=
     """Validate two representations of the same samples.
 
     Both are validated with :func:`check_representation`; then their row counts
-    must agree, since row i of ``X`` and row i of ``Y`` describe the same stimulus.
-    The two may have different widths and dtypes.
+    must agree, since row i of ``X`` and row i of ``Y`` describe the same stimulus
+    (the error says when a transposed input would match). The two may have
+    different widths and dtypes. Shapes that suggest a mistake get a
+    :class:`RepresentationWarning` (:func:`warn_pair_shapes`), unless inside
+    :func:`pair_warnings_off`.
     """
     for arg, argname in ((X, names[0]), (Y, names[1])):
         if arg is None:
