@@ -404,7 +404,16 @@ def persistence_summary(
 ):
     """Rips persistence summaries of point clouds, one row per cloud.
 
-    Parameters are those of :func:`rips_diagrams` and :func:`diagram_features`.
+    Parameters
+    ----------
+    X : list of clouds, see :func:`as_point_clouds`
+    homology_dimensions : sequence of int
+    p : float, default=1.0
+        Exponent of the total persistence (:func:`diagram_features`).
+    persistence_threshold : float, default=0.1
+        Bars longer than this are counted (:func:`diagram_features`).
+    metric, max_edge_length, collapse_edges, sparse, max_points, scale, random_state, n_jobs
+        As for :func:`rips_diagrams`.
 
     Returns
     -------
