@@ -320,8 +320,8 @@ def test_imbalance_cube_and_projection():
     * Delta(X -> Y): the 3-D nearest neighbour at distance r lies at projected
       distance r sin(theta), E[sin^2] = 2/3, E[r^2] = Gamma(5/3) (4 pi N / 3)^(-2/3),
       so the mean 2-D rank is 1 + N pi (2/3) E[r^2] and Delta = 2/N of it: 0.0054 at
-      N = 5000 (interior points; the cube's faces add a little). The issue's "about
-      0.01" is the same quantity at smaller N (it falls as N^(-2/3)).
+      N = 5000 (interior points; the cube's faces add a little). A value "about
+      0.01" quoted for this example is the same quantity at smaller N (it falls as N^(-2/3)).
     * Delta(Y -> X): the 2-D neighbour is about |z - z'| away in 3-D, so its rank
       is N times the volume of the ball of that radius inside the cube; a Monte Carlo
       average over x and z' gives 0.333 +- 0.003. The spread of Delta over samples at
