@@ -168,3 +168,42 @@ def test_estimator_metadata_follows_parameters():
     X, Y = _pair()
     est = RSAScorer(rdm_metric="cosine", compare="rho_a")
     assert est.fit(X, Y).score(X, Y) == pytest.approx(rsa(X, Y, rdm_metric="cosine", compare="rho_a"), abs=1e-14)
+
+
+# ---------------------------------------------------------------- all the measures added with RSA
+def _new_scorers():
+    from skalign import (
+        BuresScorer, CCAScorer, CKNNAScorer, DistanceCorrelationScorer, GULPScorer, KNNJaccardScorer,
+        MutualKNNScorer,
+    )
+
+    return [RSAScorer(), DistanceCorrelationScorer(), BuresScorer(), CCAScorer(), CCAScorer(kind="pwcca"),
+            GULPScorer(), CKNNAScorer(n_neighbors=5), MutualKNNScorer(n_neighbors=5),
+            KNNJaccardScorer(n_neighbors=5)]
+
+
+@pytest.mark.parametrize("scorer", _new_scorers(), ids=lambda s: repr(s))
+def test_layer_matrix_prepares_each_layer_once(scorer, monkeypatch):
+    from skalign import alignment_matrix, pivot_alignment
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(40, 6))
+    layers = {f"L{i}": np.tanh(base @ rng.normal(size=(6, 5))) + 0.1 * i * rng.normal(size=(40, 5))
+              for i in range(12)}
+    calls = []
+    original = type(scorer).prepare
+
+    def counted(self, X, name="X"):
+        calls.append(name)
+        return original(self, X, name)
+
+    monkeypatch.setattr(type(scorer), "prepare", counted)
+    table = alignment_matrix(layers, scorer=scorer)
+    assert len(calls) == 12
+    M = pivot_alignment(table)
+    assert M.shape == (12, 12) and np.all(np.isfinite(M.to_numpy()))
+    # every cell is the score of the pair, the diagonal the maximum
+    a, b = layers["L3"], layers["L7"]
+    monkeypatch.setattr(type(scorer), "prepare", original)
+    assert M.loc["L3", "L7"] == pytest.approx(scorer.fit(a, b).score(a, b), abs=1e-12)
+    assert M.loc["L4", "L4"] == pytest.approx(scorer.score_range[1], abs=1e-9)
