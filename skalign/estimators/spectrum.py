@@ -1,10 +1,4 @@
-"""Estimator for the Topological Alignment Spectrum (functions in :mod:`skalign.spectrum`).
-
-References
-----------
-Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
-Topological Alignment Spectra", arXiv:2411.08687.
-"""
+"""Estimator for the Topological Alignment Spectrum (functions in :mod:`skalign.spectrum`)."""
 
 from __future__ import annotations
 
@@ -93,6 +87,11 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
     Neighbours are ordered by the exact distances of the values given, so
     float32 data far from the origin or of extreme magnitude score as their
     neighbour order says (:mod:`skalign.neighbors`).
+
+    References
+    ----------
+    Tavares, Ayres & Smaragdis (2024), "Diagnosing Neural Convergence with
+    Topological Alignment Spectra", arXiv:2411.08687.
 
     Examples
     --------
