@@ -283,7 +283,9 @@ def prepare_points(X, metric, name="X"):
     X : array-like
         As in :func:`prepare_search`.
     metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
+        Distance between samples.
     name : str, default='X'
+        Argument name for error messages.
 
     Returns
     -------
@@ -319,7 +321,9 @@ def resolve_algorithm(algorithm, n_samples, metric="euclidean"):
     Parameters
     ----------
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}
+        See the module docstring.
     n_samples : int
+        Samples to search among.
     metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
 
     Returns
@@ -363,7 +367,9 @@ def pairwise_block(X, aux, rows, metric):
     aux : ndarray or None
         Squared row norms of ``X`` for the Euclidean metrics.
     rows : slice
+        The rows of ``X`` the block holds.
     metric : str
+        The metric ``X`` was prepared for.
 
     Returns
     -------
@@ -386,9 +392,11 @@ def block_rows(n_samples, working_memory=None, n_copies=1):
     Parameters
     ----------
     n_samples : int
+        Columns of each block.
     working_memory : float or None, default=None
         MiB; None takes scikit-learn's config value.
     n_copies : int, default=1
+        Arrays of one block's size alive at a time.
 
     Returns
     -------
@@ -534,8 +542,12 @@ def search_kneighbors(P, n_neighbors, backend, *, random_state=None, n_jobs=None
         In ``[1, n_samples - 1]``.
     backend : {'brute', 'pynndescent', 'cuml'}
         A concrete backend, from :func:`resolve_algorithm`.
-    random_state, n_jobs, working_memory
-        As in :func:`kneighbors`.
+    random_state : int, RandomState or None, default=None
+        Seeds nearest-neighbour descent.
+    n_jobs : int or None, default=None
+        Threads for pynndescent.
+    working_memory : float or None, default=None
+        MiB per block on the exact path.
 
     Returns
     -------
@@ -739,6 +751,7 @@ def ranks_from_distances(D, positions=None):
     Parameters
     ----------
     D : ndarray of shape (n_rows, n_columns)
+        Distances.
     positions : ndarray of shape (n_columns,), int32, optional
         ``arange(n_columns)``, passed in to reuse it across blocks.
 
@@ -803,6 +816,7 @@ def search_rank_blocks(P, *, working_memory=None, n_copies=4):
     P : PreparedPoints
         From :func:`prepare_search`.
     working_memory : float or None, default=None
+        MiB per block; None takes scikit-learn's config value.
     n_copies : int, default=4
         As in :func:`iter_rank_blocks`.
 
@@ -851,11 +865,11 @@ def iter_rank_blocks(X, *, metric="euclidean", working_memory=None, n_copies=4, 
     name : str, default='X'
         Argument name for error messages.
 
-    Yields
-    ------
-    rows : slice
-        The rows of this block.
-    ranks : ndarray of shape (rows.stop - rows.start, n_samples), int32
+    Returns
+    -------
+    blocks : iterator of (slice, ndarray)
+        ``(rows, ranks)`` per block: the rows of the block, and their ranks, an
+        int32 array of shape (rows.stop - rows.start, n_samples).
     """
     P = _as_prepared(X, metric, name)
     # validation runs here, not at the first next(): errors surface at the call

@@ -266,6 +266,7 @@ def tas_chance(ks, n_samples, kind="paper"):
     ks : array-like of int
         Neighbourhood sizes, each in ``[1, n - 1]``.
     n_samples : int
+        Samples n of the representations.
     kind : {'paper', 'exact'}, default='paper'
         ``'paper'``: the Jaccard of the expected overlap :math:`k^2/(n-1)`
         (Tavares et al. 2024); ``'exact'``: the expectation over the
@@ -353,6 +354,7 @@ def summarize_spectrum(tas, summary="mean"):
     Parameters
     ----------
     tas : array-like of float
+        TAS at the swept sizes.
     summary : {'mean', 'max', 'min'}, default='mean'
 
     Returns
@@ -701,12 +703,15 @@ def permutation_pvalues(
     Parameters
     ----------
     PX, PY : PreparedNeighborhoods
+        From :func:`prepare_neighborhoods` with the same ``n_neighbors`` and algorithm.
     observed_jaccard : array-like of float
         ``J(k)`` of the unpermuted pair, at ``PX.ks``.
     n_permutations : int
         B.
     random_state : int, RandomState or None, default=None
+        Seeds the permutations.
     working_memory : float or None, default=None
+        MiB per row block when ranks are streamed.
     verbose : int, default=0
         Print progress every tenth of the permutations when > 0.
 
@@ -758,6 +763,7 @@ def tas_spectrum(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features_x)
+        The first representation.
     Y : array-like of shape (n_samples, n_features_y)
         The same samples in a second representation.
     n_neighbors : None, int, float in (0, 1) or array-like, default=None
@@ -834,13 +840,31 @@ def tas_score(
 
     Parameters
     ----------
-    X, Y, n_neighbors, chance, metric, algorithm, random_state, n_jobs, working_memory
-        As in :func:`tas_spectrum`.
+    X : array-like of shape (n_samples, n_features_x)
+        The first representation.
+    Y : array-like of shape (n_samples, n_features_y)
+        The same samples in a second representation.
+    n_neighbors : None, int, float in (0, 1) or array-like, default=None
+        Neighbourhood sizes; see :func:`resolve_n_neighbors`.
     summary : {'mean', 'max', 'min'}, default='mean'
+        Reduction over the swept sizes.
+    chance : {'paper', 'exact'}, default='paper'
+        Chance level; see :func:`tas_chance`.
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+        Distance between samples.
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
+        Neighbour backend (:mod:`skalign.neighbors`).
+    random_state : int, RandomState or None, default=None
+        Seeds the approximate search.
+    n_jobs : int or None, default=None
+        Threads of the approximate search.
+    working_memory : float or None, default=None
+        MiB per row block on the exact path.
 
     Returns
     -------
     score : float
+        The summary of TAS(k).
     """
     PX, PY = _prepare_pair(
         X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory
@@ -885,15 +909,28 @@ def mutual_knn_alignment(
 
     Parameters
     ----------
-    X, Y, metric, algorithm, random_state, n_jobs, working_memory
-        As in :func:`tas_spectrum`.
+    X : array-like of shape (n_samples, n_features_x)
+        The first representation.
+    Y : array-like of shape (n_samples, n_features_y)
+        The same samples in a second representation.
     n_neighbors : int, float in (0, 1) or array-like, default=10
         As in :func:`resolve_n_neighbors` (None is not allowed).
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+        Distance between samples.
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
+        Neighbour backend (:mod:`skalign.neighbors`).
+    random_state : int, RandomState or None, default=None
+        Seeds the approximate search.
+    n_jobs : int or None, default=None
+        Threads of the approximate search.
+    working_memory : float or None, default=None
+        MiB per row block on the exact path.
 
     Returns
     -------
-    score : float, or ndarray over the sorted distinct sizes when ``n_neighbors``
-        is an array.
+    score : float or ndarray
+        A float for one size; an array over the sorted distinct sizes when
+        ``n_neighbors`` is an array.
     """
     ks, _, ovl = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
     return _out(ovl / ks, n_neighbors)
@@ -911,22 +948,35 @@ def knn_jaccard(
     n_jobs=None,
     working_memory=None,
 ):
-    """Mean Jaccard index of the k-neighbourhoods, ``mean_i o_i / (2k - o_i)``, not
-    normalised for chance.
+    """Mean Jaccard index of the k-neighbourhoods, not normalised for chance.
 
-    In [0, 1]; about ``k / (2(n-1) - k)`` by chance.
+    ``mean_i o_i / (2k - o_i)`` (the module docstring defines the terms). In [0, 1];
+    about ``k / (2(n-1) - k)`` by chance.
 
     Parameters
     ----------
-    X, Y, metric, algorithm, random_state, n_jobs, working_memory
-        As in :func:`tas_spectrum`.
+    X : array-like of shape (n_samples, n_features_x)
+        The first representation.
+    Y : array-like of shape (n_samples, n_features_y)
+        The same samples in a second representation.
     n_neighbors : int, float in (0, 1) or array-like, default=10
         As in :func:`resolve_n_neighbors` (None is not allowed).
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+        Distance between samples.
+    algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
+        Neighbour backend (:mod:`skalign.neighbors`).
+    random_state : int, RandomState or None, default=None
+        Seeds the approximate search.
+    n_jobs : int or None, default=None
+        Threads of the approximate search.
+    working_memory : float or None, default=None
+        MiB per row block on the exact path.
 
     Returns
     -------
-    score : float, or ndarray over the sorted distinct sizes when ``n_neighbors``
-        is an array.
+    score : float or ndarray
+        A float for one size; an array over the sorted distinct sizes when
+        ``n_neighbors`` is an array.
     """
     _, jac, _ = _sibling(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory)
     return _out(jac, n_neighbors)
