@@ -239,6 +239,31 @@ class BasePairedScorer(BaseEstimator):
             est._fit(PX, PY)
             return float(est._score(PX, PY))
 
+    def permute_prepared(self, P, perm):
+        """A result of :meth:`prepare` for the same representation with rows reordered.
+
+        The reuse hook of permutation tests (:func:`skalign.inference.permutation_test`):
+        they permute the pairing of rows, which changes no per-representation work.
+        The default asks the prepared object for its ``permute(perm)`` method
+        (CKA's and the neighbourhood measures' prepared dataclasses have one) and
+        returns None without it, in which case the caller prepares the permuted
+        rows anew.
+
+        Parameters
+        ----------
+        P : object
+            A result of :meth:`prepare`.
+        perm : ndarray of int
+            Row ``i`` of the permuted representation is row ``perm[i]`` of P's.
+
+        Returns
+        -------
+        prepared : object or None
+            Input of :meth:`combine`, or None when only a new :meth:`prepare` can give it.
+        """
+        permute = getattr(P, "permute", None)
+        return None if permute is None else permute(perm)
+
     # -- metadata ---------------------------------------------------------------
     def _metadata(self):
         """Hook: the properties this instance declares, as a dict.

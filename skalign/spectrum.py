@@ -391,6 +391,30 @@ class PreparedNeighborhoods:
     metric: str
     backend: str
 
+    def permute(self, perm):
+        """The same representation with its samples reordered by ``perm``.
+
+        Held ranks and lists are relabelled, never recomputed (``Z[perm]`` ranks
+        j from i as Z ranks ``perm[j]`` from ``perm[i]``); held points are reordered.
+
+        Parameters
+        ----------
+        perm : ndarray of int
+            Sample ``i`` of the result is sample ``perm[i]`` of this one.
+
+        Returns
+        -------
+        PreparedNeighborhoods
+        """
+        perm = np.asarray(perm, dtype=np.intp)
+        if self.mode == "ranks":
+            data = self.data[perm][:, perm]
+        elif self.mode == "lists":
+            data = _permute_lists(self.data, perm)
+        else:
+            data = self.data.take(perm)
+        return PreparedNeighborhoods(self.n_samples, self.ks, self.mode, data, self.metric, self.backend)
+
     def __repr__(self):
         return (
             f"PreparedNeighborhoods(n_samples={self.n_samples}, n_ks={self.ks.size}, "
