@@ -41,7 +41,7 @@ representations revisited. ICML.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -148,6 +148,34 @@ class PreparedKernel:
     rowsum: object = None
     total: float | None = None
 
+    def permute(self, perm):
+        """The same representation with its samples reordered by ``perm``.
+
+        Centring, scale and every self-term are invariant to reordering the
+        samples, so only the rows (and, for a Gram matrix, the columns) move:
+        a permutation test then costs one cross term per permutation.
+
+        Parameters
+        ----------
+        perm : ndarray of int
+            Sample ``i`` of the result is sample ``perm[i]`` of this one.
+
+        Returns
+        -------
+        PreparedKernel
+        """
+        arrays = [a for a in (self.features, self.gram) if a is not None]
+        xp = get_namespace(*arrays)
+        idx = perm if is_numpy_namespace(xp) else xp.asarray(perm, device=getattr(arrays[0], "device", None))
+
+        def rows(A):
+            return None if A is None else xp.take(A, idx, axis=0)
+
+        gram = None if self.gram is None else xp.take(rows(self.gram), idx, axis=1)
+        return replace(
+            self, features=rows(self.features), gram=gram, diag=rows(self.diag), rowsum=rows(self.rowsum)
+        )
+
 
 # ----------------------------------------------------------------------------- formulas
 def unbiased_hsic_sum(tr_kl, sum_k, sum_l, rowsum_dot, n):
@@ -187,10 +215,13 @@ def scale_pow2(A, e):
 
     float32's factors stay within 2^±75 and float64's within 2^±538.
     """
+    if abs(e) <= 100:  # one factor is exact in float32 and float64 alike
+        if e:
+            A *= math.ldexp(1.0, -e)
+        return A
     k1 = (-e) // 2
     for k in (k1, -e - k1):
-        if k:
-            A *= math.ldexp(1.0, k)
+        A *= math.ldexp(1.0, k)
     return A
 
 
@@ -218,48 +249,45 @@ def prepare_kernel(X, *, kernel, sigma, sigma_fraction, debiased, method, name, 
     return _prepare_rbf(to_numpy(X, xp), sigma, sigma_fraction, debiased, name)
 
 
-def _centred_scaled(X, xp, dtype=None):
-    """Column-centred X times the power of two 2**-e that brings max |Xᶜ| into [0.5, 1).
+def _centred_scaled(X, name, xp, dtype=None):
+    """Column-centred X times the power of two 2**-e that brings max |Xᶜ| into [0.5, 1); and e.
 
-    The scale is that of the centred data, so that a large common offset does
-    not push the variation itself towards underflow.
+    Centring subtracts the first row, then the mean of the differences: a
+    constant column becomes exactly 0 (its mean alone would be rounded, leaving
+    eps x value, which for a column at 1e300 dwarfs the varying ones). So Xᶜ is
+    all zero exactly when every row is the same point, and the zero-variance
+    check costs nothing more. The scale is that of the centred data, so that a
+    large offset does not push the variation towards underflow.
 
     Returns
     -------
     Xc : array in ``dtype`` (X's by default)
     e : int
-    raw : (int, float)
-        :func:`log2_scale` of X as given, for :func:`_check_varies`.
     """
-    e_raw, m_raw = log2_scale(X, xp)
     if dtype is not None and X.dtype != dtype:
         X = xp.astype(X, dtype)
-    pre = e_raw if e_raw > 900 else 0  # above, the centring's column sums could overflow: scale first
-    if pre:
-        X = scale_pow2(xp.astype(X, X.dtype, copy=True), pre)
-    # first row, then the mean of the rest: a constant column becomes exactly 0 (its mean
-    # alone would be rounded, leaving eps x value, which can dwarf the varying columns)
+    acc = acc_dtype(xp, X)
     Xc = X - X[0:1, :]
-    Xc -= xp.astype(xp.sum(Xc, axis=0, dtype=acc_dtype(xp, Xc)) / X.shape[0], Xc.dtype)
-    e1, _ = log2_scale(Xc, xp)
-    return scale_pow2(Xc, e1), pre + e1, (e_raw, m_raw)
-
-
-def _check_varies(X, name, xp, total, e, raw):
-    """The zero-variance check, screened by ``total`` = ||Xᶜ||²_F in the units of :func:`_centred_scaled`."""
-    e_raw, m_raw = raw
-    # ||Xᶜ||² / max|X|² in the data's units: total 2^(2e) / (m_raw 2^e_raw)²
-    rel = math.ldexp(total / (m_raw * m_raw), 2 * (e - e_raw)) if m_raw else None
-    check_nonconstant(X, name, rel_sq_norm=rel, xp=xp)
+    sums = xp.sum(Xc, axis=0, dtype=acc)
+    if not bool(xp.all(xp.isfinite(sums))):
+        # values near the largest float: the differences overflowed; bring the data down first
+        e_raw, _ = log2_scale(X, xp)
+        Xs = scale_pow2(xp.astype(X, X.dtype, copy=True), e_raw)
+        Xc, e = _centred_scaled(Xs, name, xp)
+        return Xc, e + e_raw
+    Xc -= xp.astype(sums / X.shape[0], Xc.dtype)
+    e, m = log2_scale(Xc, xp)
+    if not m:
+        check_nonconstant(X, name, xp=xp)  # words the error: every row is the same point
+    return scale_pow2(Xc, e), e
 
 
 def _prepare_linear(X, method, name, xp):
     n, d = X.shape
     acc = acc_dtype(xp, X)
-    Xc, e, raw = _centred_scaled(X, xp)
+    Xc, e = _centred_scaled(X, name, xp)
     diag = sq_sum(Xc, xp, axis=1)
     trace = float(xp.sum(diag))
-    _check_varies(X, name, xp, trace, e, raw)
     if method == "gram" or (method == "auto" and d >= n):
         Xc = xp.astype(Xc, acc)
         gram = Xc @ Xc.T
@@ -302,9 +330,8 @@ def _median_sq_distance_and_gram(Xc):
 def _prepare_rbf(X, sigma, sigma_fraction, debiased, name):
     n = X.shape[0]
     # distances are translation-invariant; centring in float64 helps rounding
-    Xc, e, raw = _centred_scaled(X, np, dtype=np.float64)
+    Xc, e = _centred_scaled(X, name, np, dtype=np.float64)
     total_sq = sq_sum(Xc)
-    _check_varies(X, name, np, total_sq, e, raw)
     D, upper = _median_sq_distance_and_gram(Xc)
     if isinstance(sigma, str):
         med = float(np.median(upper, overwrite_input=True)) if upper.size else 0.0

@@ -29,7 +29,6 @@ __all__ = [
     "check_same_samples",
     "check_nonconstant",
     "check_column_ranges",
-    "variance_floor",
     "check_random_state",
     "unique_rows",
     "warn_duplicates",
@@ -412,23 +411,7 @@ def check_int(value, name, low=None, high=None):
     return int(value)
 
 
-def variance_floor(dtype):
-    """Relative variance below which a representation counts as constant: ``(64 eps)²``.
-
-    A constant column's mean is rounded, so after centring its "variance" is
-    about (eps x value)² rather than 0; the floor sits above that, relative to
-    the squared magnitude of the data, so it is free of the data's scale.
-    """
-    # NumPy dtypes, and other libraries' dtypes by name (torch.float32 -> "float32")
-    try:
-        name = np.dtype(dtype).name
-    except TypeError:
-        name = str(dtype).rsplit(".", 1)[-1]
-    eps = float(np.finfo(name).eps) if name in {"float16", "float32", "float64"} else float(np.finfo(np.float64).eps)
-    return (64.0 * eps) ** 2
-
-
-def check_nonconstant(X, name="X", *, tol=0.0, rel_sq_norm=None, xp=None):
+def check_nonconstant(X, name="X", *, tol=0.0, xp=None):
     """Raise a ValueError when every row of ``X`` is the same point.
 
     A representation with zero total variance has no geometry: correlations,
@@ -440,29 +423,21 @@ def check_nonconstant(X, name="X", *, tol=0.0, rel_sq_norm=None, xp=None):
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
+    X : array of shape (n_samples, n_features, ...)
         A validated representation (any Array API library).
     name : str
         Argument name for the error message.
     tol : float, default=0.0
         Relative range at or below which a column counts as constant.
-    rel_sq_norm : float, optional
-        :math:`\\lVert X - \\bar X \\rVert_F^2 / \\max_{ij} X_{ij}^2`, when the caller
-        computes the centred norm anyway (CKA does). If the total variance per
-        feature, so measured, exceeds twice :func:`variance_floor`, the data vary
-        and the check is one float comparison; otherwise the range test decides.
     xp : namespace, optional
         ``X``'s namespace (:func:`skalign._array_api.get_namespace`).
     """
     if X.shape[0] < 2:
         return
-    n, d = X.shape[0], int(np.prod(X.shape[1:]))
-    if rel_sq_norm is not None and rel_sq_norm / n > 2.0 * d * variance_floor(X.dtype):
-        return
     from ._array_api import get_namespace
 
     xp = get_namespace(X) if xp is None else xp
-    check_column_ranges(xp.max(X, axis=0), xp.min(X, axis=0), name, n, tol=tol, xp=xp)
+    check_column_ranges(xp.max(X, axis=0), xp.min(X, axis=0), name, X.shape[0], tol=tol, xp=xp)
 
 
 def check_column_ranges(col_max, col_min, name, n_samples, *, tol=0.0, xp=None):
