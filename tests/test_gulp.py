@@ -112,3 +112,12 @@ def test_estimator_score_methods():
     assert est.score(X, Y) == pytest.approx(-gulp_distance(X, Y, lam=0.2), abs=1e-14)
     assert est.score_range == (float("-inf"), 0.0)
     assert "isotropic_scaling" not in GULPScorer(normalize=False).invariances
+
+
+def test_independent_below_dependent():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 5))
+    indep = gulp_similarity(X, rng.normal(size=(400, 5)))
+    dep = gulp_similarity(X, np.tanh(X) + 0.2 * rng.normal(size=(400, 5)))
+    # independent: small, of the order of the widths over n
+    assert indep < 0.05 < 0.8 < dep

@@ -121,3 +121,11 @@ def test_overlap_scorers_fractional_k_and_prepare():
     with pytest.raises(ValueError, match="n_neighbors"):
         MutualKNNScorer(n_neighbors=1.5).fit(X, Y)
     assert "translation" not in MutualKNNScorer(metric="cosine").invariances
+
+
+def test_overlap_scorers_chance_levels():
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(500, 10)), rng.normal(size=(500, 10))
+    k, n = 10, 500
+    assert MutualKNNScorer(n_neighbors=k).fit(X, Y).score(X, Y) == pytest.approx(k / (n - 1), abs=0.01)
+    assert KNNJaccardScorer(n_neighbors=k).fit(X, Y).score(X, Y) == pytest.approx(k / (2 * (n - 1) - k), abs=0.01)
