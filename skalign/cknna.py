@@ -31,7 +31,7 @@ similarities is arbitrary; here ties are broken by sample index.
 
 The masked matrices are not symmetric, so HSIC is not an inner product here: the
 score has no hard bound (in practice it lies in [-1, 1]) and swapping X and Y
-changes it slightly, through the term :math:`\mathbf 1^\top A B \mathbf 1`. It is 1 for
+changes it slightly, through the term :math:`\\mathbf 1^\\top A B \\mathbf 1`. It is 1 for
 identical cosine kernels and near 0 for independent representations.
 
 References
