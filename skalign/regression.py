@@ -51,7 +51,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._array_api import acc_dtype, get_namespace, sq_sum, to_numpy
+from ._array_api import acc_dtype, get_namespace, ldexp, pow2_exponent, sq_sum, to_numpy
 from ._validation import check_nonconstant, check_representation_xp
 
 __all__ = [
@@ -78,21 +78,6 @@ RIDGE_PARAMETER_CONSTRAINTS = {
 
 
 # --------------------------------------------------------------------------- helpers
-def _unit(X, xp):
-    """A power of two near ``max|X|`` when X's squares could overflow or underflow, else 1.
-
-    Dividing by a power of two is exact; inside :math:`[2^{-m/4}, 2^{m/4}]`, :math:`m`
-    the exponent range of X's dtype, nothing is divided, so ordinary data keep their
-    numbers bit for bit. The power stays within :math:`2^{\\pm(m-8)}`, normal in the dtype.
-    """
-    peak = max(float(xp.max(X)), -float(xp.min(X)))
-    e = math.frexp(peak)[1]
-    top = math.frexp(float(xp.finfo(X.dtype).max))[1]
-    if abs(e) <= top // 4:
-        return 1.0
-    return math.ldexp(1.0, max(8 - top, min(e, top - 8)))
-
-
 def _check_alphas(alphas, cv, alpha_per_target):
     a = np.atleast_1d(np.asarray(alphas, dtype=float)) if not isinstance(alphas, str) else None
     if a is None or a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)) or not np.all(a > 0):
@@ -104,9 +89,9 @@ def _check_alphas(alphas, cv, alpha_per_target):
 
 def _fit_one(X, Y, a, cv, alpha_per_target, xp, names):
     """RidgeCV X -> Y on validated rows with the relative grid ``a``, in the data's units."""
-    ux, uy = _unit(X, xp), _unit(Y, xp)
-    Xs = X if ux == 1.0 else X * (1.0 / ux)
-    Ys = Y if uy == 1.0 else Y * (1.0 / uy)
+    # exact powers of two where squares could overflow or underflow; 0 for ordinary data
+    ex, ey = pow2_exponent(X, xp, when="extreme"), pow2_exponent(Y, xp, when="extreme")
+    Xs, Ys = ldexp(X, -ex, xp), ldexp(Y, -ey, xp)
     # mean eigenvalue of the centred XᵀX, without forming it
     Xf = xp.astype(Xs, acc_dtype(xp, Xs), copy=False)
     scale = float(sq_sum(Xf - xp.mean(Xf, axis=0), xp)) / Xs.shape[1]
@@ -120,15 +105,15 @@ def _fit_one(X, Y, a, cv, alpha_per_target, xp, names):
     # per-target penalties on a device: a few numbers, kept on the host like the grid
     alpha = to_numpy(model.alpha_) if not isinstance(model.alpha_, float) else model.alpha_
     model.relative_alpha_ = np.asarray(alpha) / scale
-    if ux != 1.0 or uy != 1.0:
+    if ex or ey:
         # back to the data's units (products that exceed the float range become inf)
         with np.errstate(over="ignore", under="ignore"):
-            model.coef_ = model.coef_ * (uy / ux)
-            model.intercept_ = model.intercept_ * uy
-            model.alpha_ = model.alpha_ * ux * ux
-            model.alphas = grid * ux * ux
+            model.coef_ = ldexp(model.coef_, ey - ex, xp)
+            model.intercept_ = ldexp(model.intercept_, ey, xp)
+            model.alpha_ = ldexp(model.alpha_, 2 * ex, xp)
+            model.alphas = ldexp(grid, 2 * ex)
             if cv is None:  # leave-one-out's best_score_ is a mean squared error of Y
-                model.best_score_ = model.best_score_ * uy * uy
+                model.best_score_ = ldexp(model.best_score_, 2 * ey, xp)
         if not bool(xp.all(xp.isfinite(model.coef_))):
             px, py = (max(float(xp.max(A)), -float(xp.min(A))) for A in (X, Y))
             raise ValueError(
@@ -159,9 +144,8 @@ def _r2(model, X, Y, names=("X", "Y")):
             "far outside the range of the training rows."
         )
     # R² is unchanged when Y and its prediction are divided by one power of two
-    u = _unit(Y, xp)
-    if u != 1.0:
-        Y, P = Y * (1.0 / u), P * (1.0 / u)
+    e = pow2_exponent(Y, xp, when="extreme")
+    Y, P = ldexp(Y, -e, xp), ldexp(P, -e, xp)
     # r2_score follows the namespace of Array API input
     r2 = float(r2_score(Y, P, multioutput="uniform_average"))
     if not math.isfinite(r2):

@@ -78,7 +78,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._array_api import acc_dtype, device_of, get_namespace, matmul, sq_sum, to_numpy
+from ._array_api import acc_dtype, device_of, get_namespace, ldexp, matmul, pow2_exponent, sq_sum, to_numpy
 from ._validation import check_nonconstant, check_representation_xp, check_same_samples
 
 __all__ = [
@@ -109,32 +109,19 @@ _ONE_SIDE = {k: SHAPE_PARAMETER_CONSTRAINTS[k] for k in ("alpha", "center", "sca
 
 
 # --------------------------------------------------------------------------- helpers
-def _unit(X, xp):
-    """A power of two near ``max|X|`` when X's squares could overflow or underflow, else 1.
-
-    Dividing by a power of two is exact, so the scores are those of the values given.
-    Inside :math:`[2^{-m/4}, 2^{m/4}]`, :math:`m` the exponent range of X's dtype (1024
-    for float64, 128 for float32), nothing is divided, so ordinary data keep their
-    numbers bit for bit. The power is kept within :math:`2^{\\pm(m-8)}` so that it and its
-    inverse are normal numbers of the dtype (subnormal input is then scaled up to
-    about :math:`2^{-66}` in float64, far from underflow).
-    """
-    peak = max(float(xp.max(X)), -float(xp.min(X)))
-    e = math.frexp(peak)[1]
-    top = math.frexp(float(xp.finfo(X.dtype).max))[1]
-    if abs(e) <= top // 4:
-        return 1.0
-    return math.ldexp(1.0, max(8 - top, min(e, top - 8)))
-
-
 def _centred(X, center, xp):
-    """Rows divided by :func:`_unit` and centred; also the mean (in X's units) and the unit."""
-    unit = _unit(X, xp)
-    Xs = X if unit == 1.0 else X * (1.0 / unit)
+    """Rows divided by a power of two where their squares could overflow or underflow, centred.
+
+    Also returns the mean (in X's units) and the power of two; the power is 1 for
+    ordinary data (see :func:`skalign._array_api.pow2_exponent`), whose numbers are then
+    kept bit for bit.
+    """
+    e = pow2_exponent(X, xp, when="extreme")
+    Xs = ldexp(X, -e, xp)
     if not center:
-        return Xs, None, unit
+        return Xs, None, math.ldexp(1.0, e)
     mean = xp.mean(Xs, axis=0)
-    return Xs - mean, (mean if unit == 1.0 else mean * unit), unit
+    return Xs - mean, ldexp(mean, e, xp), math.ldexp(1.0, e)
 
 
 # --------------------------------------------------------------------------- results
@@ -248,11 +235,10 @@ class ShapeTransform:
         :meth:`map_centred` of the result is :math:`\\phi(X)` in units of
         ``output_unit * unit / self.unit``.
         """
-        s = 1.0 / (self.unit if unit is None else unit)
-        Xs = X if s == 1.0 else X * s
-        if self.mean is None:
-            return Xs
-        return Xs - (self.mean if s == 1.0 else self.mean * s)
+        # minus the exponent of the power of two
+        e = 1 - math.frexp(self.unit if unit is None else unit)[1]
+        Xs = ldexp(X, e)
+        return Xs if self.mean is None else Xs - ldexp(self.mean, e)
 
     def apply(self, X):
         """:math:`\\phi(X)` for already validated rows ``X``."""
@@ -454,9 +440,8 @@ def optimal_rotation(Zx, Zy):
     """
     Zx, Zy, _ = check_representation_xp(Zx, Zy, name="Zx", name_y="Zy")
     xp = get_namespace(Zx, Zy)
-    ux, uy = _unit(Zx, xp), _unit(Zy, xp)
-    Zx = Zx if ux == 1.0 else Zx * (1.0 / ux)
-    Zy = Zy if uy == 1.0 else Zy * (1.0 / uy)
+    Zx = ldexp(Zx, -pow2_exponent(Zx, xp, when="extreme"), xp)
+    Zy = ldexp(Zy, -pow2_exponent(Zy, xp, when="extreme"), xp)
     return _polar(matmul(Zx.T, Zy, xp), xp)[0]
 
 
@@ -557,7 +542,8 @@ def transfer_shape_alignment(transform_x, transform_y, rotation, X, Y, *, valida
         )
     xp = get_namespace(rotation, X, Y)
     # rows far larger than the training rows are divided by their own power of two
-    vx, vy = max(transform_x.unit, _unit(X, xp)), max(transform_y.unit, _unit(Y, xp))
+    vx = max(transform_x.unit, math.ldexp(1.0, pow2_exponent(X, xp, when="extreme")))
+    vy = max(transform_y.unit, math.ldexp(1.0, pow2_exponent(Y, xp, when="extreme")))
     Xc, Yc = transform_x.centred(X, vx), transform_y.centred(Y, vy)
     C = transform_y.project_cross(transform_x.project_cross(matmul(Xc.T, Yc, xp), 0), 1)
     acc = acc_dtype(xp, C)
