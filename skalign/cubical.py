@@ -44,6 +44,7 @@ digital image constructions. In Research in Computational Topology 2, 2022.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 from numbers import Integral, Real
 
@@ -189,11 +190,19 @@ def minmax_per_sample(X):
         A constant sample becomes all zeros.
     """
     X = np.asarray(X, dtype=np.float64)
-    flat = X.reshape(X.shape[0], -1)
+    return _minmax_rows(X.reshape(X.shape[0], -1)).reshape(X.shape)
+
+
+def _minmax_rows(flat):
+    """Each row of a 2-D float array mapped to [0, 1] by its min and max (constant rows to 0), in its dtype."""
+    # an exact power of two per row first, so that max - min cannot overflow near 1e308;
+    # (x - lo) / (hi - lo) is unchanged by it, bit for bit
+    top = np.max(np.abs(flat), axis=1, keepdims=True) if flat.size else np.zeros((flat.shape[0], 1))
+    flat = np.ldexp(flat, -np.frexp(top)[1])
     lo = flat.min(axis=1, keepdims=True)
     span = flat.max(axis=1, keepdims=True) - lo
     span[span == 0] = 1.0
-    return ((flat - lo) / span).reshape(X.shape)
+    return (flat - lo) / span
 
 
 @validate_params(
@@ -464,8 +473,7 @@ def topological_complexity(
         if normalize == "sample":
             grids = minmax_per_sample(grids)
         elif normalize == "layer":
-            lo, hi = float(grids.min()), float(grids.max())
-            grids = (grids - lo) / (hi - lo if hi > lo else 1.0)
+            grids = _minmax_rows(grids.reshape(1, -1)).reshape(grids.shape)
         if summary == "threshold":
             thresholds = np.array([float(eta)])
         else:
@@ -483,6 +491,13 @@ def topological_complexity(
     profile.insert(0, "depth", np.linspace(0.0, 1.0, L) if L > 1 else np.zeros(1))
     if relative:
         first = profile["omega"].iloc[0]
+        if not first > 0:
+            warnings.warn(
+                f"the first layer ({profile.index[0]!r}) has Omega = 0, so omega_relative "
+                "(Omega divided by the first layer's) is undefined and set to NaN.",
+                UserWarning,
+                stacklevel=2,
+            )
         profile["omega_relative"] = profile["omega"] / first if first > 0 else np.nan
     return profile
 

@@ -21,6 +21,7 @@ from skalign.topology import (
     betti_curves,
     complexity_decay,
     diagram_features,
+    minmax_per_sample,
     persistence_summary,
     rips_diagrams,
     topological_complexity,
@@ -272,6 +273,28 @@ def test_area_summary_is_mean_of_curve(rng):
     mids = 0.5 * (edges[:-1] + edges[1:])
     want = brute_curves(X, mids, (0, 1), "T").sum(axis=1).mean()
     assert prof["omega"].iloc[0] == pytest.approx(want)
+
+
+@pytest.mark.parametrize("factor", [1e-310, 1e-300, 1e300, 1.7e308])
+def test_complexity_normalisations_at_extreme_magnitudes(rng, factor):
+    # min-max units are scale-free: the profile of a layer times any factor is the
+    # profile of the layer (max - min would overflow near 1e308 without rescaling)
+    X = rng.normal(size=(4, 9, 9))
+    X = X / np.abs(X).max()  # |X| <= 1, so X * 1.7e308 stays finite
+    for normalize in ("sample", "layer"):
+        want = topological_complexity([X], normalize=normalize, n_thresholds=9)["omega"].iloc[0]
+        got = topological_complexity([X * factor], normalize=normalize, n_thresholds=9)["omega"].iloc[0]
+        # subnormal values keep ~13 digits: at most a value on a bin edge can move
+        assert got == pytest.approx(want, rel=1e-9 if factor >= 1e-300 else 0.05)
+    np.testing.assert_allclose(minmax_per_sample(X * factor), minmax_per_sample(X), atol=1e-12)
+
+
+def test_relative_complexity_of_an_empty_first_layer_warns():
+    empty = np.zeros((2, 5, 5))
+    ring = np.repeat(_annulus()[None], 2, axis=0)
+    with pytest.warns(UserWarning, match="first layer .* Omega = 0"):
+        prof = topological_complexity([empty, ring], summary="threshold", relative=True, normalize="none")
+    assert prof["omega_relative"].isna().all()
 
 
 def test_complexity_decay():
