@@ -1,5 +1,4 @@
-"""Transformer for cubical homology of samples on a grid: a thin layer over :mod:`skalign.cubical`.
-"""
+"""Transformer for cubical homology of samples on a grid: a thin layer over :mod:`skalign.cubical`."""
 
 from __future__ import annotations
 

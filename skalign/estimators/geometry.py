@@ -1,5 +1,4 @@
-"""Estimators of intrinsic dimension: thin scikit-learn layers over :mod:`skalign.geometry`.
-"""
+"""Estimators of intrinsic dimension: thin scikit-learn layers over :mod:`skalign.geometry`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Paired scorer for the information imbalance: a thin layer over :mod:`skalign.imbalance`.
-"""
+"""Paired scorer for the information imbalance: a thin layer over :mod:`skalign.imbalance`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Transformer for Vietoris-Rips persistence of point clouds: a thin layer over :mod:`skalign.persistence`.
-"""
+"""Transformer for Vietoris-Rips persistence of point clouds: a thin layer over :mod:`skalign.persistence`."""
 
 from __future__ import annotations
 
