@@ -217,12 +217,12 @@ def _prepare(X, rdm_metric, compare, name):
     v = _rdm(X, rdm_metric, name)
     if compare in _RANKED:
         v = _average_ranks(v)
+    scale = float(np.abs(v).max())
     if compare in _RANKED or compare == "pearson":
         v = v - v.mean()
     norm = float(np.sqrt(v @ v))
-    if compare in ("spearman", "pearson") and norm <= 64 * np.finfo(np.float64).eps * np.sqrt(v.size) * (
-        1.0 if compare == "spearman" else max(float(np.abs(v).max()), 1.0)
-    ):
+    # a constant RDM centres to rounding noise of its own magnitude
+    if compare in ("spearman", "pearson") and norm <= 64 * np.finfo(np.float64).eps * np.sqrt(v.size) * scale:
         raise ValueError(
             f"The RDM of {name} is constant (every pair of samples equally dissimilar), so its "
             f"{compare} correlation with another RDM is undefined; use compare='kendall_tau_a' or 'rho_a'."
@@ -234,8 +234,8 @@ def _average_ranks(v):
     """Ranks 1..N of ``v``, tied values sharing their average rank (``scipy.stats.rankdata``).
 
     A tied group gets one rank whatever the order inside it, so the sort need not
-    be stable: NumPy's default introsort is about 4x faster on millions of entries
-    than the stable sort rankdata uses.
+    be stable: NumPy's default introsort is about 2x faster than the stable sort
+    rankdata uses (1.5 s against 3.1 s for 4.5 million entries, n = 3,000 samples).
     """
     order = np.argsort(v)
     sv = v[order]

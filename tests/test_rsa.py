@@ -144,6 +144,10 @@ def test_bad_input_messages():
     # every pair equally far apart: a constant RDM has no Spearman correlation
     with pytest.raises(ValueError, match="RDM of X is constant"):
         rsa(np.eye(4), np.random.default_rng(0).normal(size=(4, 2)), rdm_metric="euclidean")
+    # also far from the origin and at a large scale, where centring leaves rounding noise
+    with pytest.raises(ValueError, match="RDM of X is constant"):
+        rsa(1e3 * np.eye(5) + 1e6, np.random.default_rng(0).normal(size=(5, 2)), rdm_metric="sqeuclidean",
+            compare="pearson")
     with pytest.raises(ValueError, match="different settings"):
         combine_rsa(prepare_rsa(X), prepare_rsa(Y, compare="pearson"))
     with pytest.raises(ValueError, match="prepared with"):
