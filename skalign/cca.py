@@ -24,7 +24,9 @@ equivalently the cosines of the principal angles between the column spaces of
   :math:`\\alpha_i = \\sum_j |\\langle h_i, x_j \\rangle|`, :math:`\\tilde\\alpha = \\alpha / \\sum_i \\alpha_i`,
   where :math:`h_i = U_x a_i` is the i-th unit-norm canonical variate of X and
   :math:`x_j` the j-th centred column of X: the directions that account for more of X
-  weigh more. The weights come from X, so PWCCA is not symmetric.
+  weigh more. The weights come from X, so PWCCA is not symmetric (the authors'
+  reference code instead takes them from whichever side keeps fewer neurons, and
+  adds a small ridge to the covariances; its values differ accordingly).
 
 Fitted and held-out
 -------------------

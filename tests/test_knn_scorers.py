@@ -129,3 +129,15 @@ def test_overlap_scorers_chance_levels():
     k, n = 10, 500
     assert MutualKNNScorer(n_neighbors=k).fit(X, Y).score(X, Y) == pytest.approx(k / (n - 1), abs=0.01)
     assert KNNJaccardScorer(n_neighbors=k).fit(X, Y).score(X, Y) == pytest.approx(k / (2 * (n - 1) - k), abs=0.01)
+
+
+def test_float32_offsets_dead_units_and_wide():
+    X, Y = _pair()
+    X32 = (np.column_stack([X, np.zeros(len(X))])).astype(np.float32)
+    # a dead unit changes no cosine and no neighbour; float32 rounding may move near-ties only
+    assert cknna(X32, Y) == pytest.approx(cknna(X, Y), abs=1e-3)
+    assert MutualKNNScorer().fit(X32 + 1e3, Y).score(X32 + 1e3, Y) == pytest.approx(
+        mutual_knn_alignment(X, Y, 10), abs=0.02)
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(20, 3000))
+    assert np.isfinite(cknna(W, W[:, :10], n_neighbors=3))
