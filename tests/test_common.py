@@ -263,6 +263,17 @@ def test_paired_y_by_keyword(name):
 
 
 @pytest.mark.parametrize("name", PAIRED)
+def test_paired_methods_name_the_second_representation_y(name):
+    """scikit-learn passes the target as ``y=``; every paired method that takes it says so."""
+    import inspect
+
+    for method in ("fit", "score", "partial_fit"):
+        if hasattr(ESTIMATORS[name], method):
+            params = list(inspect.signature(getattr(ESTIMATORS[name], method)).parameters)
+            assert params[1:3] == ["X", "y"], (method, params)
+
+
+@pytest.mark.parametrize("name", PAIRED)
 def test_paired_y_column_names_are_checked(name):
     X, Y = _paired_data()
     dY = pd.DataFrame(Y, columns=[f"v{i}" for i in range(Y.shape[1])])
