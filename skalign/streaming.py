@@ -92,7 +92,7 @@ class LinearCKAAccumulator:
     # accumulated statistic -> its degree in Z and in W (how it scales with each)
     _DEGREES = {
         "_zz": (2, 0), "_ww": (0, 2), "_zw": (1, 1), "_sz": (1, 0), "_sw": (0, 1),
-        "_shift_x": (1, 0), "_shift_y": (0, 1), "_lo_x": (1, 0), "_hi_x": (1, 0), "_lo_y": (0, 1), "_hi_y": (0, 1),
+        "_lo_x": (1, 0), "_hi_x": (1, 0), "_lo_y": (0, 1), "_hi_y": (0, 1),
         "_zk": (3, 0), "_zl": (1, 2), "_wk": (2, 1), "_wl": (0, 3),
         "_kl": (2, 2), "_kk": (4, 0), "_ll": (0, 4), "_ksum": (2, 0), "_lsum": (0, 2),
     }
@@ -119,16 +119,15 @@ class LinearCKAAccumulator:
         if validate:
             with pair_warnings_off():  # batches are small by design
                 X, Y = check_paired_on_host(X, Y, min_samples=1)
-        ex, ey = log2_scale(X, np)[0], log2_scale(Y, np)[0]
+        X, Y = X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False)
         if self.n_samples == 0:
-            self._ex, self._ey = ex, ey
             dx, dy = X.shape[1], Y.shape[1]
-            self._shift_x = scale_pow2(X.astype(np.float64), ex).mean(axis=0)
-            self._shift_y = scale_pow2(Y.astype(np.float64), ey).mean(axis=0)
+            self._shift_x, self._shift_y = _first_shift(X), _first_shift(Y)
+            self._ex = self._ey = None  # no variation seen yet: any units will do
             self._zz, self._ww, self._zw = np.zeros((dx, dx)), np.zeros((dy, dy)), np.zeros((dx, dy))
             self._sz, self._sw = np.zeros(dx), np.zeros(dy)
-            self._lo_x, self._hi_x = np.full(dx, np.inf), np.full(dx, -np.inf)
-            self._lo_y, self._hi_y = np.full(dy, np.inf), np.full(dy, -np.inf)
+            self._lo_x, self._hi_x = np.zeros(dx), np.zeros(dx)
+            self._lo_y, self._hi_y = np.zeros(dy), np.zeros(dy)
             if self.debiased:
                 self._zk, self._zl, self._wk, self._wl = np.zeros(dx), np.zeros(dx), np.zeros(dy), np.zeros(dy)
                 self._kl = self._ksum = self._lsum = self._kk = self._ll = 0.0
@@ -137,10 +136,11 @@ class LinearCKAAccumulator:
                 f"Batch widths ({X.shape[1]}, {Y.shape[1]}) differ from the first batch's "
                 f"({self._sz.size}, {self._sw.size})."
             )
-        else:
-            self._rescale(max(ex, self._ex), max(ey, self._ey))
-        Z = scale_pow2(X.astype(np.float64), self._ex) - self._shift_x
-        W = scale_pow2(Y.astype(np.float64), self._ey) - self._shift_y
+        (Dx, px), (Dy, py) = _offsets(X, self._shift_x), _offsets(Y, self._shift_y)
+        ex, ey = _batch_exponent(Dx, px, self._ex), _batch_exponent(Dy, py, self._ey)
+        self._rescale(ex, ey)
+        Z = scale_pow2(Dx, (self._ex or 0) - px)
+        W = scale_pow2(Dy, (self._ey or 0) - py)
         np.minimum(self._lo_x, Z.min(axis=0), out=self._lo_x)
         np.maximum(self._hi_x, Z.max(axis=0), out=self._hi_x)
         np.minimum(self._lo_y, W.min(axis=0), out=self._lo_y)
@@ -167,14 +167,15 @@ class LinearCKAAccumulator:
 
     def _rescale(self, ex, ey):
         """Move every statistic to the units 2**ex, 2**ey (exact: powers of two)."""
-        dx, dy = self._ex - ex, self._ey - ey
+        dx = 0 if self._ex is None or ex is None else self._ex - ex
+        dy = 0 if self._ey is None or ey is None else self._ey - ey
+        self._ex, self._ey = ex, ey
         if not (dx or dy):
             return
         for attr, (px, py) in self._DEGREES.items():
             if attr in self.__dict__:
                 value = np.ldexp(getattr(self, attr), px * dx + py * dy)
                 setattr(self, attr, float(value) if np.ndim(value) == 0 else value)
-        self._ex, self._ey = ex, ey
 
     def _check_ready(self):
         n = self.n_samples
@@ -226,6 +227,31 @@ class LinearCKAAccumulator:
                 f"{n} rows seen so far, so debiased CKA is undefined."
             )
         return float(min(max(h_xy / math.sqrt(h_xx * h_yy), -1.0), 1.0))
+
+
+def _offsets(X, shift):
+    """X - shift as (D, p) with D 2**p = X - shift; p = 1 where the difference would overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        D = X - shift
+    if np.isfinite(D).all():
+        return D, 0
+    return X * 0.5 - shift * 0.5, 1
+
+
+def _first_shift(X):
+    """The first row plus the mean offset from it: a column constant so far is shifted to exactly 0."""
+    D, p = _offsets(X, X[0])
+    return X[0] + np.ldexp(D.mean(axis=0), p)
+
+
+def _batch_exponent(D, p, current):
+    """Units for the statistics after a batch of offsets D 2**p: the larger of the current
+    ones and the batch's own (the binary exponent of its largest offset)."""
+    e, m = log2_scale(D, np)
+    if not m:
+        return current
+    e += p
+    return e if current is None else max(e, current)
 
 
 def _self_hsic(P, debiased):

@@ -522,3 +522,16 @@ def test_constant_column_far_larger_than_the_variation(rng):
         assert minibatch_cka(wide_x, wide_y, debiased=debiased, batch_size=40, shuffle=False) == pytest.approx(
             minibatch_cka(X, Y, debiased=debiased, batch_size=40, shuffle=False), rel=1e-12)
     assert rbf_cka(wide_x, wide_y) == pytest.approx(rbf_cka(X, Y), rel=1e-12)
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+def test_streaming_constant_column_and_first_row_alone(rng, debiased):
+    X, Y = _pair(rng, n=200)
+    wide = np.column_stack([np.full(200, 1.7e308), X])  # constant, near the largest float
+    est = CKAScorer(debiased=debiased).partial_fit(wide[:1], Y[:1])  # one row: no variation yet
+    for idx in np.array_split(np.arange(1, 200), 5):
+        est.partial_fit(wide[idx], Y[idx])
+    assert est.cka_ == pytest.approx(linear_cka(X, Y, debiased=debiased), rel=1e-12)
+    acc = LinearCKAAccumulator(debiased=debiased).update(np.full((5, 2), 1e-300), Y[:5])
+    with pytest.raises(ValueError, match="X has zero variance"):
+        acc.value()
