@@ -22,7 +22,8 @@ Scale. Like one-shot CKA, both are free of the scale of each representation:
 batches are multiplied by powers of two before any product (exact, so no bit of
 an ordinary result changes), and the running sums are kept with a power-of-two
 exponent that follows the largest batch seen, so no sum overflows or underflows
-for data between about 1e-150 and 1e150.
+for data between about 1e-150 and 1e150 (batches of very different magnitude
+included, as long as they are within about 1e150 of each other).
 
 Array API input is validated on its device and copied to the host: the
 accumulators are NumPy code.
@@ -71,9 +72,11 @@ class LinearCKAAccumulator:
     """Exact streaming linear CKA (biased or debiased) over row batches.
 
     Accumulates, in float64, ZᵀZ, WᵀW, ZᵀW and the column sums of Z = X - s_x and
-    W = Y - s_y, where the shifts s are the column means of the first batch (CKA
-    is translation-invariant; the shift keeps the sums nearly centred so that
-    removing the final mean loses no precision). The centred cross-products are
+    W = Y - s_y, where the shifts s are the first row plus the mean offset of the
+    first batch from it (CKA is translation-invariant; the shift keeps the sums
+    nearly centred so that removing the final mean loses no precision, and a
+    constant column exactly at 0). Z and W are kept in power-of-two units that
+    follow the largest offset seen. The centred cross-products are
     then Zᵀ W - s_Z s_Wᵀ / n. The debiased estimator additionally accumulates the
     squared row norms k_i = ||z_i||², l_i = ||w_i||² through Σ k_i l_i, Σ k_i,
     Σ k_i², Zᵀk, Zᵀl, Wᵀk, Wᵀl, which give every term of Song et al.'s formula
