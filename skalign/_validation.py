@@ -26,6 +26,7 @@ __all__ = [
     "check_paired_on_host",
     "check_n_neighbors",
     "check_int",
+    "check_homology_dimensions",
     "check_same_samples",
     "check_nonconstant",
     "check_column_ranges",
@@ -409,6 +410,25 @@ def check_int(value, name, low=None, high=None):
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}; got {value}.")
     return int(value)
+
+
+def check_homology_dimensions(homology_dimensions):
+    """Homology dimensions as a tuple of distinct non-negative ints.
+
+    Shared by the cubical and the Rips persistence families.
+
+    Parameters
+    ----------
+    homology_dimensions : int or sequence of int
+
+    Returns
+    -------
+    dims : tuple of int
+    """
+    dims = tuple(check_int(q, "homology_dimensions", low=0) for q in np.ravel(homology_dimensions))
+    if not dims or len(set(dims)) != len(dims):
+        raise ValueError(f"homology_dimensions must be distinct non-negative integers; got {homology_dimensions!r}.")
+    return dims
 
 
 def check_nonconstant(X, name="X", *, tol=0.0, xp=None):

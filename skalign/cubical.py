@@ -52,7 +52,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import check_int, check_representation
+from ._validation import check_homology_dimensions, check_int, check_representation
 
 __all__ = [
     "as_grids",
@@ -85,23 +85,6 @@ CUBICAL_PARAMETER_CONSTRAINTS = {
 # ---------------------------------------------------------------------------
 # Validators
 # ---------------------------------------------------------------------------
-def check_homology_dimensions(homology_dimensions):
-    """Homology dimensions as a tuple of distinct non-negative ints.
-
-    Parameters
-    ----------
-    homology_dimensions : int or sequence of int
-
-    Returns
-    -------
-    dims : tuple of int
-    """
-    dims = tuple(check_int(q, "homology_dimensions", low=0) for q in np.ravel(homology_dimensions))
-    if not dims or len(set(dims)) != len(dims):
-        raise ValueError(f"homology_dimensions must be distinct non-negative integers; got {homology_dimensions!r}.")
-    return dims
-
-
 def check_thresholds(thresholds):
     """Thresholds as a non-empty 1-D float64 array of finite values.
 

@@ -41,7 +41,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import check_int, check_random_state, check_representation
+from ._validation import check_homology_dimensions, check_int, check_random_state, check_representation
 
 __all__ = [
     "as_point_clouds",
@@ -76,23 +76,6 @@ FEATURE_PARAMETER_CONSTRAINTS = {
     "p": [Interval(Real, 0, None, closed="neither")],
     "persistence_threshold": [Interval(Real, 0, None, closed="left")],
 }
-
-
-def check_homology_dimensions(homology_dimensions):
-    """Homology dimensions of a Rips filtration as a tuple of distinct non-negative ints.
-
-    Parameters
-    ----------
-    homology_dimensions : int or sequence of int
-
-    Returns
-    -------
-    dims : tuple of int
-    """
-    dims = tuple(check_int(q, "homology_dimensions", low=0) for q in np.ravel(homology_dimensions))
-    if not dims or len(set(dims)) != len(dims):
-        raise ValueError(f"homology_dimensions must be distinct non-negative integers; got {homology_dimensions!r}.")
-    return dims
 
 
 # ---------------------------------------------------------------------------
