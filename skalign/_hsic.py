@@ -48,7 +48,9 @@ import numpy as np
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._array_api import acc_dtype, get_namespace, is_numpy_namespace, matmul, sq_sum, to_numpy
+from ._array_api import (
+    acc_dtype, get_namespace, is_numpy_namespace, ldexp, matmul, pow2_exponent, sq_sum, to_numpy,
+)
 from ._validation import check_nonconstant
 from .neighbors import block_rows, pairwise_block
 
@@ -67,8 +69,7 @@ __all__ = [
     "hsic_units",
     "check_rbf_size",
     "unbiased_hsic_sum",
-    "log2_scale",
-    "scale_pow2",
+    "scale_fresh",
 ]
 
 #: Largest n for which the RBF Gram matrix is built (8 n² bytes: 800 MB at 10,000).
@@ -198,31 +199,19 @@ def _inner(A, B, xp):
     return float(xp.sum(A * B, dtype=acc_dtype(xp, A)))
 
 
-def log2_scale(X, xp):
-    """Exponent e of the largest absolute entry (max |X| = m 2^e, 0.5 <= m < 1), and m.
+def scale_fresh(A, e, xp):
+    """``A * 2**-e`` exactly, in place when ``A`` is a fresh array and one factor is exact.
 
-    Two reductions and no temporary; 0 and 0.0 for all-zero input.
+    One factor is exact in float32 and float64 for |e| <= 100, every ordinary
+    magnitude: then no second n x d array is allocated (:func:`skalign._array_api.ldexp`
+    returns a new one, and needs two factors). Beyond, the shared ``ldexp``.
     """
-    scale = max(float(xp.max(X)), -float(xp.min(X)))
-    if scale == 0:
-        return 0, 0.0
-    m, e = math.frexp(scale)
-    return e, m
-
-
-def scale_pow2(A, e):
-    """``A * 2**-e`` exactly (in place for a fresh array), in two factors so none overflows.
-
-    float32's factors stay within 2^±75 and float64's within 2^±538.
-    """
-    if abs(e) <= 100:  # one factor is exact in float32 and float64 alike
-        if e:
-            A *= math.ldexp(1.0, -e)
+    if not e:
         return A
-    k1 = (-e) // 2
-    for k in (k1, -e - k1):
-        A *= math.ldexp(1.0, k)
-    return A
+    if abs(e) <= 100:
+        A *= math.ldexp(1.0, -e)
+        return A
+    return ldexp(A, -e, xp)
 
 
 # ----------------------------------------------------------------------------- prepare
@@ -249,7 +238,7 @@ def prepare_kernel(X, *, kernel, sigma, sigma_fraction, debiased, method, name, 
     return _prepare_rbf(to_numpy(X, xp), sigma, sigma_fraction, debiased, name)
 
 
-def _centred_scaled(X, name, xp, dtype=None):
+def _centred_scaled(X, xp, dtype=None):
     """Column-centred X times the power of two 2**-e that brings max |Xᶜ| into [0.5, 1); and e.
 
     Centring subtracts the first row, then the mean of the differences: a
@@ -267,27 +256,37 @@ def _centred_scaled(X, name, xp, dtype=None):
     if dtype is not None and X.dtype != dtype:
         X = xp.astype(X, dtype)
     acc = acc_dtype(xp, X)
-    Xc = X - X[0:1, :]
-    sums = xp.sum(Xc, axis=0, dtype=acc)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected below
+        Xc = X - X[0:1, :]
+        sums = xp.sum(Xc, axis=0, dtype=acc)
     if not bool(xp.all(xp.isfinite(sums))):
         # values near the largest float: the differences overflowed; bring the data down first
-        e_raw, _ = log2_scale(X, xp)
-        Xs = scale_pow2(xp.astype(X, X.dtype, copy=True), e_raw)
-        Xc, e = _centred_scaled(Xs, name, xp)
+        e_raw = pow2_exponent(X, xp)
+        Xc, e = _centred_scaled(ldexp(X, -e_raw, xp), xp)
         return Xc, e + e_raw
     Xc -= xp.astype(sums / X.shape[0], Xc.dtype)
-    e, m = log2_scale(Xc, xp)
-    if not m:
-        check_nonconstant(X, name, xp=xp)  # words the error: every row is the same point
-    return scale_pow2(Xc, e), e
+    e = pow2_exponent(Xc, xp)
+    return scale_fresh(Xc, e, xp), e
+
+
+def _check_varies(X, name, xp, sq_norm):
+    """The zero-variance check from ||Xᶜ||²_F of :func:`_centred_scaled`, which costs nothing.
+
+    Its Xᶜ is all zero exactly when every row of X is the same point (a
+    constant column is shifted to exactly 0), and otherwise has its largest
+    value in [1/2, 1), so ``sq_norm`` is 0 or at least 1/4.
+    """
+    if not sq_norm > 0:
+        check_nonconstant(X, name, xp=xp)  # words the error
 
 
 def _prepare_linear(X, method, name, xp):
     n, d = X.shape
     acc = acc_dtype(xp, X)
-    Xc, e = _centred_scaled(X, name, xp)
+    Xc, e = _centred_scaled(X, xp)
     diag = sq_sum(Xc, xp, axis=1)
     trace = float(xp.sum(diag))
+    _check_varies(X, name, xp, trace)
     if method == "gram" or (method == "auto" and d >= n):
         Xc = xp.astype(Xc, acc)
         gram = Xc @ Xc.T
@@ -330,8 +329,9 @@ def _median_sq_distance_and_gram(Xc):
 def _prepare_rbf(X, sigma, sigma_fraction, debiased, name):
     n = X.shape[0]
     # distances are translation-invariant; centring in float64 helps rounding
-    Xc, e = _centred_scaled(X, name, np, dtype=np.float64)
-    total_sq = sq_sum(Xc)
+    Xc, e = _centred_scaled(X, np, dtype=np.float64)
+    total_sq = float(sq_sum(Xc))
+    _check_varies(X, name, np, total_sq)
     D, upper = _median_sq_distance_and_gram(Xc)
     if isinstance(sigma, str):
         med = float(np.median(upper, overwrite_input=True)) if upper.size else 0.0

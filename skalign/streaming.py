@@ -45,6 +45,7 @@ import math
 import numpy as np
 from sklearn.utils._param_validation import validate_parameter_constraints, validate_params
 
+from ._array_api import pow2_exponent
 from ._hsic import (
     BATCH_CONSTRAINTS,
     CKA_PARAMETER_CONSTRAINTS,
@@ -52,9 +53,8 @@ from ._hsic import (
     check_rbf_size,
     hsic_from_prepared,
     hsic_units,
-    log2_scale,
     prepare_kernel,
-    scale_pow2,
+    scale_fresh,
     unbiased_hsic_sum,
 )
 from ._validation import (
@@ -142,8 +142,8 @@ class LinearCKAAccumulator:
         (Dx, px), (Dy, py) = _offsets(X, self._shift_x), _offsets(Y, self._shift_y)
         ex, ey = _batch_exponent(Dx, px, self._ex), _batch_exponent(Dy, py, self._ey)
         self._rescale(ex, ey)
-        Z = scale_pow2(Dx, (self._ex or 0) - px)
-        W = scale_pow2(Dy, (self._ey or 0) - py)
+        Z = scale_fresh(Dx, (self._ex or 0) - px, np)
+        W = scale_fresh(Dy, (self._ey or 0) - py, np)
         np.minimum(self._lo_x, Z.min(axis=0), out=self._lo_x)
         np.maximum(self._hi_x, Z.max(axis=0), out=self._hi_x)
         np.minimum(self._lo_y, W.min(axis=0), out=self._lo_y)
@@ -250,8 +250,8 @@ def _first_shift(X):
 def _batch_exponent(D, p, current):
     """Units for the statistics after a batch of offsets D 2**p: the larger of the current
     ones and the batch's own (the binary exponent of its largest offset)."""
-    e, m = log2_scale(D, np)
-    if not m:
+    e = pow2_exponent(D, np)
+    if not e and not D.any():  # no variation yet
         return current
     e += p
     return e if current is None else max(e, current)
