@@ -71,6 +71,21 @@ CONSTRUCTIONS = ("T", "V")
 COMPLEXITY_SUMMARIES = ("area", "threshold")
 #: Min-max rescalings of :func:`topological_complexity`.
 COMPLEXITY_NORMALIZATIONS = ("sample", "layer", "none")
+#: Recipes of :func:`topological_complexity` and :func:`complexity_decay`: the
+#: library's defaults, or the released code of Suresh et al. (2023).
+COMPLEXITY_CONVENTIONS = ("skalign", "suresh2023")
+#: What ``convention='suresh2023'`` fixes in :func:`topological_complexity`.
+SURESH2023_RECIPE = {
+    "homology_dimensions": (0, 1, 2),
+    "construction": "V",
+    "summary": "threshold",
+    "per_channel": False,
+    "normalize": "none",
+}
+#: Weights of the cubic's coefficients (c0, c1, c2, c3) in the decay score of Suresh et al. (2023).
+SURESH2023_THETA_WEIGHTS = (0.0, 1.0, 0.5, 0.5)
+#: Ridge penalty of the cubic fit of Suresh et al. (2023).
+SURESH2023_RIDGE_ALPHA = 1e-3
 
 #: Constraints of the parameters shared by the cubical functions and
 #: :class:`skalign.CubicalBettiProfile` (scikit-learn's ``validate_params`` format).
@@ -214,8 +229,8 @@ def quantile_thresholds(X, n_thresholds):
 # ---------------------------------------------------------------------------
 # Cubical persistence and Betti curves
 # ---------------------------------------------------------------------------
-def _diagrams_of_block(block, dims, construction):
-    """Diagrams of the filtration of ``-a`` for every sample of ``block``."""
+def _diagrams_of_block(block, dims, construction, sublevel=False):
+    """Diagrams of the filtration of ``-a`` (of ``a`` when ``sublevel``) for every sample of ``block``."""
     # gudhi's sklearn wrapper has a dedicated O(n log n) algorithm for 2-D top cells
     # (about 40x faster than the generic CubicalComplex on 28x28 images) and falls back
     # to CubicalComplex otherwise; a 1-D signal has the same H0 in T and V.
@@ -223,7 +238,8 @@ def _diagrams_of_block(block, dims, construction):
 
     input_type = "top_dimensional_cells" if construction == "T" else "vertices"
     cp = CubicalPersistence(homology_dimensions=list(dims), input_type=input_type, n_jobs=1)
-    return cp.fit_transform([-np.asarray(s, dtype=np.float64) for s in block])
+    sign = 1.0 if sublevel else -1.0
+    return cp.fit_transform([sign * np.asarray(s, dtype=np.float64) for s in block])
 
 
 def _split(grids, n_jobs):
@@ -287,17 +303,17 @@ def _bars_to_curves(diagrams, levels_sorted, n_dims):
     return curves.reshape(n, n_dims, K)
 
 
-def _curves_of_block(block, dims, construction, levels_sorted):
-    return _bars_to_curves(_diagrams_of_block(block, dims, construction), levels_sorted, len(dims))
+def _curves_of_block(block, dims, construction, levels_sorted, sublevel=False):
+    return _bars_to_curves(_diagrams_of_block(block, dims, construction, sublevel), levels_sorted, len(dims))
 
 
-def _betti_curves(grids, eta, dims, construction, n_jobs):
-    """Betti curves of validated grids at validated thresholds ``eta``."""
-    levels = -eta
+def _betti_curves(grids, eta, dims, construction, n_jobs, sublevel=False):
+    """Betti curves of validated grids at validated thresholds ``eta`` (of ``{a <= eta}`` when ``sublevel``)."""
+    levels = eta if sublevel else -eta
     order = np.argsort(levels, kind="stable")
     levels_sorted = levels[order]
     parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_curves_of_block)(b, dims, construction, levels_sorted) for b in _split(grids, n_jobs)
+        delayed(_curves_of_block)(b, dims, construction, levels_sorted, sublevel) for b in _split(grids, n_jobs)
     )
     sorted_curves = np.concatenate(parts, axis=0)
     curves = np.empty_like(sorted_curves)
@@ -343,10 +359,13 @@ def betti_curves(X, thresholds, *, homology_dimensions=(0, 1), construction="T",
 # Layer-level complexity and its decay
 # ---------------------------------------------------------------------------
 ComplexityDecay = namedtuple("ComplexityDecay", ["theta", "intercept", "r2"])
-ComplexityDecay.__doc__ = """Least-squares fit ``Omega ~ intercept + theta * depth`` (depth in [0, 1]).
+ComplexityDecay.__doc__ = """Fit of Omega against depth: ``theta``, ``intercept`` and ``r2``.
 
-``theta < 0`` means the complexity falls with depth; ``r2`` is the coefficient of
-determination of the fit (nan when Omega is constant)."""
+With ``convention='skalign'`` the least-squares line ``Omega ~ intercept + theta *
+depth`` (depth in [0, 1]); with ``convention='suresh2023'`` the decay score of the
+cubic ridge fit (see :func:`complexity_decay`). ``theta < 0`` means the
+complexity falls with depth; ``r2`` is the coefficient of determination of the
+fit (nan when Omega is constant)."""
 
 
 @validate_params(
@@ -361,6 +380,8 @@ determination of the fit (nan when Omega is constant)."""
         "normalize": [StrOptions(set(COMPLEXITY_NORMALIZATIONS))],
         "relative": ["boolean"],
         "n_jobs": CUBICAL_PARAMETER_CONSTRAINTS["n_jobs"],
+        "convention": [StrOptions(set(COMPLEXITY_CONVENTIONS))],
+        "per_cell": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -377,6 +398,8 @@ def topological_complexity(
     normalize="sample",
     relative=False,
     n_jobs=None,
+    convention="skalign",
+    per_cell=False,
 ):
     r"""Topological complexity :math:`\Omega` of every layer of a network.
 
@@ -396,6 +419,21 @@ def topological_complexity(
       ``per_channel=False`` the C x H x W volume is one 3-D grid;
     * the raw :math:`\Omega` by default; ``relative=True`` adds ``omega_relative``,
       :math:`\Omega` divided by the first layer's.
+
+    ``convention='suresh2023'`` instead reproduces the authors' released code
+    (Suresh et al., 2023): each sample's whole C x H x W volume is one 3-D grid
+    in the V-construction, filtered by *sublevel* sets :math:`\{a \le \eta\}` of
+    the raw values (no rescaling), at the one raw threshold ``eta``, with
+    :math:`\Omega = \frac1n \sum_i (\beta_0 + \beta_1 + \beta_2)`. The parameters
+    that recipe fixes (``homology_dimensions=(0, 1, 2)``, ``construction='V'``,
+    ``summary='threshold'``, ``per_channel=False``, ``normalize='none'``) must be
+    left at their defaults or set to those values. A bar :math:`(b, d)` counts at
+    :math:`\eta` when :math:`b \le \eta < d`, the Betti number of
+    :math:`\{a \le \eta\}`; the released code counts :math:`b \le \eta \le d`, so
+    at a threshold equal to a death value it counts the dying class and the class
+    it merges into (a double count there); elsewhere the two agree exactly.
+    Their Omega is computed on the raw values, so it depends on the scale and
+    the resolution of every map: pooling alone lowers it.
 
     Parameters
     ----------
@@ -422,13 +460,27 @@ def topological_complexity(
         of the whole layer, or none.
     relative : bool
     n_jobs : int or None
+    convention : {'skalign', 'suresh2023'}
+        The library's recipe (above) or the released code's.
+    per_cell : bool
+        Add ``omega_per_cell``: Omega divided by the number of cells of one grid
+        (pixels of one map when per channel, voxels of the C x H x W volume
+        otherwise, units of a 1-D signal), i.e. the number of topological
+        features per cell. Omega itself grows with the map's resolution (a
+        pooled map has fewer cells and so fewer features, trained or not); the
+        per-cell value compares layers of different resolution.
 
     Returns
     -------
     profile : pandas.DataFrame
         One row per layer (index: layer name) with ``depth`` (layer position scaled
         to [0, 1]), ``omega``, ``betti<q>`` (the per-dimension means that sum to
-        Omega), ``n_samples`` and, when ``relative``, ``omega_relative``.
+        Omega), ``n_samples``, when ``relative`` ``omega_relative`` and, when
+        ``per_cell``, ``omega_per_cell``.
+
+    References
+    ----------
+    See the module references (Suresh et al., 2023).
     """
     import pandas as pd
 
@@ -440,6 +492,28 @@ def topological_complexity(
         names = [f"layer{i}" for i in range(len(arrays))]
     if not arrays:
         raise ValueError("layers is empty; pass a list or dict of per-layer activations.")
+    sublevel = convention == "suresh2023"
+    if sublevel:
+        given = {
+            "homology_dimensions": tuple(check_homology_dimensions(homology_dimensions)),
+            "construction": construction,
+            "summary": summary,
+            "per_channel": bool(per_channel),
+            "normalize": normalize,
+        }
+        defaults = {"homology_dimensions": (0, 1), "construction": "T", "summary": "area",
+                    "per_channel": True, "normalize": "sample"}
+        for key, fixed in SURESH2023_RECIPE.items():
+            if given[key] not in (fixed, defaults[key]):
+                raise ValueError(
+                    f"convention='suresh2023' fixes {key}={fixed!r}; got {key}={given[key]!r}. "
+                    f"Leave {key} at its default or use convention='skalign'."
+                )
+        homology_dimensions = SURESH2023_RECIPE["homology_dimensions"]
+        construction = SURESH2023_RECIPE["construction"]
+        summary = SURESH2023_RECIPE["summary"]
+        per_channel = SURESH2023_RECIPE["per_channel"]
+        normalize = SURESH2023_RECIPE["normalize"]
     dims = check_homology_dimensions(homology_dimensions)
 
     rows = []
@@ -463,11 +537,13 @@ def topological_complexity(
             lo, hi = (0.0, 1.0) if normalize != "none" else (float(grids.min()), float(grids.max()))
             edges = np.linspace(lo, hi, n_thresholds + 1)
             thresholds = 0.5 * (edges[:-1] + edges[1:])
-        curves = _betti_curves(grids, thresholds, dims, construction, n_jobs)
+        curves = _betti_curves(grids, thresholds, dims, construction, n_jobs, sublevel)
         # mean over thresholds, then over channels and samples
         per_dim = curves.mean(axis=2).reshape(n, n_maps, len(dims)).mean(axis=(0, 1))
         row = {"layer": name, "omega": float(per_dim.sum()), "n_samples": n}
         row.update({f"betti{q}": float(v) for q, v in zip(dims, per_dim)})
+        if per_cell:
+            row["omega_per_cell"] = row["omega"] / math.prod(grids.shape[1:])
         rows.append(row)
     profile = pd.DataFrame(rows).set_index("layer")
     L = len(rows)
@@ -486,10 +562,15 @@ def topological_complexity(
 
 
 @validate_params(
-    {"depth": ["array-like", None], "log": ["boolean"], "column": [str]},
+    {
+        "depth": ["array-like", None],
+        "log": ["boolean"],
+        "column": [str],
+        "convention": [StrOptions(set(COMPLEXITY_CONVENTIONS))],
+    },
     prefer_skip_nested_validation=True,
 )
-def complexity_decay(profile, depth=None, *, log=False, column="omega"):
+def complexity_decay(profile, depth=None, *, log=False, column="omega", convention="skalign"):
     r"""Decay rate :math:`\theta` of the topological complexity with depth.
 
     Least-squares fit of :math:`\Omega` (or :math:`\log \Omega` with ``log=True``)
@@ -502,6 +583,21 @@ def complexity_decay(profile, depth=None, *, log=False, column="omega"):
     A negative :math:`\theta` means complexity falls with depth, as Suresh et al.
     (2023) report for well-generalising networks.
 
+    ``convention='suresh2023'`` computes the score of the authors' released code
+    instead: :math:`y = \Omega / \lVert \Omega \rVert_2` is fitted by a cubic in
+    the layer index :math:`x = 1, \dots, L` (or the raw ``depth`` when given) with
+    ridge regression (penalty :math:`\alpha = 10^{-3}` on the three non-constant
+    coefficients, intercept unpenalised),
+
+    .. math::
+
+        \min_{c} \sum_l \bigl(y_l - c_0 - c_1 x_l - c_2 x_l^2 - c_3 x_l^3\bigr)^2
+        + \alpha (c_1^2 + c_2^2 + c_3^2),
+        \qquad \theta = c_1 + \tfrac12 c_2 + \tfrac12 c_3 .
+
+    This :math:`\theta` is scale-free in :math:`\Omega` but not in depth: it
+    depends on the number of layers through :math:`x`.
+
     Parameters
     ----------
     profile : pandas.DataFrame or array-like of shape (n_layers,)
@@ -512,18 +608,28 @@ def complexity_decay(profile, depth=None, *, log=False, column="omega"):
         rescaled to [0, 1]. None: the profile's ``depth`` or evenly spaced.
     log : bool
         Fit log Omega (an exponential decay ``Omega ~ exp(theta * depth)``).
+        Only with ``convention='skalign'``.
     column : str
+    convention : {'skalign', 'suresh2023'}
+        The least-squares slope on depth in [0, 1], or the released code's
+        cubic ridge score on the layer index.
 
     Returns
     -------
     ComplexityDecay
-        ``(theta, intercept, r2)``.
+        ``(theta, intercept, r2)``; for ``'suresh2023'`` the intercept and
+        :math:`R^2` are those of the cubic fit of the normalised Omega.
+
+    References
+    ----------
+    See the module references (Suresh et al., 2023).
     """
     if hasattr(profile, "columns"):
         if column not in profile.columns:
             raise ValueError(f"profile has no column {column!r}; columns are {list(profile.columns)}.")
         omega = profile[column].to_numpy(dtype=np.float64)
-        if depth is None and "depth" in profile.columns:
+        # the released code fits on the layer index, not the profile's [0, 1] depth
+        if depth is None and "depth" in profile.columns and convention == "skalign":
             depth = profile["depth"].to_numpy(dtype=np.float64)
     else:
         omega = np.asarray(profile, dtype=np.float64).ravel()
@@ -532,6 +638,11 @@ def complexity_decay(profile, depth=None, *, log=False, column="omega"):
         raise ValueError(f"complexity_decay needs at least 2 layers; got {L}.")
     if not np.isfinite(omega).all():
         raise ValueError("profile contains NaN or inf complexity values.")
+    if convention == "suresh2023":
+        if log:
+            raise ValueError("log=True is not part of convention='suresh2023'; use convention='skalign'.")
+        if depth is None:
+            depth = np.arange(1.0, L + 1.0)
     if depth is None:
         depth = np.linspace(0.0, 1.0, L)
     depth = np.asarray(depth, dtype=np.float64).ravel()
@@ -540,6 +651,8 @@ def complexity_decay(profile, depth=None, *, log=False, column="omega"):
     span = depth.max() - depth.min()
     if span <= 0:
         raise ValueError("depth must not be constant: every layer would sit at the same depth.")
+    if convention == "suresh2023":
+        return _suresh2023_decay(omega, depth)
     x = (depth - depth.min()) / span
     y = omega
     if log:
@@ -552,3 +665,22 @@ def complexity_decay(profile, depth=None, *, log=False, column="omega"):
     ss_tot = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else float("nan")
     return ComplexityDecay(float(theta), float(intercept), r2)
+
+
+def _suresh2023_decay(omega, x):
+    """Cubic ridge fit of ``omega / ||omega||`` on ``x`` and its score ``c1 + c2/2 + c3/2``."""
+    norm = float(np.linalg.norm(omega))
+    if not norm > 0:
+        raise ValueError("convention='suresh2023' normalises Omega by its norm; Omega is zero at every layer.")
+    y = omega / norm
+    # the intercept is left out of the penalty by centring, as a ridge with an intercept does
+    F = np.column_stack([x, x**2, x**3])
+    F_mean, y_mean = F.mean(axis=0), y.mean()
+    Fc, yc = F - F_mean, y - y_mean
+    c = np.linalg.solve(Fc.T @ Fc + SURESH2023_RIDGE_ALPHA * np.eye(3), Fc.T @ yc)
+    intercept = float(y_mean - F_mean @ c)
+    theta = float(np.dot(SURESH2023_THETA_WEIGHTS[1:], c))
+    resid = yc - Fc @ c
+    ss_tot = float((yc**2).sum())
+    r2 = 1.0 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else float("nan")
+    return ComplexityDecay(theta, intercept, r2)

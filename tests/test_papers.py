@@ -1,0 +1,134 @@
+"""Reproducing the source papers' numbers with their documented conventions.
+
+Each test recomputes a paper's recipe independently (on the reference
+implementation the authors used where it is installed) and compares it with
+the library's preset for that recipe.
+"""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from skalign.topology import complexity_decay, topological_complexity
+
+# the thresholds of the released notebook of Suresh et al. (2023)
+SURESH_THRESHOLDS = np.arange(0.0, 2.0, 0.25)
+
+
+# ---------------------------------------------------------------------------
+# Topological complexity (Suresh et al., 2023), against Cubical Ripser
+# ---------------------------------------------------------------------------
+def _released_omega(layer, eta, *, closed_at_death):
+    """Mean over images of beta_0 + beta_1 + beta_2 of {a <= eta}, counted from Cubical Ripser's bars.
+
+    Cubical Ripser's default is the V-construction of the sublevel filtration;
+    the released code feeds it each image's activation volume transposed, with
+    no rescaling, and counts a bar when ``b <= eta <= d``.
+    """
+    cripser = pytest.importorskip("cripser")
+    total = 0
+    for vol in layer:
+        ph = cripser.computePH(np.ascontiguousarray(np.asarray(vol, dtype=np.float64).T), maxdim=2)
+        b, d = ph[:, 1], ph[:, 2]
+        alive = (b <= eta) & ((d >= eta) if closed_at_death else (d > eta))
+        total += int(alive.sum())
+    return total / len(layer)
+
+
+def _layers(rng):
+    relu = np.maximum(rng.normal(size=(4, 3, 6, 7)), 0.0)  # exact zeros, as after a ReLU
+    return {
+        "conv": rng.normal(0.5, 0.7, size=(4, 2, 7, 6)),
+        "relu": relu,
+        "map": rng.uniform(0.0, 2.0, size=(4, 8, 8)),
+    }
+
+
+@pytest.mark.parametrize("eta", SURESH_THRESHOLDS)
+def test_suresh2023_omega_matches_cubical_ripser(rng, eta):
+    layers = _layers(rng)
+    prof = topological_complexity(layers, convention="suresh2023", eta=eta)
+    want = [_released_omega(A, eta, closed_at_death=True) for A in layers.values()]
+    # generic values: no threshold equals a death value, so closed or open at death agree
+    np.testing.assert_allclose(prof["omega"], want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(prof[["betti0", "betti1", "betti2"]].sum(axis=1), prof["omega"])
+
+
+def test_suresh2023_differs_from_the_default_recipe(rng):
+    layers = _layers(rng)
+    ours = topological_complexity(layers, convention="suresh2023", eta=0.5)["omega"]
+    default = topological_complexity(layers, summary="threshold", eta=0.5)["omega"]
+    assert not np.allclose(ours, default)
+
+
+def test_suresh2023_count_at_a_death_value_is_the_betti_number(rng):
+    # integer values put thresholds exactly on death values: the count b <= eta < d
+    # is the Betti number of {a <= eta}; the released b <= eta <= d counts more
+    vols = rng.integers(0, 4, size=(3, 2, 6, 6)).astype(np.float64)
+    six = ndimage.generate_binary_structure(3, 1)  # the V-construction's 6-connectivity
+    worse = False
+    for eta in (0.0, 1.0, 2.0):
+        prof = topological_complexity([vols], convention="suresh2023", eta=eta)
+        b0 = np.mean([ndimage.label(v <= eta, structure=six)[1] for v in vols])
+        assert prof["betti0"].iloc[0] == pytest.approx(b0)
+        assert prof["omega"].iloc[0] == pytest.approx(_released_omega(vols, eta, closed_at_death=False))
+        worse |= _released_omega(vols, eta, closed_at_death=True) > prof["omega"].iloc[0]
+    assert worse  # the double count does occur on such data
+
+
+def test_suresh2023_fixes_its_recipe(rng):
+    layer = rng.normal(size=(2, 2, 5, 5))
+    same = topological_complexity([layer], convention="suresh2023", construction="V", per_channel=False,
+                                  homology_dimensions=(0, 1, 2), normalize="none", summary="threshold")
+    np.testing.assert_array_equal(same["omega"], topological_complexity([layer], convention="suresh2023")["omega"])
+    with pytest.raises(ValueError, match="normalize"):
+        topological_complexity([layer], convention="suresh2023", normalize="layer")
+    with pytest.raises(ValueError, match="homology_dimensions"):
+        topological_complexity([layer], convention="suresh2023", homology_dimensions=(0,))
+
+
+def test_omega_per_cell_is_free_of_resolution(rng):
+    # nearest-neighbour upsampling by 2 keeps every sublevel set's topology (4- and
+    # 6-adjacency of blocks is that of the pixels) and multiplies the cells by 4
+    maps = rng.normal(size=(3, 6, 6))
+    big = maps.repeat(2, axis=1).repeat(2, axis=2)
+    small_p = topological_complexity([maps], convention="suresh2023", eta=0.2, per_cell=True)
+    big_p = topological_complexity([big], convention="suresh2023", eta=0.2, per_cell=True)
+    assert big_p["omega"].iloc[0] == pytest.approx(small_p["omega"].iloc[0])
+    assert big_p["omega_per_cell"].iloc[0] == pytest.approx(small_p["omega_per_cell"].iloc[0] / 4)
+    assert small_p["omega_per_cell"].iloc[0] == pytest.approx(small_p["omega"].iloc[0] / 36)
+
+
+def _released_theta(omega):
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
+
+    omega = np.asarray(omega, dtype=np.float64)
+    x = np.arange(1, omega.size + 1).reshape(-1, 1)
+    model = make_pipeline(PolynomialFeatures(degree=3), Ridge(alpha=1e-3)).fit(x, omega / np.linalg.norm(omega))
+    return float(model.steps[1][1].coef_ @ np.array([0.0, 1.0, 0.5, 0.5]))
+
+
+@pytest.mark.parametrize("n_layers", [2, 4, 7, 12])
+def test_suresh2023_theta_matches_the_cubic_ridge_fit(rng, n_layers):
+    omega = rng.uniform(1.0, 50.0, size=n_layers)
+    fit = complexity_decay(omega, convention="suresh2023")
+    assert fit.theta == pytest.approx(_released_theta(omega), rel=1e-6, abs=1e-9)
+    # scale-free in Omega (it is normalised first)
+    assert complexity_decay(7.5 * omega, convention="suresh2023").theta == pytest.approx(fit.theta, rel=1e-9)
+
+
+def test_suresh2023_theta_from_a_profile_uses_the_layer_index(rng):
+    layers = _layers(rng)
+    prof = topological_complexity(layers, convention="suresh2023", eta=0.75)
+    fit = complexity_decay(prof, convention="suresh2023")
+    assert fit.theta == pytest.approx(_released_theta(prof["omega"].to_numpy()), rel=1e-6, abs=1e-9)
+    # a cubic in the index is fitted almost exactly (alpha is tiny)
+    x = np.arange(1.0, 6.0)
+    cubic = 3.0 + x - 0.1 * x**3
+    assert complexity_decay(cubic, convention="suresh2023").r2 == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="log"):
+        complexity_decay(prof, convention="suresh2023", log=True)
+    with pytest.raises(ValueError, match="Omega is zero"):
+        complexity_decay([0.0, 0.0, 0.0], convention="suresh2023")
