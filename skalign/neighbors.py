@@ -57,8 +57,11 @@ twice that bound is re-sorted by distances computed pair by pair (from coordinat
 differences, exact for float32 and integer data; for cosine, ``1 - u . v`` of the
 unit rows in one fixed summation order, so equal operands give equal values), then
 by index; a gap wider than twice the bound cannot be an inversion of the exact
-order. For data in general position such runs are rare, and the result is the
-plain sort's.
+order. Where the pair-by-pair values are themselves too close to trust (within
+their own rounding, :math:`(d + 3) u` relatively) and the data are not on a grid
+coarse enough for float64 to be exact (as integer and lattice data are), the
+Euclidean comparison is made in exact rational arithmetic. For data in general
+position such runs are rare, and the result is the plain sort's.
 
 References
 ----------
@@ -154,12 +157,18 @@ class PreparedPoints:
     exponent : int
         Distances of ``points`` times ``2**exponent`` are the distances of the
         values given.
+    exact_grid : bool
+        Whether every squared distance computed from coordinate differences in
+        float64 is exact (all values on one grid coarse enough, as for integer or
+        lattice data); otherwise runs those values cannot order are settled in
+        exact rational arithmetic.
     """
 
     points: np.ndarray
     aux: np.ndarray | None
     metric: str
     exponent: int = 0
+    exact_grid: bool = False
 
     @property
     def n_samples(self):
@@ -272,7 +281,25 @@ def prepare_search(X, metric="euclidean", *, name="X", min_samples=2, check_stru
     if metric == "cosine":
         return PreparedPoints(_unit_rows(X, name), None, metric)
     Z, e = _condition(X)
-    return PreparedPoints(Z, _sq_norms(Z), metric, e)
+    return PreparedPoints(Z, _sq_norms(Z), metric, e, _on_exact_grid(Z))
+
+
+def _on_exact_grid(Z):
+    """Whether float64 differences, squares and sums of Z's coordinates are all exact.
+
+    Every value is a multiple of ``2**low`` and below ``2**top`` in magnitude, so a
+    squared distance is an integer multiple of ``4**low`` below
+    ``d * 4**(top - low + 1)``: exact in float64 when that fits in 53 bits.
+    """
+    nz = Z[Z != 0]
+    if nz.size == 0:
+        return True
+    m, e = np.frexp(nz)  # nz = m 2**e, 1/2 <= |m| < 1: m 2**53 is an integer
+    M = np.abs(np.ldexp(m, 53)).astype(np.int64)
+    trailing = np.log2((M & -M).astype(np.float64)).astype(np.int64)
+    low = int((e.astype(np.int64) - 53 + trailing).min())
+    top = int(np.frexp(np.abs(nz).max())[1])
+    return 2 * (top - low + 1) + int(np.ceil(np.log2(Z.shape[1]))) <= 53
 
 
 def prepare_points(X, metric, name="X"):
@@ -482,8 +509,52 @@ def _repair_runs(P, rows_g, dist, ind, row, tol):
     else:
         exact = _direct_distances(P, rows_g[row[pos]], cols)
     o = np.lexsort((cols, exact, run))
-    ind[pos] = cols[o]
-    dist[pos] = exact[o]
+    cols, exact, run = cols[o], exact[o], run[o]
+    if P is not None and P.metric != "cosine" and not P.exact_grid:
+        _settle_exactly(P, rows_g[row[pos]][o], cols, exact, run)
+    ind[pos] = cols
+    dist[pos] = exact
+
+
+def _settle_exactly(P, r, cols, exact, run):
+    """Order, in place, the candidates whose direct distances are too close to trust.
+
+    A squared distance from float64 coordinate differences is within
+    ``(d + 3) u`` of its exact value, relatively. Consecutive candidates of a run
+    closer than that (and not both at 0, which is exact) are compared in exact
+    rational arithmetic of the prepared values, which are exact images of the
+    values given.
+    """
+    from fractions import Fraction
+
+    d = P.points.shape[1]
+    close = run[1:] == run[:-1]
+    close &= exact[1:] - exact[:-1] <= (d + 3) * _U * 1.01 * (exact[1:] + exact[:-1])
+    close &= exact[1:] > 0
+    if not close.any():
+        return
+    member = np.zeros(exact.size, dtype=bool)
+    member[1:] |= close
+    member[:-1] |= close
+    pos = np.flatnonzero(member)
+    opens = np.ones(pos.size, dtype=bool)
+    opens[1:] = ~close[pos[1:] - 1]
+    group = np.cumsum(opens)
+    rows = {}
+
+    def exact_row(i):
+        if i not in rows:
+            rows[i] = [Fraction(float(v)) for v in P.points[i]]
+        return rows[i]
+
+    for g in np.unique(group):
+        at = pos[group == g]
+        keyed = sorted(
+            (sum((a - b) ** 2 for a, b in zip(exact_row(int(r[m])), exact_row(int(cols[m])))), int(cols[m]))
+            for m in at
+        )
+        cols[at] = [c for _, c in keyed]
+        exact[at] = np.sort(exact[at])
 
 
 def _topk_rows(P, rows, D, k):

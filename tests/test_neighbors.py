@@ -247,3 +247,22 @@ def test_duplicates_and_lattice_ranks_ties_by_index():
     np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(X)]), R)
     _, ind = kneighbors(X, 9, algorithm="brute")
     np.testing.assert_array_equal(ind, _neighbours_from_ranks(R, 9))
+
+
+def test_float64_near_ties_ordered_in_exact_arithmetic(rng):
+    # a lattice plus a common non-dyadic offset: the offset rounds differently in each
+    # binade, so lattice ties become near ties at the last bits of float64, whose
+    # order only exact arithmetic settles (float64 differences misorder 115 ranks)
+    from fractions import Fraction
+
+    X = (rng.integers(-3, 4, size=(31, 6)) + 0.1) * 2.0**-134
+    F = [[Fraction(float(v)) for v in row] for row in X]
+    n = len(F)
+    R = np.empty((n, n), dtype=np.int64)
+    for i in range(n):
+        D = [sum((a - b) ** 2 for a, b in zip(F[i], F[j])) for j in range(n)]
+        order = sorted(range(n), key=lambda j: (j != i, D[j], j))
+        R[i, order] = np.arange(n)
+    np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(X)]), R)
+    for k in (5, 30):
+        np.testing.assert_array_equal(kneighbors(X, k)[1], _neighbours_from_ranks(R, k))
