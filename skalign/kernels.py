@@ -215,9 +215,9 @@ def combine_cka(PX, PY, *, debiased=False):
     return _combine(PX, PY, debiased)
 
 
-def _check_combinable(PX, PY, debiased):
-    check_same_samples(PX.n, PY.n, names=("PX", "PY"))
-    for P, name in ((PX, "PX"), (PY, "PY")):
+def _check_combinable(PX, PY, debiased, names=("PX", "PY")):
+    check_same_samples(PX.n, PY.n, names=names)
+    for P, name in zip((PX, PY), names):
         if P.debiased is not None and P.debiased != debiased:
             raise ValueError(
                 f"{name} holds an RBF kernel prepared with debiased={P.debiased}; prepare it with "
@@ -232,7 +232,7 @@ def _check_combinable(PX, PY, debiased):
             raise ValueError(
                 "PX and PY hold different kernels; debiased CKA combines two linear or two RBF kernels."
             )
-        for P, name in ((PX, "PX"), (PY, "PY")):
+        for P, name in zip((PX, PY), names):
             if not P.self_unbiased > 0:
                 raise ValueError(
                     f"The unbiased HSIC of {name} with itself is not positive on these {P.n} samples, "
@@ -279,7 +279,7 @@ def cka(X, Y, *, kernel="linear", sigma="median", sigma_fraction=1.0, debiased=F
     Kornblith et al. (2019); the debiased form after Song et al. (2012).
     """
     PX, PY = _prepare_pair(X, Y, kernel, sigma, sigma_fraction, debiased, method)
-    _check_combinable(PX, PY, debiased)
+    _check_combinable(PX, PY, debiased, names=("X", "Y"))
     return _combine(PX, PY, debiased)
 
 
