@@ -132,8 +132,15 @@ class ProcrustesScorer(BasePairedScorer):
     def _score(self, X, Y):
         return self._alignment(X, Y).score(self.score_method)
 
-    def distance(self, X, Y):
+    def distance(self, X, y):
         """Shape distance of the rows given under the learned maps and rotation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_x)
+            The first representation, as many columns as in ``fit``.
+        y : array-like of shape (n_samples, n_features_y)
+            The second representation, ``Y``, of the same samples.
 
         Returns
         -------
@@ -142,8 +149,8 @@ class ProcrustesScorer(BasePairedScorer):
             training rows), or the root-mean-square Euclidean distance :math:`d_E \\ge 0`.
         """
         check_is_fitted(self)
-        X, Y = self._check_pair(X, Y, reset=False)
-        return self._alignment(X, Y).distance(self.score_method)
+        X, y = self._check_pair(X, y, reset=False)
+        return self._alignment(X, y).distance(self.score_method)
 
     def prepare(self, X, name="X"):
         """Centred, partially whitened, normalised rows of one representation."""
