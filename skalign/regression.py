@@ -49,14 +49,17 @@ import numpy as np
 from sklearn.externals.array_api_compat import is_array_api_obj
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._array_api import acc_dtype, get_namespace, ldexp, pow2_exponent, sq_sum, to_numpy
+from ._array_api import acc_dtype, centre, get_namespace, ldexp, pow2_exponent, sq_sum, to_numpy
 from ._validation import check_nonconstant, check_representation_xp
 
 __all__ = [
     "DEFAULT_RIDGE_ALPHAS",
     "RIDGE_PARAMETER_CONSTRAINTS",
+    "RIDGE_SCORE_CONSTRAINTS",
+    "MULTIOUTPUT_OPTIONS",
+    "SCORE_METHODS",
     "fit_ridge",
     "fit_ridge_pair",
     "ridge_r2",
@@ -67,6 +70,19 @@ __all__ = [
 #: Default relative penalties (multiples of the mean eigenvalue of the centred XᵀX).
 DEFAULT_RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-6, 3, 10))
 
+#: How the per-column scores of Y become one number (scikit-learn's names); ``'raw_values'``
+#: (one score per column) is offered by :func:`ridge_r2` only, a scorer returns one float.
+MULTIOUTPUT_OPTIONS = ("variance_weighted", "uniform_average")
+#: What is computed per column of Y: the coefficient of determination, or the
+#: correlation of the prediction with the target.
+SCORE_METHODS = ("r2", "pearson")
+
+#: How held-out predictions are scored, as scikit-learn parameter constraints.
+RIDGE_SCORE_CONSTRAINTS = {
+    "multioutput": [StrOptions(set(MULTIOUTPUT_OPTIONS))],
+    "score_method": [StrOptions(set(SCORE_METHODS))],
+}
+
 #: The hyper-parameters of linear predictivity, as scikit-learn parameter constraints; used
 #: by the public functions here and by :class:`skalign.LinearRegressionScorer`.
 RIDGE_PARAMETER_CONSTRAINTS = {
@@ -74,6 +90,7 @@ RIDGE_PARAMETER_CONSTRAINTS = {
     "cv": ["cv_object"],
     "alpha_per_target": ["boolean"],
     "symmetric": ["boolean"],
+    **RIDGE_SCORE_CONSTRAINTS,
 }
 
 
@@ -133,7 +150,30 @@ def _fit_both(X, Y, a, cv, alpha_per_target, symmetric, names):
     return forward, (_fit_one(Y, X, a, cv, alpha_per_target, xp, names[::-1]) if symmetric else None)
 
 
-def _r2(model, X, Y, names=("X", "Y")):
+def _unit_columns(A, xp):
+    """Centred columns of ``A`` scaled to unit norm (a constant column stays all zeros), in acc_dtype."""
+    A = centre(xp.astype(A, acc_dtype(xp, A), copy=False), xp)
+    # the largest entry first, so that the squares can neither overflow nor underflow
+    top = xp.max(xp.abs(A), axis=0)
+    A = A / xp.where(top > 0, top, xp.ones_like(top))
+    norm = xp.sqrt(sq_sum(A, xp, axis=0))
+    return A / xp.where(norm > 0, norm, xp.ones_like(norm))
+
+
+def _pearson(Y, P, multioutput, xp):
+    """Correlation of each column of P with the same column of Y, and its mean or weighted mean."""
+    r = xp.sum(_unit_columns(Y, xp) * _unit_columns(P, xp), axis=0)
+    r = to_numpy(xp.clip(r, -1.0, 1.0), xp)
+    if multioutput == "raw_values":
+        return r
+    if multioutput == "variance_weighted":
+        w = to_numpy(sq_sum(centre(xp.astype(Y, acc_dtype(xp, Y), copy=False), xp), xp, axis=0), xp)
+        if w.sum() > 0:
+            return float(np.dot(w, r) / w.sum())
+    return float(r.mean())
+
+
+def _r2(model, X, Y, names=("X", "Y"), multioutput="uniform_average", score_method="r2"):
     # lists and other array-likes become NumPy; Array API arrays stay in their library
     Y = Y if is_array_api_obj(Y) else np.asarray(Y)
     P = model.predict(X)
@@ -143,12 +183,15 @@ def _r2(model, X, Y, names=("X", "Y")):
             f"The predictions of {names[1]} from {names[0]} are not finite: the rows of {names[0]} are "
             "far outside the range of the training rows."
         )
-    # R² is unchanged when Y and its prediction are divided by one power of two
+    # R² and r are unchanged when Y and its prediction are divided by one power of two
     e = pow2_exponent(Y, xp, when="extreme")
     Y, P = ldexp(Y, -e, xp), ldexp(P, -e, xp)
+    if score_method == "pearson":
+        return _pearson(Y, P, multioutput, xp)
     # r2_score follows the namespace of Array API input
-    r2 = float(r2_score(Y, P, multioutput="uniform_average"))
-    if not math.isfinite(r2):
+    r2 = r2_score(Y, P, multioutput=multioutput)
+    r2 = to_numpy(r2, xp) if multioutput == "raw_values" else float(r2)
+    if not np.all(np.isfinite(r2)):
         raise ValueError(
             f"The predictions of {names[1]} from {names[0]} are so far from {names[1]} (more than "
             "1e150 times its spread) that R² lies below the float range."
@@ -156,9 +199,11 @@ def _r2(model, X, Y, names=("X", "Y")):
     return r2
 
 
-def _pair_r2(model, reverse_model, X, Y):
-    s = _r2(model, X, Y)
-    return s if reverse_model is None else 0.5 * (s + _r2(reverse_model, Y, X, ("Y", "X")))
+def _pair_r2(model, reverse_model, X, Y, multioutput="uniform_average", score_method="r2"):
+    s = _r2(model, X, Y, ("X", "Y"), multioutput, score_method)
+    if reverse_model is None:
+        return s
+    return 0.5 * (s + _r2(reverse_model, Y, X, ("Y", "X"), multioutput, score_method))
 
 
 # --------------------------------------------------------------------------- public functions
@@ -233,16 +278,35 @@ def fit_ridge_pair(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_targ
     return _fit_both(X, Y, a, cv, alpha_per_target, symmetric, ("X", "Y"))
 
 
-def ridge_r2(model, X, Y):
-    """Mean R² over Y's columns of a fitted ridge model's predictions.
+@validate_params(
+    {"multioutput": [StrOptions(set(MULTIOUTPUT_OPTIONS) | {"raw_values"})],
+     "score_method": RIDGE_SCORE_CONSTRAINTS["score_method"]},
+    prefer_skip_nested_validation=True,
+)
+def ridge_r2(model, X, Y, *, multioutput="uniform_average", score_method="r2"):
+    """R² (or correlation) over Y's columns of a fitted ridge model's predictions.
+
+    With :math:`\\mathrm{SSE}_j = \\sum_i (y_{ij} - \\hat y_{ij})^2` and
+    :math:`\\mathrm{SST}_j = \\sum_i (y_{ij} - \\bar y_j)^2` on these rows,
 
     .. math::
 
-        \\bar R^2 = \\frac{1}{d_y} \\sum_j \\Big(1 - \\frac{\\sum_i (y_{ij} - \\hat y_{ij})^2}
-        {\\sum_i (y_{ij} - \\bar y_j)^2}\\Big)
+        R^2_{\\mathrm{vw}} = 1 - \\frac{\\sum_j \\mathrm{SSE}_j}{\\sum_j \\mathrm{SST}_j},
+        \\qquad
+        R^2_{\\mathrm{uniform}} = \\frac{1}{d_y} \\sum_j \\Big(1 - \\frac{\\mathrm{SSE}_j}{\\mathrm{SST}_j}\\Big).
 
-    Columns of Y that are constant on these rows get scikit-learn's convention
-    (1 if predicted exactly, else 0).
+    The variance-weighted score is the fraction of Y's total variance that is
+    explained; the uniform average gives every column the same say, so a column
+    with almost no variance on the scored rows (a unit that fires on one test
+    image) can drive it to large negative values. ``score_method='pearson'``
+    replaces each column's R² by the correlation :math:`r_j` of
+    :math:`\\hat y_{\\cdot j}` with :math:`y_{\\cdot j}`, averaged the same way
+    (weights :math:`\\mathrm{SST}_j` for ``'variance_weighted'``); the plain mean
+    (``multioutput='uniform_average'``) is the neural-predictivity convention.
+
+    Columns of Y that are constant on these rows get scikit-learn's R²
+    convention (1 if predicted exactly, else 0), and correlation 0 (as does a
+    constant prediction).
 
     Parameters
     ----------
@@ -252,17 +316,22 @@ def ridge_r2(model, X, Y):
         Rows to predict from.
     Y : array of shape (n_samples, n_features_y)
         The rows to be predicted.
+    multioutput : {'uniform_average', 'variance_weighted', 'raw_values'}, default='uniform_average'
+        scikit-learn's names (:func:`sklearn.metrics.r2_score`); ``'raw_values'``
+        returns one score per column of Y.
+    score_method : {'r2', 'pearson'}, default='r2'
 
     Returns
     -------
-    float
-        In (-inf, 1]; 0 is the score of predicting each column's mean, and a
-        held-out score can be negative.
+    float or ndarray of shape (n_features_y,)
+        R² in (-inf, 1] (0 is the score of predicting each column's mean, and a
+        held-out score can be negative), or r in [-1, 1].
     """
-    return _r2(model, X, Y)
+    return _r2(model, X, Y, ("X", "Y"), multioutput, score_method)
 
 
-def ridge_pair_r2(model, reverse_model, X, Y):
+@validate_params(RIDGE_SCORE_CONSTRAINTS, prefer_skip_nested_validation=True)
+def ridge_pair_r2(model, reverse_model, X, Y, *, multioutput="uniform_average", score_method="r2"):
     """Linear predictivity of new rows: :func:`ridge_r2` of X -> Y, averaged with Y -> X.
 
     .. math::
@@ -278,19 +347,23 @@ def ridge_pair_r2(model, reverse_model, X, Y):
         Rows of the first representation.
     Y : array of shape (n_samples, n_features_y)
         The same samples in the second representation.
+    multioutput : {'uniform_average', 'variance_weighted'}, default='uniform_average'
+        See :func:`ridge_r2`.
+    score_method : {'r2', 'pearson'}, default='r2'
+        See :func:`ridge_r2`.
 
     Returns
     -------
     float
-        In (-inf, 1].
+        R² in (-inf, 1], or r in [-1, 1].
     """
-    return _pair_r2(model, reverse_model, X, Y)
+    return _pair_r2(model, reverse_model, X, Y, multioutput, score_method)
 
 
 @validate_params(RIDGE_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def ridge_regression_score(
     X_train, Y_train, X_test=None, Y_test=None, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None,
-    alpha_per_target=False, symmetric=False,
+    alpha_per_target=False, symmetric=False, multioutput="uniform_average", score_method="r2",
 ):
     """Linear predictivity of Y from X: mean R² of a ridge fit, held out if test rows are given.
 
@@ -308,11 +381,15 @@ def ridge_regression_score(
         See :func:`fit_ridge`.
     symmetric : bool, default=False
         Average the X -> Y and Y -> X scores.
+    multioutput : {'uniform_average', 'variance_weighted'}, default='uniform_average'
+        See :func:`ridge_r2`.
+    score_method : {'r2', 'pearson'}, default='r2'
+        See :func:`ridge_r2`.
 
     Returns
     -------
     float
-        In (-inf, 1], higher = Y is better predicted linearly from X.
+        R² in (-inf, 1] or r in [-1, 1]; higher = Y is better predicted linearly from X.
     """
     a = _check_alphas(alphas, cv, alpha_per_target)
     X_train, Y_train, _ = check_representation_xp(X_train, Y_train, name="X_train", name_y="Y_train",
@@ -327,4 +404,4 @@ def ridge_regression_score(
             if tr.shape[1] != te.shape[1]:
                 raise ValueError(f"{name}_test has {te.shape[1]} features but {name}_train has {tr.shape[1]}.")
     models = _fit_both(X_train, Y_train, a, cv, alpha_per_target, symmetric, ("X_train", "Y_train"))
-    return _pair_r2(*models, X_test, Y_test)
+    return _pair_r2(*models, X_test, Y_test, multioutput, score_method)

@@ -132,3 +132,85 @@ def test_suresh2023_theta_from_a_profile_uses_the_layer_index(rng):
         complexity_decay(prof, convention="suresh2023", log=True)
     with pytest.raises(ValueError, match="Omega is zero"):
         complexity_decay([0.0, 0.0, 0.0], convention="suresh2023")
+
+
+# ---------------------------------------------------------------------------
+# Linear predictivity: multioutput and Pearson scoring
+# ---------------------------------------------------------------------------
+def _sparse_units(rng, n=160, dx=10):
+    """Y's last unit is almost silent: it fires on two rows, one of them held out."""
+    X = rng.normal(size=(n, dx))
+    Y = X @ rng.normal(size=(dx, 4)) + 0.3 * rng.normal(size=(n, 4))
+    Y[:, 3] = 0.0
+    Y[[5, n - 3], 3] = 1.0
+    return X, Y, slice(0, n - 40), slice(n - 40, None)
+
+
+@pytest.mark.parametrize("multioutput", ["uniform_average", "variance_weighted", "raw_values"])
+def test_ridge_multioutput_matches_r2_score(rng, multioutput):
+    from sklearn.metrics import r2_score
+
+    from skalign.metrics import fit_ridge, ridge_r2
+
+    X, Y, tr, te = _sparse_units(rng)
+    model = fit_ridge(X[tr], Y[tr])
+    want = r2_score(Y[te], model.predict(X[te]), multioutput=multioutput)
+    np.testing.assert_allclose(ridge_r2(model, X[te], Y[te], multioutput=multioutput), want, rtol=1e-12)
+
+
+def test_variance_weighted_is_the_fraction_of_variance_explained(rng):
+    from skalign import LinearRegressionScorer
+
+    X, Y, tr, te = _sparse_units(rng)
+    est = LinearRegressionScorer(multioutput="variance_weighted").fit(X[tr], Y[tr])
+    P = est.model_.predict(X[te])
+    sse = ((Y[te] - P) ** 2).sum()
+    sst = ((Y[te] - Y[te].mean(axis=0)) ** 2).sum()
+    assert est.score(X[te], Y[te]) == pytest.approx(1.0 - sse / sst, rel=1e-12)
+    # the silent unit drags the uniform average far below the weighted score
+    uniform = LinearRegressionScorer(multioutput="uniform_average").fit(X[tr], Y[tr]).score(X[te], Y[te])
+    assert uniform < est.score(X[te], Y[te]) - 0.1
+
+
+@pytest.mark.parametrize("multioutput", ["uniform_average", "variance_weighted"])
+def test_pearson_score_is_the_mean_correlation(rng, multioutput):
+    from skalign import LinearRegressionScorer
+    from skalign.metrics import ridge_r2, ridge_regression_score
+
+    X, Y, tr, te = _sparse_units(rng)
+    est = LinearRegressionScorer(score_method="pearson", multioutput=multioutput).fit(X[tr], Y[tr])
+    P = est.model_.predict(X[te])
+    r = np.array([np.corrcoef(Y[te][:, j], P[:, j])[0, 1] for j in range(Y.shape[1])])
+    w = Y[te].var(axis=0) if multioutput == "variance_weighted" else np.ones(Y.shape[1])
+    assert est.score(X[te], Y[te]) == pytest.approx(np.dot(w, r) / w.sum(), rel=1e-10)
+    np.testing.assert_allclose(ridge_r2(est.model_, X[te], Y[te], multioutput="raw_values",
+                                        score_method="pearson"), r, rtol=1e-10)
+    assert ridge_regression_score(X[tr], Y[tr], X[te], Y[te], score_method="pearson",
+                                  multioutput=multioutput) == pytest.approx(est.score(X[te], Y[te]), rel=1e-12)
+    # scale-free in Y, as a correlation is, at any magnitude
+    for s in (1e-300, 1e300):
+        got = LinearRegressionScorer(score_method="pearson", multioutput=multioutput).fit(X[tr], s * Y[tr])
+        assert got.score(X[te], s * Y[te]) == pytest.approx(est.score(X[te], Y[te]), abs=1e-10)
+
+
+def test_pearson_of_a_constant_column_is_zero(rng):
+    from skalign.metrics import fit_ridge, ridge_r2
+
+    X = rng.normal(size=(60, 4))
+    Y = np.c_[X @ rng.normal(size=4), X[:, 0] ** 2]
+    model = fit_ridge(X[:40], Y[:40])
+    Yte = Y[40:].copy()
+    Yte[:, 1] = 3.0  # constant on the scored rows
+    r = ridge_r2(model, X[40:], Yte, multioutput="raw_values", score_method="pearson")
+    assert r[1] == 0.0 and r[0] == pytest.approx(np.corrcoef(Yte[:, 0], model.predict(X[40:])[:, 0])[0, 1])
+
+
+def test_bad_multioutput(rng):
+    from skalign import LinearRegressionScorer
+    from skalign.metrics import ridge_regression_score
+
+    X, Y, tr, te = _sparse_units(rng)
+    with pytest.raises(ValueError, match="multioutput"):
+        LinearRegressionScorer(multioutput="raw_values").fit(X, Y)
+    with pytest.raises(ValueError, match="score_method"):
+        ridge_regression_score(X, Y, score_method="spearman")

@@ -6,19 +6,26 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BasePairedScorer
-from ..regression import DEFAULT_RIDGE_ALPHAS, RIDGE_PARAMETER_CONSTRAINTS, fit_ridge_pair, ridge_pair_r2
+from ..regression import (
+    DEFAULT_RIDGE_ALPHAS,
+    RIDGE_PARAMETER_CONSTRAINTS,
+    fit_ridge_pair,
+    ridge_pair_r2,
+)
 
 __all__ = ["LinearRegressionScorer"]
 
 
 class LinearRegressionScorer(BasePairedScorer):
-    """Ridge regression from X to Y; score = mean R² over Y's columns on the rows given.
+    """Ridge regression from X to Y; score = R² (or correlation) over Y's columns on the rows given.
 
     ``fit`` learns the ridge weights, choosing the penalty from ``alphas`` by
     internal cross-validation on the training rows only (scikit-learn's
     :class:`~sklearn.linear_model.RidgeCV`); ``score`` predicts Y from X on the
-    rows given and returns the mean coefficient of determination over Y's
-    columns. Under ``cross_val_score`` this is the held-out linear
+    rows given and returns the coefficient of determination over Y's columns
+    (variance-weighted or averaged, see ``multioutput``), or the correlation of
+    prediction and target (``score_method='pearson'``). Under
+    ``cross_val_score`` this is the held-out linear
     predictivity of the convergent-learning literature. The single
     implementation is :func:`skalign.metrics.fit_ridge_pair` /
     :func:`skalign.metrics.ridge_pair_r2`.
@@ -38,6 +45,19 @@ class LinearRegressionScorer(BasePairedScorer):
         Internal CV for the penalty; None is RidgeCV's efficient leave-one-out.
     alpha_per_target : bool, default=False
         One penalty per column of Y (only with ``cv=None``).
+    multioutput : {'uniform_average', 'variance_weighted'}, default='uniform_average'
+        How the per-column scores become one number (scikit-learn's names):
+        ``'variance_weighted'`` is the fraction of Y's total variance explained,
+        :math:`1 - \\sum_j \\mathrm{SSE}_j / \\sum_j \\mathrm{SST}_j`;
+        ``'uniform_average'`` the plain mean of the per-column R², where a column
+        with almost no variance on the scored rows can reach large negative
+        values. Per-column scores: :func:`skalign.metrics.ridge_r2` with
+        ``multioutput='raw_values'``.
+    score_method : {'r2', 'pearson'}, default='r2'
+        ``'pearson'``: the correlation of each column's held-out prediction with
+        the column, averaged as ``multioutput`` says (``'uniform_average'`` is the
+        neural-predictivity convention). It is read on the scale of Procrustes'
+        :math:`\\cos\\theta` and of the matching scorers' mean r.
 
     Attributes
     ----------
@@ -51,8 +71,8 @@ class LinearRegressionScorer(BasePairedScorer):
 
     Notes
     -----
-    Score range (-inf, 1]: 1 is perfect prediction, 0 is predicting each
-    column's training mean, and held-out scores of unrelated
+    Score range (-inf, 1] for R² ([-1, 1] for ``score_method='pearson'``): 1 is
+    perfect prediction, 0 is predicting each column's training mean, and held-out scores of unrelated
     representations are typically slightly negative. Columns of Y that are
     constant on the scored rows follow scikit-learn's R² convention (1 if
     predicted exactly, else 0). Invariant to translating either representation
@@ -84,7 +104,7 @@ class LinearRegressionScorer(BasePairedScorer):
 
     def _metadata(self):
         return {
-            "score_range": (-np.inf, 1.0),
+            "score_range": (-1.0, 1.0) if self.score_method == "pearson" else (-np.inf, 1.0),
             "invariances": ("translation", "isotropic_scaling", "sample_permutation"),
             # the hyper-parameter is the property: symmetric=True averages both directions
             "symmetric": bool(self.symmetric),
@@ -95,11 +115,14 @@ class LinearRegressionScorer(BasePairedScorer):
 
     _parameter_constraints: dict = {**RIDGE_PARAMETER_CONSTRAINTS}
 
-    def __init__(self, alphas=DEFAULT_RIDGE_ALPHAS, symmetric=False, cv=None, alpha_per_target=False):
+    def __init__(self, alphas=DEFAULT_RIDGE_ALPHAS, symmetric=False, cv=None, alpha_per_target=False,
+                 multioutput="uniform_average", score_method="r2"):
         self.alphas = alphas
         self.symmetric = symmetric
         self.cv = cv
         self.alpha_per_target = alpha_per_target
+        self.multioutput = multioutput
+        self.score_method = score_method
 
     def _min_samples(self):
         return 3
@@ -113,4 +136,5 @@ class LinearRegressionScorer(BasePairedScorer):
 
     def _score(self, X, Y):
         check_is_fitted(self, "model_")
-        return ridge_pair_r2(self.model_, self.reverse_model_, X, Y)
+        return ridge_pair_r2(self.model_, self.reverse_model_, X, Y, multioutput=self.multioutput,
+                             score_method=self.score_method)
