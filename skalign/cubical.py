@@ -62,7 +62,9 @@ __all__ = [
     "minmax_per_sample",
     "topological_complexity",
     "complexity_decay",
+    "complexity_decay_interval",
     "ComplexityDecay",
+    "ComplexityDecayInterval",
 ]
 
 #: How grid values become cells: top cells ('T') or vertices ('V').
@@ -368,23 +370,90 @@ complexity falls with depth; ``r2`` is the coefficient of determination of the
 fit (nan when Omega is constant)."""
 
 
-@validate_params(
-    {
-        "homology_dimensions": CUBICAL_PARAMETER_CONSTRAINTS["homology_dimensions"],
-        "construction": CUBICAL_PARAMETER_CONSTRAINTS["construction"],
-        "summary": [StrOptions(set(COMPLEXITY_SUMMARIES))],
-        "eta": [Real],
-        "n_thresholds": [Interval(Integral, 1, None, closed="left")],
-        "per_channel": ["boolean"],
-        "channel_axis": [Integral],
-        "normalize": [StrOptions(set(COMPLEXITY_NORMALIZATIONS))],
-        "relative": ["boolean"],
-        "n_jobs": CUBICAL_PARAMETER_CONSTRAINTS["n_jobs"],
-        "convention": [StrOptions(set(COMPLEXITY_CONVENTIONS))],
-        "per_cell": ["boolean"],
-    },
-    prefer_skip_nested_validation=True,
-)
+#: Constraints of the parameters of :func:`topological_complexity`, shared with
+#: :func:`complexity_decay_interval`.
+COMPLEXITY_PARAMETER_CONSTRAINTS = {
+    "homology_dimensions": CUBICAL_PARAMETER_CONSTRAINTS["homology_dimensions"],
+    "construction": CUBICAL_PARAMETER_CONSTRAINTS["construction"],
+    "summary": [StrOptions(set(COMPLEXITY_SUMMARIES))],
+    "eta": [Real],
+    "n_thresholds": [Interval(Integral, 1, None, closed="left")],
+    "per_channel": ["boolean"],
+    "channel_axis": [Integral],
+    "normalize": [StrOptions(set(COMPLEXITY_NORMALIZATIONS))],
+    "relative": ["boolean"],
+    "n_jobs": CUBICAL_PARAMETER_CONSTRAINTS["n_jobs"],
+    "convention": [StrOptions(set(COMPLEXITY_CONVENTIONS))],
+    "per_cell": ["boolean"],
+}
+
+
+def _layer_arrays(layers):
+    """Names and arrays of a list or dict of layers."""
+    if isinstance(layers, dict):
+        names = [str(k) for k in layers]
+        arrays = list(layers.values())
+    else:
+        arrays = list(layers)
+        names = [f"layer{i}" for i in range(len(arrays))]
+    if not arrays:
+        raise ValueError("layers is empty; pass a list or dict of per-layer activations.")
+    return names, arrays
+
+
+def _resolve_convention(convention, homology_dimensions, construction, summary, per_channel, normalize):
+    """The recipe's (dims, construction, summary, per_channel, normalize, sublevel) for ``convention``."""
+    sublevel = convention == "suresh2023"
+    if sublevel:
+        given = {
+            "homology_dimensions": tuple(check_homology_dimensions(homology_dimensions)),
+            "construction": construction,
+            "summary": summary,
+            "per_channel": bool(per_channel),
+            "normalize": normalize,
+        }
+        defaults = {"homology_dimensions": (0, 1), "construction": "T", "summary": "area",
+                    "per_channel": True, "normalize": "sample"}
+        for key, fixed in SURESH2023_RECIPE.items():
+            if given[key] not in (fixed, defaults[key]):
+                raise ValueError(
+                    f"convention='suresh2023' fixes {key}={fixed!r}; got {key}={given[key]!r}. "
+                    f"Leave {key} at its default or use convention='skalign'."
+                )
+        homology_dimensions, construction, summary, per_channel, normalize = (
+            SURESH2023_RECIPE[k] for k in ("homology_dimensions", "construction", "summary", "per_channel", "normalize")
+        )
+    dims = check_homology_dimensions(homology_dimensions)
+    return dims, construction, summary, per_channel, normalize, sublevel
+
+
+def _sample_bettis(A, name, dims, construction, summary, eta, n_thresholds, per_channel, channel_axis,
+                   normalize, n_jobs, sublevel):
+    """Betti numbers of one layer averaged over thresholds, shape (n_samples, n_maps, n_dims), and the cells of one grid."""
+    A = check_representation(A, name=f"layers[{name!r}]", ndim=(2, 3, 4))
+    n = A.shape[0]
+    if A.ndim == 4 and per_channel:
+        A = np.moveaxis(A, channel_axis, 1)
+        n_maps = A.shape[1]
+        grids = A.reshape((n * n_maps,) + A.shape[2:])
+    else:
+        n_maps = 1
+        grids = A
+    if normalize == "sample":
+        grids = minmax_per_sample(grids)
+    elif normalize == "layer":
+        grids = _minmax_rows(grids.reshape(1, -1)).reshape(grids.shape)
+    if summary == "threshold":
+        thresholds = np.array([float(eta)])
+    else:
+        lo, hi = (0.0, 1.0) if normalize != "none" else (float(grids.min()), float(grids.max()))
+        edges = np.linspace(lo, hi, n_thresholds + 1)
+        thresholds = 0.5 * (edges[:-1] + edges[1:])
+    curves = _betti_curves(grids, thresholds, dims, construction, n_jobs, sublevel)
+    return curves.mean(axis=2).reshape(n, n_maps, len(dims)), math.prod(grids.shape[1:])
+
+
+@validate_params(COMPLEXITY_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def topological_complexity(
     layers,
     *,
@@ -484,66 +553,20 @@ def topological_complexity(
     """
     import pandas as pd
 
-    if isinstance(layers, dict):
-        names = [str(k) for k in layers]
-        arrays = list(layers.values())
-    else:
-        arrays = list(layers)
-        names = [f"layer{i}" for i in range(len(arrays))]
-    if not arrays:
-        raise ValueError("layers is empty; pass a list or dict of per-layer activations.")
-    sublevel = convention == "suresh2023"
-    if sublevel:
-        given = {
-            "homology_dimensions": tuple(check_homology_dimensions(homology_dimensions)),
-            "construction": construction,
-            "summary": summary,
-            "per_channel": bool(per_channel),
-            "normalize": normalize,
-        }
-        defaults = {"homology_dimensions": (0, 1), "construction": "T", "summary": "area",
-                    "per_channel": True, "normalize": "sample"}
-        for key, fixed in SURESH2023_RECIPE.items():
-            if given[key] not in (fixed, defaults[key]):
-                raise ValueError(
-                    f"convention='suresh2023' fixes {key}={fixed!r}; got {key}={given[key]!r}. "
-                    f"Leave {key} at its default or use convention='skalign'."
-                )
-        homology_dimensions = SURESH2023_RECIPE["homology_dimensions"]
-        construction = SURESH2023_RECIPE["construction"]
-        summary = SURESH2023_RECIPE["summary"]
-        per_channel = SURESH2023_RECIPE["per_channel"]
-        normalize = SURESH2023_RECIPE["normalize"]
-    dims = check_homology_dimensions(homology_dimensions)
-
+    names, arrays = _layer_arrays(layers)
+    dims, construction, summary, per_channel, normalize, sublevel = _resolve_convention(
+        convention, homology_dimensions, construction, summary, per_channel, normalize
+    )
     rows = []
     for name, A in zip(names, arrays):
-        A = check_representation(A, name=f"layers[{name!r}]", ndim=(2, 3, 4))
-        n = A.shape[0]
-        if A.ndim == 4 and per_channel:
-            A = np.moveaxis(A, channel_axis, 1)
-            n_maps = A.shape[1]
-            grids = A.reshape((n * n_maps,) + A.shape[2:])
-        else:
-            n_maps = 1
-            grids = A
-        if normalize == "sample":
-            grids = minmax_per_sample(grids)
-        elif normalize == "layer":
-            grids = _minmax_rows(grids.reshape(1, -1)).reshape(grids.shape)
-        if summary == "threshold":
-            thresholds = np.array([float(eta)])
-        else:
-            lo, hi = (0.0, 1.0) if normalize != "none" else (float(grids.min()), float(grids.max()))
-            edges = np.linspace(lo, hi, n_thresholds + 1)
-            thresholds = 0.5 * (edges[:-1] + edges[1:])
-        curves = _betti_curves(grids, thresholds, dims, construction, n_jobs, sublevel)
-        # mean over thresholds, then over channels and samples
-        per_dim = curves.mean(axis=2).reshape(n, n_maps, len(dims)).mean(axis=(0, 1))
-        row = {"layer": name, "omega": float(per_dim.sum()), "n_samples": n}
+        bettis, n_cells = _sample_bettis(A, name, dims, construction, summary, eta, n_thresholds,
+                                         per_channel, channel_axis, normalize, n_jobs, sublevel)
+        # mean over thresholds (done), then over channels and samples
+        per_dim = bettis.mean(axis=(0, 1))
+        row = {"layer": name, "omega": float(per_dim.sum()), "n_samples": bettis.shape[0]}
         row.update({f"betti{q}": float(v) for q, v in zip(dims, per_dim)})
         if per_cell:
-            row["omega_per_cell"] = row["omega"] / math.prod(grids.shape[1:])
+            row["omega_per_cell"] = row["omega"] / n_cells
         rows.append(row)
     profile = pd.DataFrame(rows).set_index("layer")
     L = len(rows)
@@ -665,6 +688,124 @@ def complexity_decay(profile, depth=None, *, log=False, column="omega", conventi
     ss_tot = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else float("nan")
     return ComplexityDecay(float(theta), float(intercept), r2)
+
+
+ComplexityDecayInterval = namedtuple("ComplexityDecayInterval", ["theta", "low", "high", "bootstrap"])
+ComplexityDecayInterval.__doc__ = """Decay rate on all samples, a percentile bootstrap interval, and the resampled rates.
+
+``theta`` is :func:`complexity_decay`'s value on all samples; ``(low, high)`` the
+percentile interval of the ``bootstrap`` values (one per resample of the samples)."""
+
+
+@validate_params(
+    {
+        **{k: v for k, v in COMPLEXITY_PARAMETER_CONSTRAINTS.items() if k != "relative"},
+        "log": ["boolean"],
+        "n_resamples": [Interval(Integral, 1, None, closed="left")],
+        "confidence_level": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def complexity_decay_interval(
+    layers,
+    *,
+    homology_dimensions=(0, 1),
+    construction="T",
+    summary="area",
+    eta=0.5,
+    n_thresholds=20,
+    per_channel=True,
+    channel_axis=1,
+    normalize="sample",
+    convention="skalign",
+    per_cell=False,
+    log=False,
+    n_resamples=1000,
+    confidence_level=0.95,
+    random_state=None,
+    n_jobs=None,
+):
+    r"""Decay rate :math:`\theta` with a bootstrap interval over the samples (images).
+
+    Every sample's Betti numbers are computed once per layer; each resample
+    draws ``n`` samples with replacement, the *same* samples in every layer
+    (the layers of one image are paired), and recomputes
+    :math:`\Omega_l` and :math:`\theta`. The interval is the percentile interval
+    of the resampled :math:`\theta`: it shows how much of a difference in
+    :math:`\theta` between two networks the choice of images alone explains.
+    It says nothing about the variation between trained networks.
+
+    Parameters
+    ----------
+    layers : list or dict of array-like
+        As in :func:`topological_complexity`; every layer must hold the same
+        samples (row ``i`` is image ``i`` in each).
+    homology_dimensions, construction, summary, eta, n_thresholds, per_channel, channel_axis, normalize
+        As in :func:`topological_complexity`.
+    convention : {'skalign', 'suresh2023'}
+        Recipe of both Omega (:func:`topological_complexity`) and theta
+        (:func:`complexity_decay`).
+    per_cell : bool
+        Fit the per-cell Omega (see :func:`topological_complexity`).
+    log : bool
+        See :func:`complexity_decay`.
+    n_resamples : int
+    confidence_level : float in (0, 1)
+    random_state : int, RandomState instance or None
+    n_jobs : int or None
+
+    Returns
+    -------
+    ComplexityDecayInterval
+        ``(theta, low, high, bootstrap)``.
+
+    References
+    ----------
+    See the module references (Suresh et al., 2023).
+    """
+    from sklearn.utils import check_random_state
+
+    names, arrays = _layer_arrays(layers)
+    if len(arrays) < 2:
+        raise ValueError(f"complexity_decay_interval needs at least 2 layers; got {len(arrays)}.")
+    dims, construction, summary, per_channel, normalize, sublevel = _resolve_convention(
+        convention, homology_dimensions, construction, summary, per_channel, normalize
+    )
+    per_sample = []  # (n_samples,) Omega of each sample, per layer
+    for name, A in zip(names, arrays):
+        bettis, n_cells = _sample_bettis(A, name, dims, construction, summary, eta, n_thresholds,
+                                         per_channel, channel_axis, normalize, n_jobs, sublevel)
+        omega_i = bettis.mean(axis=1).sum(axis=1)
+        per_sample.append(omega_i / n_cells if per_cell else omega_i)
+    n = per_sample[0].size
+    for name, o in zip(names, per_sample):
+        if o.size != n:
+            raise ValueError(
+                f"every layer must hold the same samples; layers[{names[0]!r}] has {n} and "
+                f"layers[{name!r}] has {o.size}."
+            )
+    omega = np.column_stack(per_sample)  # (n_samples, n_layers)
+    theta = complexity_decay(omega.mean(axis=0), log=log, convention=convention).theta
+    rng = check_random_state(random_state)
+    boot = np.empty(n_resamples)
+    for b in range(n_resamples):
+        mean = omega[rng.randint(0, n, size=n)].mean(axis=0)
+        boot[b] = _decay_of(mean, log, convention)
+    boot = boot[np.isfinite(boot)]
+    if boot.size == 0:
+        raise ValueError("no resample gave a finite theta (Omega is zero or non-positive with log=True).")
+    tail = 50.0 * (1.0 - confidence_level)
+    low, high = np.percentile(boot, [tail, 100.0 - tail])
+    return ComplexityDecayInterval(float(theta), float(low), float(high), boot)
+
+
+def _decay_of(omega, log, convention):
+    """theta of one resample; nan where the resample leaves it undefined (all-zero Omega, log of 0)."""
+    try:
+        return complexity_decay(omega, log=log, convention=convention).theta
+    except ValueError:
+        return float("nan")
 
 
 def _suresh2023_decay(omega, x):

@@ -214,3 +214,40 @@ def test_bad_multioutput(rng):
         LinearRegressionScorer(multioutput="raw_values").fit(X, Y)
     with pytest.raises(ValueError, match="score_method"):
         ridge_regression_score(X, Y, score_method="spearman")
+
+
+# ---------------------------------------------------------------------------
+# Bootstrap interval of the decay rate over images
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("convention", ["skalign", "suresh2023"])
+def test_decay_interval_resamples_images_jointly_over_layers(rng, convention):
+    from skalign.topology import complexity_decay_interval
+
+    layers = [rng.normal(size=(9, 2, 6, 6)), np.maximum(rng.normal(size=(9, 2, 6, 6)), 0), rng.normal(size=(9, 3, 3))]
+    kw = {"summary": "threshold", "eta": 0.25} if convention == "suresh2023" else {"n_thresholds": 6}
+    got = complexity_decay_interval(layers, convention=convention, n_resamples=25, random_state=3, **kw)
+    prof = topological_complexity(layers, convention=convention, **kw)
+    assert got.theta == pytest.approx(complexity_decay(prof, convention=convention).theta, rel=1e-12)
+    # by hand: each image's Omega from a profile of that image alone, the same draws for every layer
+    per_image = np.array([
+        topological_complexity([A[i:i + 1] for A in layers], convention=convention, **kw)["omega"].to_numpy()
+        for i in range(9)
+    ])
+    draws = np.random.RandomState(3)
+    want = [complexity_decay(per_image[draws.randint(0, 9, size=9)].mean(axis=0), convention=convention).theta
+            for _ in range(25)]
+    np.testing.assert_allclose(got.bootstrap, want, rtol=1e-10, atol=1e-12)
+    assert got.low <= np.median(want) <= got.high
+
+
+def test_decay_interval_of_identical_images_is_a_point(rng):
+    from skalign.topology import complexity_decay_interval
+
+    one = [rng.normal(size=(1, 7, 7)), rng.normal(size=(1, 5, 5))]
+    layers = [np.repeat(A, 6, axis=0) for A in one]
+    got = complexity_decay_interval(layers, n_resamples=10, random_state=0)
+    assert got.low == got.high == pytest.approx(got.theta)
+    with pytest.raises(ValueError, match="same samples"):
+        complexity_decay_interval([layers[0], layers[1][:4]])
+    with pytest.raises(ValueError, match="confidence_level"):
+        complexity_decay_interval(layers, confidence_level=1.5)
