@@ -30,6 +30,15 @@ corner are adjacent, so superlevel sets have 8-connectivity in 2-D (26 in 3-D).
 enters when all its vertices have; superlevel sets have 4-connectivity in 2-D (6 in
 3-D) (Bleile et al., 2022).
 
+*Recipes* (``convention=``): the library's default reads superlevel sets of
+min-max rescaled maps per channel, T-construction, :math:`\beta_0 + \beta_1`,
+averaged over an even grid of thresholds, and :math:`\theta` is a least-squares
+slope on depth in [0, 1]. ``'suresh2023'`` is the authors' released code:
+sublevel sets :math:`\{a \le \eta\}` of the raw C x H x W volume,
+V-construction, :math:`\beta_0 + \beta_1 + \beta_2` at one raw threshold, and
+:math:`\theta` from a cubic ridge fit of the normalised :math:`\Omega` on the
+layer index (see :func:`complexity_decay`).
+
 References
 ----------
 S. Suresh, B. Das, V. Abrol, S. Dutta Roy. On characterizing the evolution of
