@@ -1,0 +1,914 @@
+"""Inference for every paired scorer: permutation p-values, bootstrap intervals,
+paired comparisons and null-calibrated scores.
+
+Every function takes a paired scorer (any :class:`~skalign.base.BasePairedScorer`,
+or a :class:`~sklearn.pipeline.Pipeline` ending in one) and two representations
+``X``, ``y`` of the same stimuli (row i of both = stimulus i). The result objects
+use the names of :func:`scipy.stats.permutation_test` and :func:`scipy.stats.bootstrap`.
+
+Permutation test
+----------------
+Under the null hypothesis that the pairing of rows carries no information, the
+rows of ``y`` are exchangeable: the statistic of ``(X, y[π])`` for a random
+permutation π has the distribution of the observed one. With B permutations and
+observed statistic :math:`s`,
+
+.. math::
+
+    p = \\frac{1 + \\#\\{b : s_b \\ge s\\}}{1 + B},
+    \\qquad \\operatorname{se}(p) = \\sqrt{p (1 - p) / B}
+
+(Phipson & Smyth [1]_: never zero, exact level for any B). ``groups`` restricts
+π to permutations within groups (exchangeability blocks [2]_). A permuted value
+equal to the observed one up to ``1e-12`` relative counts as "as large".
+
+Reuse. A permutation changes the pairing, never a representation. For a stateless
+scorer without ``cv``, X and y are prepared once (:meth:`~skalign.base.BasePairedScorer.prepare`)
+and every permutation costs one :meth:`~skalign.base.BasePairedScorer.combine` of
+the prepared X with the prepared y reordered by
+:meth:`~skalign.base.BasePairedScorer.permute_prepared` (linear CKA: one cross
+product of the centred data; TAS: relabelled held ranks). Where that hook
+returns None the permuted y is prepared anew (X's work is still shared).
+Fitted scorers, pipelines and every run with ``cv`` fall back to fitting and
+scoring a clone per permutation.
+
+Bootstrap
+---------
+Rows (stimuli) are resampled with replacement; with ``groups``, whole groups are.
+The interval is the percentile interval, or the bias-corrected and accelerated
+(BCa) interval of Efron [3]_ with the acceleration from the jackknife (one
+leave-one-out evaluation per row, or per group). Duplicated rows would be each
+other's nearest neighbours, so for neighbourhood measures (scorers declaring the
+``'monotone_distance'`` invariance: TAS, k-NN measures, information imbalance) a
+resample is a half-sample drawn *without* replacement (each stimulus at most once,
+so no row can be its own neighbour), whose spread matches the bootstrap's for a
+mean over stimuli [4]_; its values are recentred on the full-sample statistic.
+
+Calibrated score
+----------------
+Raw scores grow with width and depth even between unrelated networks, so they
+cannot be compared across models [5]_. :func:`calibrated_score` rescales the
+observed score by its permutation null,
+
+.. math::
+
+    s_{\\mathrm{cal}} = \\frac{s - \\bar s_0}{s_{\\max} - \\bar s_0},
+
+where :math:`\\bar s_0` is the mean of the null distribution and :math:`s_{\\max}`
+the top of the scorer's ``score_range``: 0 at chance, 1 at perfect alignment.
+This form is the standard null-mean calibration; it could not be checked
+against the text of [5]_, whose definition may differ.
+
+References
+----------
+.. [1] Phipson, B. & Smyth, G. K. (2010). Permutation p-values should never be
+   zero: calculating exact p-values when permutations are randomly drawn.
+   Statistical Applications in Genetics and Molecular Biology 9(1).
+.. [2] Winkler, A. M., Ridgway, G. R., Webster, M. A., Smith, S. M. & Nichols,
+   T. E. (2014). Permutation inference for the general linear model.
+   NeuroImage 92, 381-397.
+.. [3] Efron, B. (1987). Better bootstrap confidence intervals. Journal of the
+   American Statistical Association 82(397), 171-185.
+.. [4] McCarthy, P. J. (1969). Pseudo-replication: half samples. Review of the
+   International Statistical Institute 37(3), 239-264.
+.. [5] Gröger, F., Wen, S. & Brbić, M. (2026). Revisiting the Platonic
+   Representation Hypothesis: An Aristotelian View. arXiv:2602.14486.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+from sklearn.base import clone
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ._validation import check_paired, check_random_state, check_same_samples, pair_warnings_off
+from .base import BasePairedScorer
+
+__all__ = [
+    "ALTERNATIVES",
+    "INTERVAL_METHODS",
+    "INFERENCE_PARAMETER_CONSTRAINTS",
+    "ConfidenceInterval",
+    "PermutationTestResult",
+    "BootstrapResult",
+    "ComparisonResult",
+    "CalibratedScoreResult",
+    "permutation_test",
+    "bootstrap",
+    "compare",
+    "calibrated_score",
+]
+
+ALTERNATIVES = ("greater", "less", "two-sided")
+INTERVAL_METHODS = ("percentile", "bca")
+
+#: Constraints of the parameters the inference functions share.
+INFERENCE_PARAMETER_CONSTRAINTS = {
+    "scorer": "no_validation",
+    "X": ["array-like"],
+    "y": ["array-like"],
+    "z": ["array-like"],
+    "n_permutations": [Interval(Integral, 1, None, closed="left")],
+    "n_resamples": [Interval(Integral, 1, None, closed="left")],
+    "confidence_level": [Interval(Real, 0, 1, closed="neither")],
+    "method": [StrOptions(set(INTERVAL_METHODS))],
+    "alternative": [StrOptions(set(ALTERNATIVES))],
+    "groups": ["array-like", None],
+    "cv": ["cv_object"],
+    "random_state": ["random_state"],
+    "n_jobs": [Integral, None],
+    "verbose": ["verbose"],
+}
+
+#: Conventional level below which a user expects to be able to reject.
+_LEVEL = 0.05
+#: Relative tolerance for a resampled value to count as equal to the observed one.
+_TIE = 1e-12
+
+
+def _constraints(*names):
+    return {name: INFERENCE_PARAMETER_CONSTRAINTS[name] for name in names}
+
+
+# ----------------------------------------------------------------------------- results
+class ConfidenceInterval(NamedTuple):
+    """A two-sided confidence interval."""
+
+    low: float
+    high: float
+
+
+@dataclass
+class PermutationTestResult:
+    """Result of :func:`permutation_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        The observed score.
+    pvalue : float
+        ``(1 + #{null as extreme as observed}) / (1 + B)``.
+    pvalue_se : float
+        Monte-Carlo standard error of ``pvalue``, ``sqrt(p (1 - p) / B)``.
+    null_distribution : ndarray of shape (B,)
+        The score of every permutation, in the order drawn.
+    alternative : str
+    """
+
+    statistic: float
+    pvalue: float
+    pvalue_se: float
+    null_distribution: np.ndarray
+    alternative: str = "greater"
+
+
+@dataclass
+class BootstrapResult:
+    """Result of :func:`bootstrap`.
+
+    Attributes
+    ----------
+    statistic : float
+        The score on all rows.
+    confidence_interval : ConfidenceInterval
+        ``(low, high)``.
+    standard_error : float
+        Standard deviation of ``bootstrap_distribution`` (ddof=1).
+    bootstrap_distribution : ndarray of shape (B,)
+        The score of every resample (recentred half-samples for neighbourhood measures).
+    confidence_level : float
+    method : str
+    """
+
+    statistic: float
+    confidence_interval: ConfidenceInterval
+    standard_error: float
+    bootstrap_distribution: np.ndarray
+    confidence_level: float = 0.95
+    method: str = "percentile"
+
+
+@dataclass
+class ComparisonResult:
+    """Result of :func:`compare`: alignment(X, y) − alignment(X, z).
+
+    Attributes
+    ----------
+    difference : float
+    statistic_y, statistic_z : float
+        The two scores on all rows.
+    confidence_interval : ConfidenceInterval
+        Paired bootstrap interval of the difference.
+    standard_error : float
+    pvalue : float
+        Paired permutation p-value (rows of y and z swapped), or, with
+        ``n_permutations=0``, the bootstrap p-value of the shifted distribution.
+    pvalue_se : float
+    bootstrap_distribution : ndarray
+    null_distribution : ndarray or None
+    alternative : str
+    """
+
+    difference: float
+    statistic_y: float
+    statistic_z: float
+    confidence_interval: ConfidenceInterval
+    standard_error: float
+    pvalue: float
+    pvalue_se: float
+    bootstrap_distribution: np.ndarray
+    null_distribution: np.ndarray | None
+    alternative: str = "greater"
+
+
+@dataclass
+class CalibratedScoreResult:
+    """Result of :func:`calibrated_score`.
+
+    Attributes
+    ----------
+    calibrated_score : float
+        ``(statistic - null_mean) / (score_max - null_mean)``.
+    statistic : float
+        The raw score.
+    pvalue, pvalue_se : float
+        Of the permutation test against the same null.
+    null_mean : float
+    score_max : float
+        Top of the scorer's ``score_range``.
+    null_distribution : ndarray
+    """
+
+    calibrated_score: float
+    statistic: float
+    pvalue: float
+    pvalue_se: float
+    null_mean: float
+    score_max: float
+    null_distribution: np.ndarray
+
+
+# ----------------------------------------------------------------------------- checks
+def _final_scorer(scorer):
+    """The paired scorer at the end of ``scorer`` (itself, or a pipeline's last step)."""
+    last = scorer.steps[-1][1] if isinstance(scorer, Pipeline) else scorer
+    if not isinstance(last, BasePairedScorer):
+        raise TypeError(
+            "scorer must be a paired scorer (a skalign scorer such as CKAScorer(), or a Pipeline "
+            f"ending in one); got {type(scorer).__name__}."
+        )
+    return last
+
+
+def _is_pairwise(scorer):
+    return bool(scorer.__sklearn_tags__().input_tags.pairwise)
+
+
+def _check_groups(groups, n):
+    """Integer group codes of length n, every group with at least two members."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be 1-D (one label per row); got shape {groups.shape}.")
+    if groups.shape[0] != n:
+        raise ValueError(f"groups has {groups.shape[0]} labels, but X and y have {n} rows; give one label per row.")
+    _, codes, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(
+            f"groups has {int(np.sum(counts < 2))} group(s) with a single member; a one-row group cannot be "
+            "permuted or resampled on its own: merge it into another group."
+        )
+    return codes.astype(np.intp)
+
+
+def _take(A, rows, pairwise):
+    """Rows ``rows`` of A (and the same columns for a precomputed n x n matrix)."""
+    return A[np.ix_(rows, rows)] if pairwise else A[rows]
+
+
+def _warn_floor(B, alternative, name, groups):
+    floor = (2.0 if alternative == "two-sided" else 1.0) / (B + 1)
+    if floor > _LEVEL:
+        warnings.warn(
+            f"{name}={B}: the smallest p-value it can give is {floor:.3g}, above {_LEVEL}; use at least "
+            f"{int(math.ceil((2.0 if alternative == 'two-sided' else 1.0) / _LEVEL)) - 1} for p < {_LEVEL}.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if groups is not None:
+        counts = np.bincount(groups)
+        log_distinct = float(np.sum([math.lgamma(c + 1.0) for c in counts]))
+        if log_distinct < math.log(B + 1):
+            warnings.warn(
+                f"groups allow only {round(math.exp(log_distinct))} distinct permutations, fewer than "
+                f"{name}={B}; the same permutations repeat and p cannot fall below "
+                f"{1.0 / math.exp(log_distinct):.3g}.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+def _pvalue(observed, null, alternative):
+    B = null.size
+    tol = _TIE * max(1.0, abs(observed))
+    greater = (1.0 + np.count_nonzero(null >= observed - tol)) / (1.0 + B)
+    less = (1.0 + np.count_nonzero(null <= observed + tol)) / (1.0 + B)
+    p = {"greater": greater, "less": less}.get(alternative, min(1.0, 2.0 * min(greater, less)))
+    return float(p), float(math.sqrt(p * (1.0 - p) / B))
+
+
+# ----------------------------------------------------------------------------- draws
+def _permutation(rs, n, groups):
+    """A uniformly random permutation of range(n), within groups when given."""
+    if groups is None:
+        return rs.permutation(n).astype(np.intp)
+    # sort the rows by group, break order at random inside each group, and send the
+    # k-th row of the grouped order to the k-th of the shuffled one: same group
+    base = np.argsort(groups, kind="stable")
+    shuffled = np.lexsort((rs.random_sample(n), groups))
+    perm = np.empty(n, dtype=np.intp)
+    perm[base] = shuffled
+    return perm
+
+
+def _resample(rs, n, groups, members):
+    """Bootstrap row indices: n rows, or whole groups, drawn with replacement."""
+    if groups is None:
+        return rs.randint(0, n, n).astype(np.intp)
+    picked = rs.randint(0, len(members), len(members))
+    return np.concatenate([members[g] for g in picked])
+
+
+def _half_sample(rs, n, groups, members):
+    """Half of the rows (or groups) drawn without replacement: no row twice."""
+    if groups is None:
+        return np.sort(rs.permutation(n)[: n // 2]).astype(np.intp)
+    picked = rs.permutation(len(members))[: len(members) // 2]
+    return np.sort(np.concatenate([members[g] for g in picked]))
+
+
+def _chunks(draw, B, n_jobs):
+    """The B draws in order, in chunks for the workers (the same draws for any n_jobs)."""
+    n_chunks = 1 if n_jobs in (None, 1) else 4 * max(1, abs(int(n_jobs)))
+    size = max(1, -(-B // n_chunks))
+    done = 0
+    while done < B:
+        k = min(size, B - done)
+        yield [draw() for _ in range(k)]
+        done += k
+
+
+def _run(fn, draws_chunks, n_jobs):
+    if n_jobs in (None, 1):
+        return np.concatenate([np.asarray(fn(chunk), dtype=np.float64) for chunk in draws_chunks])
+    from joblib import Parallel, delayed
+
+    parts = Parallel(n_jobs=n_jobs)(delayed(fn)(chunk) for chunk in draws_chunks)
+    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+
+
+# ----------------------------------------------------------------------------- evaluation
+class _Evaluator:
+    """Scores of ``scorer`` on (X, y) with y's rows permuted or both sides' rows resampled.
+
+    ``reuse`` (stateless paired scorer, no cv): X and y are prepared once and a
+    permutation costs one combine; otherwise a clone is fitted and scored per draw.
+    """
+
+    def __init__(self, scorer, X, y, cv, groups, verbose=0):
+        self.scorer = scorer
+        self.final = _final_scorer(scorer)
+        self.X, self.y = X, y
+        self.pairwise = _is_pairwise(self.final)
+        self.cv = None if cv is None else check_cv(cv)
+        self.splits = None if cv is None else list(self.cv.split(X, y, groups))
+        self.stateless = scorer is self.final and self.final.metadata()["stateless"]
+        self.reuse = cv is None and self.stateless
+        self.verbose = verbose
+        self.PX = self.PY = None
+
+    def _prepare(self):
+        if self.reuse and self.PX is None:
+            with pair_warnings_off():
+                self.PX = self.final.prepare(self.X, "X")
+                self.PY = self.final.prepare(self.y, "Y")
+
+    def _fit_score(self, X, Y, splits):
+        with pair_warnings_off():
+            if splits is None:
+                return float(clone(self.scorer).fit(X, Y).score(X, Y))
+            values = []
+            for train, test in splits:
+                Xt, Yt = _take(X, test, self.pairwise), _take(Y, test, self.pairwise)
+                if self.stateless:
+                    # a stateless scorer learns nothing from the training rows: score the fold directly
+                    values.append(self.final.combine(self.final.prepare(Xt, "X"), self.final.prepare(Yt, "Y")))
+                    continue
+                est = clone(self.scorer).fit(_take(X, train, self.pairwise), _take(Y, train, self.pairwise))
+                values.append(est.score(Xt, Yt))
+            return float(np.mean(values))
+
+    def observed(self):
+        if self.reuse:
+            self._prepare()
+            with pair_warnings_off():
+                return float(self.final.combine(self.PX, self.PY))
+        return self._fit_score(self.X, self.y, self.splits)
+
+    def permuted(self, perms):
+        out = []
+        if self.reuse:
+            self._prepare()
+        for b, perm in enumerate(perms):
+            if self.reuse:
+                with pair_warnings_off():
+                    PY = self.final.permute_prepared(self.PY, perm)
+                    if PY is None:
+                        PY = self.final.prepare(_take(self.y, perm, self.pairwise), "Y")
+                    out.append(float(self.final.combine(self.PX, PY)))
+            else:
+                out.append(self._fit_score(self.X, _take(self.y, perm, self.pairwise), self.splits))
+            self._progress(b, len(perms))
+        return out
+
+    def with_y(self, Y):
+        """Score of X with another y of the same rows (X's preparation reused)."""
+        if self.reuse:
+            self._prepare()
+            with pair_warnings_off():
+                return float(self.final.combine(self.PX, self.final.prepare(Y, "Y")))
+        return self._fit_score(self.X, Y, self.splits)
+
+    def on_rows(self, rows, X=None, y=None):
+        """Score on the rows ``rows`` of (X, y); copies of one stimulus stay on one side of a split."""
+        X = self.X if X is None else X
+        y = self.y if y is None else y
+        Xr, yr = _take(X, rows, self.pairwise), _take(y, rows, self.pairwise)
+        if self.cv is None:
+            if self.reuse:
+                with pair_warnings_off():
+                    return float(self.final.combine(self.final.prepare(Xr, "X"), self.final.prepare(yr, "Y")))
+            return self._fit_score(Xr, yr, None)
+        stimuli, where = np.unique(rows, return_inverse=True)
+        splits = [
+            (np.flatnonzero(np.isin(where, tr)), np.flatnonzero(np.isin(where, te)))
+            for tr, te in self.cv.split(np.empty((stimuli.size, 1)))
+        ]
+        return self._fit_score(Xr, yr, splits)
+
+    def _progress(self, b, total):
+        if self.verbose and (b + 1) % max(1, total // 10) == 0:
+            print(f"[inference] {b + 1}/{total}")
+
+
+def _prepare_inputs(scorer, X, y, groups, names=("X", "Y")):
+    final = _final_scorer(scorer)
+    with pair_warnings_off():
+        X, y = check_paired(X, y, min_samples=final._min_samples(), names=names)
+    return X, y, _check_groups(groups, X.shape[0])
+
+
+def _group_members(groups):
+    if groups is None:
+        return None
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    return np.split(order, bounds)
+
+
+# ----------------------------------------------------------------------------- permutation test
+@validate_params(
+    _constraints("scorer", "X", "y", "n_permutations", "groups", "cv", "alternative", "random_state", "n_jobs", "verbose"),
+    prefer_skip_nested_validation=True,
+)
+def permutation_test(
+    scorer,
+    X,
+    y,
+    *,
+    n_permutations=999,
+    groups=None,
+    cv=None,
+    alternative="greater",
+    random_state=None,
+    n_jobs=None,
+    verbose=0,
+):
+    """Is the alignment of X and y larger than chance? A permutation test of the pairing.
+
+    The null distribution is the score with the rows of ``y`` permuted (within
+    ``groups`` when given), which breaks the pairing and keeps each
+    representation. The p-value is that of Phipson & Smyth [1]_ (see
+    :mod:`skalign.inference`):
+
+    .. math::
+
+        p = \\frac{1 + \\#\\{b : s_b \\ge s\\}}{1 + B}.
+
+    For a stateless scorer without ``cv`` each representation is prepared once
+    and a permutation costs one ``combine`` (the scorer's ``permute_prepared``
+    hook reorders the prepared y; where it cannot, the permuted y is prepared
+    anew). Fitted scorers and pipelines, and every run with ``cv``, fit and score
+    a clone per permutation.
+
+    Parameters
+    ----------
+    scorer : paired scorer
+        A :class:`~skalign.base.BasePairedScorer` or a Pipeline ending in one.
+    X : array-like of shape (n_samples, n_features_x)
+    y : array-like of shape (n_samples, n_features_y)
+        The second representation, rows paired with X's.
+    n_permutations : int, default=999
+        B, at least 1 (a warning says when B cannot reach p < 0.05).
+    groups : array-like of shape (n_samples,), default=None
+        Exchangeability blocks: rows are permuted only within their group (for
+        example the images of one class, the tokens of one sentence). Every group
+        needs at least two rows. Also passed to the splitter of ``cv``.
+    cv : int, cross-validation generator or iterable, default=None
+        When given, the statistic and every null value are the mean held-out
+        score over the same splits, refitted on each permuted pairing.
+    alternative : {'greater', 'less', 'two-sided'}, default='greater'
+        'greater': alignment above chance.
+    random_state : int, RandomState or None, default=None
+        Seeds the permutations; the results are the same for any ``n_jobs``.
+    n_jobs : int or None, default=None
+        Workers (joblib) over chunks of permutations.
+    verbose : int, default=0
+        Print progress every tenth of the permutations.
+
+    Returns
+    -------
+    PermutationTestResult
+        ``statistic``, ``pvalue``, ``pvalue_se``, ``null_distribution``.
+
+    Raises
+    ------
+    TypeError
+        When ``scorer`` is not a paired scorer.
+    ValueError
+        When ``groups`` has the wrong length or a group with a single row.
+
+    References
+    ----------
+    See the module docstring, [1]_ and [2]_.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign import CKAScorer
+    >>> from skalign.inference import permutation_test
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 5))
+    >>> res = permutation_test(CKAScorer(), X, X @ rng.normal(size=(5, 5)), n_permutations=99, random_state=0)
+    >>> res.pvalue
+    0.01
+    """
+    X, y, codes = _prepare_inputs(scorer, X, y, groups)
+    _warn_floor(n_permutations, alternative, "n_permutations", codes)
+    ev = _Evaluator(scorer, X, y, cv, groups, verbose)
+    observed = ev.observed()
+    rs = check_random_state(random_state)
+    n = X.shape[0]
+    null = _run(ev.permuted, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs)
+    p, se = _pvalue(observed, null, alternative)
+    return PermutationTestResult(observed, p, se, null, alternative)
+
+
+# ----------------------------------------------------------------------------- bootstrap
+def _is_neighbourhood(scorer):
+    return "monotone_distance" in _final_scorer(scorer).metadata()["invariances"]
+
+
+def _interval(observed, dist, confidence_level, method, jackknife):
+    alpha = (1.0 - confidence_level) / 2.0
+    if method == "percentile":
+        lo, hi = alpha, 1.0 - alpha
+    else:
+        below = (np.count_nonzero(dist < observed) + 0.5 * np.count_nonzero(dist == observed)) / dist.size
+        if below in (0.0, 1.0):
+            raise ValueError(
+                "method='bca' needs bootstrap values on both sides of the statistic; all lie on one side. "
+                "Use method='percentile' or more resamples."
+            )
+        z0 = ndtri(below)
+        d = jackknife.mean() - jackknife
+        den = 6.0 * np.sum(d**2) ** 1.5
+        a = float(np.sum(d**3) / den) if den > 0 else 0.0
+        z = ndtri(np.array([alpha, 1.0 - alpha]))
+        lo, hi = ndtr(z0 + (z0 + z) / (1.0 - a * (z0 + z)))
+    low, high = np.quantile(dist, [lo, hi])
+    return ConfidenceInterval(float(low), float(high))
+
+
+def _warn_tails(B, confidence_level):
+    if (1.0 - confidence_level) / 2.0 * (B + 1) < 1.0:
+        warnings.warn(
+            f"n_resamples={B} is too few for a {confidence_level:g} interval: its tails hold less than one "
+            "resample each; the interval is then the range of the resamples.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _bootstrap_values(ev, rs, n, codes, B, n_jobs, neighbourhood, pair=None):
+    members = _group_members(codes)
+    draw = _half_sample if neighbourhood else _resample
+
+    def fn(chunk):
+        if pair is None:
+            return [ev.on_rows(rows) for rows in chunk]
+        return [ev.on_rows(rows) - ev.on_rows(rows, y=pair) for rows in chunk]
+
+    return _run(fn, _chunks(lambda: draw(rs, n, codes, members), B, n_jobs), n_jobs)
+
+
+def _jackknife(ev, n, codes, pair=None):
+    leave = (
+        [np.delete(np.arange(n), i) for i in range(n)]
+        if codes is None
+        else [np.flatnonzero(codes != g) for g in range(codes.max() + 1)]
+    )
+    if pair is None:
+        return np.array([ev.on_rows(rows) for rows in leave])
+    return np.array([ev.on_rows(rows) - ev.on_rows(rows, y=pair) for rows in leave])
+
+
+def _finish(observed, dist, neighbourhood):
+    ok = np.isfinite(dist)
+    if not ok.all():
+        raise ValueError(
+            f"{int(np.sum(~ok))} bootstrap resamples gave a non-finite score; the scorer is undefined on some "
+            "resamples (too few distinct rows?): use more samples or groups."
+        )
+    if neighbourhood:
+        # a half-sample's level differs from the full sample's (fewer stimuli, other k); its spread does not
+        dist = dist - dist.mean() + observed
+    return dist
+
+
+@validate_params(
+    _constraints("scorer", "X", "y", "n_resamples", "confidence_level", "method", "groups", "cv", "random_state", "n_jobs"),
+    prefer_skip_nested_validation=True,
+)
+def bootstrap(
+    scorer,
+    X,
+    y,
+    *,
+    n_resamples=999,
+    confidence_level=0.95,
+    method="percentile",
+    groups=None,
+    cv=None,
+    random_state=None,
+    n_jobs=None,
+):
+    """Confidence interval of an alignment score by resampling stimuli.
+
+    Rows (stimuli) of X and y are resampled together, with replacement; with
+    ``groups``, whole groups are. The interval is the percentile interval of the
+    resampled scores, or BCa [3]_ (bias-corrected and accelerated; the
+    acceleration from a jackknife of one evaluation per row or group, so n extra
+    evaluations).
+
+    Duplicates. A row drawn twice would be its own nearest neighbour, which
+    inflates every neighbourhood measure. For scorers that declare the
+    ``'monotone_distance'`` invariance (TAS, the k-NN measures, information
+    imbalance) each resample is therefore a half-sample without replacement
+    [4]_ (no stimulus twice), whose values are recentred on the full-sample
+    statistic. Other scorers see the duplicated rows as they are. With ``cv``,
+    the copies of one stimulus always fall on the same side of a split.
+
+    Parameters
+    ----------
+    scorer : paired scorer
+        A :class:`~skalign.base.BasePairedScorer` or a Pipeline ending in one.
+    X : array-like of shape (n_samples, n_features_x)
+    y : array-like of shape (n_samples, n_features_y)
+    n_resamples : int, default=999
+    confidence_level : float in (0, 1), default=0.95
+    method : {'percentile', 'bca'}, default='percentile'
+    groups : array-like of shape (n_samples,), default=None
+        Resample whole groups (every group needs at least two rows).
+    cv : int, cross-validation generator or iterable, default=None
+        When given, every value is the mean held-out score of a cross-validation
+        on the resample (fitted scorers refitted on each).
+    random_state : int, RandomState or None, default=None
+    n_jobs : int or None, default=None
+
+    Returns
+    -------
+    BootstrapResult
+        ``statistic``, ``confidence_interval`` (``low``, ``high``),
+        ``standard_error``, ``bootstrap_distribution``.
+
+    References
+    ----------
+    See the module docstring, [3]_ and [4]_.
+    """
+    X, y, codes = _prepare_inputs(scorer, X, y, groups)
+    _warn_tails(n_resamples, confidence_level)
+    ev = _Evaluator(scorer, X, y, cv, groups)
+    observed = ev.observed()
+    neighbourhood = _is_neighbourhood(scorer)
+    rs = check_random_state(random_state)
+    n = X.shape[0]
+    dist = _finish(observed, _bootstrap_values(ev, rs, n, codes, n_resamples, n_jobs, neighbourhood), neighbourhood)
+    jack = _jackknife(ev, n, codes) if method == "bca" else None
+    ci = _interval(observed, dist, confidence_level, method, jack)
+    se = float(np.std(dist, ddof=1)) if dist.size > 1 else float("nan")
+    return BootstrapResult(observed, ci, se, dist, float(confidence_level), method)
+
+
+# ----------------------------------------------------------------------------- compare
+def _swap(rs, n, codes):
+    """Rows (or groups) whose y and z trade places."""
+    if codes is None:
+        return rs.random_sample(n) < 0.5
+    return (rs.random_sample(codes.max() + 1) < 0.5)[codes]
+
+
+@validate_params(
+    {
+        **_constraints("scorer", "X", "y", "z", "n_resamples", "confidence_level", "method", "groups", "cv"),
+        "n_permutations": [Interval(Integral, 0, None, closed="left")],
+        **_constraints("alternative", "random_state", "n_jobs"),
+    },
+    prefer_skip_nested_validation=True,
+)
+def compare(
+    scorer,
+    X,
+    y,
+    z,
+    *,
+    n_resamples=999,
+    n_permutations=999,
+    confidence_level=0.95,
+    method="percentile",
+    groups=None,
+    cv=None,
+    alternative="greater",
+    random_state=None,
+    n_jobs=None,
+):
+    """Is X more aligned with y than with z, on the same stimuli?
+
+    The difference :math:`d = s(X, y) - s(X, z)` gets a paired bootstrap interval
+    (the same rows resampled for both scores) and a paired permutation p-value:
+    under the null that y and z are exchangeable given X, each row's y and z
+    trade places with probability 1/2 (per group with ``groups``), and
+
+    .. math::
+
+        p = \\frac{1 + \\#\\{b : d_b \\ge d\\}}{1 + B}
+
+    (for ``alternative='greater'``). Swapping rows needs y and z of the same
+    width; for representations of different widths pass ``n_permutations=0``:
+    the p-value is then the bootstrap's, of the distribution shifted to the null
+    :math:`(1 + \\#\\{b : d^*_b - d \\ge d\\}) / (1 + B)`.
+
+    Parameters
+    ----------
+    scorer : paired scorer
+    X : array-like of shape (n_samples, n_features_x)
+    y : array-like of shape (n_samples, n_features_y)
+    z : array-like of shape (n_samples, n_features_z)
+        The rival of y, rows paired with X's.
+    n_resamples : int, default=999
+        Paired bootstrap resamples.
+    n_permutations : int, default=999
+        Paired swaps for the p-value; 0 for the bootstrap p-value.
+    confidence_level : float in (0, 1), default=0.95
+    method : {'percentile', 'bca'}, default='percentile'
+    groups : array-like of shape (n_samples,), default=None
+        Resample and swap whole groups.
+    cv : int, cross-validation generator or iterable, default=None
+        Held-out scores, as in :func:`bootstrap`.
+    alternative : {'greater', 'less', 'two-sided'}, default='greater'
+        'greater': X is more aligned with y than with z.
+    random_state : int, RandomState or None, default=None
+    n_jobs : int or None, default=None
+
+    Returns
+    -------
+    ComparisonResult
+        ``difference``, ``confidence_interval``, ``pvalue`` and the rest.
+
+    References
+    ----------
+    See the module docstring, [1]_ and [3]_.
+    """
+    X, y, codes = _prepare_inputs(scorer, X, y, groups)
+    with pair_warnings_off():
+        _, z = check_paired(X, z, min_samples=_final_scorer(scorer)._min_samples(), names=("X", "z"))
+    check_same_samples(y.shape[0], z.shape[0], names=("y", "z"))
+    if n_permutations and y.shape[1:] != z.shape[1:]:
+        raise ValueError(
+            f"z has shape {z.shape} and y {y.shape}: the paired permutation test swaps their rows, so they need "
+            "the same width; pass n_permutations=0 to take the p-value from the bootstrap."
+        )
+    _warn_tails(n_resamples, confidence_level)
+    if n_permutations:
+        _warn_floor(n_permutations, alternative, "n_permutations", codes)
+    ev_y = _Evaluator(scorer, X, y, cv, groups)
+    ev_z = _Evaluator(scorer, X, z, cv, groups)
+    s_y, s_z = ev_y.observed(), ev_z.observed()
+    d = s_y - s_z
+    rs = check_random_state(random_state)
+    n = X.shape[0]
+    neighbourhood = _is_neighbourhood(scorer)
+    dist = _finish(d, _bootstrap_values(ev_y, rs, n, codes, n_resamples, n_jobs, neighbourhood, pair=z), neighbourhood)
+    jack = _jackknife(ev_y, n, codes, pair=z) if method == "bca" else None
+    ci = _interval(d, dist, confidence_level, method, jack)
+    se = float(np.std(dist, ddof=1)) if dist.size > 1 else float("nan")
+    null = None
+    if n_permutations:
+
+        def fn(chunk):
+            out = []
+            for swap in chunk:
+                out.append(ev_y.with_y(np.where(swap[:, None], z, y)) - ev_y.with_y(np.where(swap[:, None], y, z)))
+            return out
+
+        null = _run(fn, _chunks(lambda: _swap(rs, n, codes), n_permutations, n_jobs), n_jobs)
+        p, p_se = _pvalue(d, null, alternative)
+    else:
+        p, p_se = _pvalue(d, dist - d, alternative)
+    return ComparisonResult(d, s_y, s_z, ci, se, p, p_se, dist, null, alternative)
+
+
+# ----------------------------------------------------------------------------- calibrated score
+@validate_params(
+    _constraints("scorer", "X", "y", "n_permutations", "groups", "cv", "random_state", "n_jobs", "verbose"),
+    prefer_skip_nested_validation=True,
+)
+def calibrated_score(
+    scorer, X, y, *, n_permutations=999, groups=None, cv=None, random_state=None, n_jobs=None, verbose=0
+):
+    """Alignment rescaled by its permutation null: 0 at chance, 1 at perfect alignment.
+
+    .. math::
+
+        s_{\\mathrm{cal}} = \\frac{s - \\bar s_0}{s_{\\max} - \\bar s_0}
+
+    with :math:`\\bar s_0` the mean score over ``n_permutations`` permutations of
+    y's rows (as in :func:`permutation_test`, whose p-value comes with it) and
+    :math:`s_{\\max}` the top of the scorer's ``score_range``. Raw scores of
+    unrelated representations grow with width and depth, so only scores net of
+    their null can be compared across models (Gröger et al. [5]_). This is the
+    standard null-mean calibration; it was not checked against the paper's text,
+    whose definition may differ.
+
+    Parameters
+    ----------
+    scorer : paired scorer
+        Its ``score_range`` must have a finite top.
+    X : array-like of shape (n_samples, n_features_x)
+    y : array-like of shape (n_samples, n_features_y)
+    n_permutations : int, default=999
+    groups : array-like of shape (n_samples,), default=None
+    cv : int, cross-validation generator or iterable, default=None
+    random_state : int, RandomState or None, default=None
+    n_jobs : int or None, default=None
+    verbose : int, default=0
+
+    Returns
+    -------
+    CalibratedScoreResult
+        ``calibrated_score``, ``statistic``, ``pvalue``, ``null_mean`` and the rest.
+
+    References
+    ----------
+    See the module docstring, [5]_ and [1]_.
+    """
+    top = _final_scorer(scorer).metadata()["score_range"][1]
+    if not math.isfinite(top):
+        raise ValueError(
+            f"scorer {type(_final_scorer(scorer)).__name__} has no finite top score (score_range ends at {top}); "
+            "a calibrated score needs one."
+        )
+    res = permutation_test(
+        scorer, X, y, n_permutations=n_permutations, groups=groups, cv=cv, random_state=random_state,
+        n_jobs=n_jobs, verbose=verbose,
+    )
+    null_mean = float(np.mean(res.null_distribution))
+    if not top > null_mean:
+        raise ValueError(
+            f"The null scores average {null_mean:.6g}, not below the top score {top}: the calibration is "
+            "undefined (y is constant under permutation?)."
+        )
+    value = (res.statistic - null_mean) / (top - null_mean)
+    return CalibratedScoreResult(
+        float(value), res.statistic, res.pvalue, res.pvalue_se, null_mean, float(top), res.null_distribution
+    )
