@@ -76,7 +76,7 @@ SIAM: the rounding-error bound of inner products (ch. 3) and Sterbenz's lemma
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -84,7 +84,13 @@ from sklearn import get_config
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import check_n_neighbors, check_nonconstant, check_representation, warn_duplicates
+from ._validation import (
+    check_n_neighbors,
+    check_nonconstant,
+    check_representation,
+    unique_rows,
+    warn_duplicates,
+)
 
 __all__ = [
     "AUTO_EXACT_MAX_SAMPLES",
@@ -169,10 +175,17 @@ class PreparedPoints:
     metric: str
     exponent: int = 0
     exact_grid: bool = False
+    row_labels: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_samples(self):
         return self.points.shape[0]
+
+    def labels(self):
+        """Distinct-row label of every sample (found once, when a tie needs it)."""
+        if self.row_labels is None:
+            self.row_labels = unique_rows(self.points)[1]
+        return self.row_labels
 
     def take(self, perm):
         """The same representation with its samples reordered by ``perm``.
@@ -189,7 +202,8 @@ class PreparedPoints:
         if self.metric == "precomputed":
             return replace(self, points=self.points[perm][:, perm])
         aux = None if self.aux is None else self.aux[perm]
-        return replace(self, points=self.points[perm], aux=aux)
+        labels = None if self.row_labels is None else self.row_labels[perm]
+        return replace(self, points=self.points[perm], aux=aux, row_labels=labels)
 
 
 def _scale_exponent(A):
@@ -436,9 +450,13 @@ def block_rows(n_samples, working_memory=None, n_copies=1):
     return min(max(rows, 1), n_samples)
 
 
-def _tie_tolerance(P, idx):
-    """Per row of ``idx``, the module docstring's bound on a Gram distance's error (None: exact)."""
-    if P.metric == "precomputed":
+def _tie_tolerance(P, idx, ours=True):
+    """Per row of ``idx``, the module docstring's bound on a Gram distance's error (None: exact).
+
+    Our own Gram distances of data on an exact grid are exact (``ours``); those of
+    scikit-learn pass through a square root and back, so they never are.
+    """
+    if P.metric == "precomputed" or (ours and P.exact_grid):
         return None
     d = P.points.shape[1]
     if P.aux is None:  # unit rows
@@ -456,6 +474,8 @@ def _direct_distances(P, r, c):
     pair, so that equal operands (duplicates, disjoint supports) give equal values.
     """
     out = np.empty(r.size)
+    if not r.size:
+        return out
     step = max(1, _DIRECT_CHUNK // max(P.points.shape[1], 1))
     for sl in gen_batches(r.size, step):
         A, B = P.points[r[sl]], P.points[c[sl]]
@@ -480,7 +500,7 @@ def _sort_neighbours(dist, ind, row=None):
     return dist[o], ind[o], row[o]
 
 
-def _repair_runs(P, rows_g, dist, ind, row, tol):
+def _repair_runs(P, rows_g, dist, ind, row, tol, stable=False):
     """Re-sort, in place, the runs of sorted candidates that the Gram distances cannot order.
 
     ``dist``, ``ind``, ``row`` are flat and sorted by (row, distance);
@@ -502,18 +522,43 @@ def _repair_runs(P, rows_g, dist, ind, row, tol):
     pos = np.flatnonzero(member)
     opens = np.ones(pos.size, dtype=bool)
     opens[1:] = ~near[pos[1:] - 1]  # a run opens where the gap before it is wide
-    run = np.cumsum(opens)
+    starts = np.flatnonzero(opens)
+    sizes = np.diff(np.append(starts, pos.size))
     cols = ind[pos]
-    if P is None or P.metric == "precomputed":
+    copies = None
+    if P is not None and P.metric != "precomputed":
+        # copies of one point are at exactly one distance: their order is by index,
+        # which a stable sort has already set where their Gram values are equal too
+        lab = P.labels()[cols]
+        ends = starts + sizes - 1
+        copies = _uniform_runs(lab, starts, ends)
+        if stable:
+            done = copies & _uniform_runs(dist[pos], starts, ends)
+            if done.all():
+                return
+            keep = np.repeat(~done, sizes)
+            pos, cols = pos[keep], cols[keep]
+            copies, sizes = copies[~done], sizes[~done]
+    run = np.repeat(np.arange(sizes.size), sizes)
+    if copies is None:
         exact = dist[pos]
     else:
-        exact = _direct_distances(P, rows_g[row[pos]], cols)
+        exact = np.repeat(dist[pos[np.cumsum(sizes) - sizes]], sizes)  # runs ascend: their first
+        mixed = ~np.repeat(copies, sizes)
+        exact[mixed] = _direct_distances(P, rows_g[row[pos[mixed]]], cols[mixed])
     o = np.lexsort((cols, exact, run))
     cols, exact, run = cols[o], exact[o], run[o]
     if P is not None and P.metric != "cosine" and not P.exact_grid:
         _settle_exactly(P, rows_g[row[pos]][o], cols, exact, run)
     ind[pos] = cols
     dist[pos] = exact
+
+
+def _uniform_runs(v, starts, ends):
+    """Whether ``v`` is constant over each run ``v[starts[i] : ends[i] + 1]``."""
+    changes = np.zeros(v.size, dtype=np.int64)
+    np.cumsum(v[1:] != v[:-1], out=changes[1:])
+    return changes[ends] == changes[starts]
 
 
 def _settle_exactly(P, r, cols, exact, run):
@@ -539,7 +584,10 @@ def _settle_exactly(P, r, cols, exact, run):
     pos = np.flatnonzero(member)
     opens = np.ones(pos.size, dtype=bool)
     opens[1:] = ~close[pos[1:] - 1]
-    group = np.cumsum(opens)
+    starts = np.flatnonzero(opens)
+    # a group of copies of one point is an exact tie, already in index order
+    lab = P.labels()[cols[pos]]
+    mixed = ~_uniform_runs(lab, starts, np.append(starts[1:], pos.size) - 1)
     rows = {}
 
     def exact_row(i):
@@ -547,8 +595,9 @@ def _settle_exactly(P, r, cols, exact, run):
             rows[i] = [Fraction(float(v)) for v in P.points[i]]
         return rows[i]
 
-    for g in np.unique(group):
-        at = pos[group == g]
+    bounds = np.append(starts, pos.size)
+    for g in np.flatnonzero(mixed):
+        at = pos[bounds[g] : bounds[g + 1]]
         keyed = sorted(
             (sum((a - b) ** 2 for a, b in zip(exact_row(int(r[m])), exact_row(int(cols[m])))), int(cols[m]))
             for m in at
@@ -580,7 +629,7 @@ def _topk_rows(P, rows, D, k):
         r, c = np.nonzero(D <= kth[:, None])
         d = D[r, c]
     d, c, r = _sort_neighbours(d, c, r)
-    _repair_runs(P, idx, d, c, r, tol)
+    _repair_runs(P, idx, d, c, r, tol, stable=True)  # lexsort: equal values by index
     starts = np.zeros(m, dtype=np.intp)
     np.cumsum(np.bincount(r, minlength=m)[:-1], out=starts[1:])
     sel = starts[:, None] + np.arange(1, kk)  # position 0 is the point itself (-inf)
@@ -734,11 +783,11 @@ def _kneighbors_argkmin(P, k, working_memory):
     if P.metric == "cosine":
         sq /= 2.0  # |u - v|^2 = 2 - 2 cos for unit vectors
     sq, ind = _sort_neighbours(sq, ind.astype(np.intp, copy=False))
-    tol = _tie_tolerance(P, np.arange(n))
+    tol = _tie_tolerance(P, np.arange(n), ours=False)
     redo = np.flatnonzero((np.diff(sq, axis=1) <= 2.0 * tol[:, None]).any(axis=1))
     sq, ind = sq[:, :k], ind[:, :k]
     step = block_rows(n, working_memory, n_copies=3)
-    for sl in gen_batches(redo.size, step):
+    for sl in gen_batches(redo.size, step) if redo.size else ():
         rows = redo[sl]
         ind[rows], sq[rows] = _topk_of(P, rows, k)
     return sq, ind
@@ -854,10 +903,13 @@ def _row_order(D, P=None, idx=None):
     values. Rows without such runs keep the plain sort, which is then the only
     order there is.
     """
-    order = np.argsort(D, axis=1)
-    tol = _tie_tolerance(P, idx) if P is not None else None
-    if tol is None:
-        tol = np.zeros(D.shape[0])
+    tol = None if P is None else _tie_tolerance(P, idx)
+    if tol is None:  # the values are exact: a stable sort puts equal ones in index order
+        return np.argsort(D, axis=1, kind="stable")
+    # with copies of points present, runs of equal values are common and a stable
+    # sort already orders most of them
+    stable = bool(P.labels().max() + 1 < P.n_samples)
+    order = np.argsort(D, axis=1, kind="stable" if stable else None)
     n = D.shape[1]
     for sub in gen_batches(order.shape[0], _SCAN_ROWS):
         o = order[sub]
@@ -867,7 +919,7 @@ def _row_order(D, P=None, idx=None):
         b = o.shape[0]
         r = np.repeat(np.arange(b), n)
         c, d = o.ravel().copy(), S.ravel()
-        _repair_runs(P, None if idx is None else idx[sub], d, c, r, tol[sub])
+        _repair_runs(P, idx[sub], d, c, r, tol[sub], stable)
         order[sub] = c.reshape(b, n)
     return order
 
