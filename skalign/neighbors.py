@@ -897,11 +897,13 @@ _SCAN_ROWS = 64
 def _row_order(D, P=None, idx=None):
     """Column order of every row of D by exact distance, then index.
 
-    numpy's default sort is unstable but 4-5 times faster than its stable sort on
-    float64 rows; the order it leaves among equal (or, for Gram distances, nearly
-    equal) values is then set by :func:`_repair_runs`, found by scanning the sorted
-    values. Rows without such runs keep the plain sort, which is then the only
-    order there is.
+    Exact values (given distances, or Gram distances of data on an exact grid) take
+    a stable sort, which puts equal values in index order. Otherwise numpy's
+    default sort, unstable but 4-5 times faster than the stable one on float64
+    rows, is followed by :func:`_repair_runs` on the runs of equal or nearly equal
+    values found by scanning the sorted values; with duplicated rows present, the
+    stable sort is kept, since it already orders most of their many runs. Rows
+    without runs keep the plain sort, which is then the only order there is.
     """
     tol = None if P is None else _tie_tolerance(P, idx)
     if tol is None:  # the values are exact: a stable sort puts equal ones in index order
