@@ -141,7 +141,7 @@ def _constraints(*names):
 
 # ----------------------------------------------------------------------------- results
 class ConfidenceInterval(NamedTuple):
-    """A two-sided confidence interval."""
+    """A two-sided confidence interval: ``low`` and ``high`` (floats)."""
 
     low: float
     high: float
@@ -162,6 +162,7 @@ class PermutationTestResult:
     null_distribution : ndarray of shape (B,)
         The score of every permutation, in the order drawn.
     alternative : str
+        The alternative the p-value is for.
     """
 
     statistic: float
@@ -186,7 +187,9 @@ class BootstrapResult:
     bootstrap_distribution : ndarray of shape (B,)
         The score of every resample (recentred half-samples for neighbourhood measures).
     confidence_level : float
+        Coverage the interval aims at.
     method : str
+        'percentile' or 'bca'.
     """
 
     statistic: float
@@ -204,18 +207,24 @@ class ComparisonResult:
     Attributes
     ----------
     difference : float
+        ``statistic_y - statistic_z``.
     statistic_y, statistic_z : float
         The two scores on all rows.
     confidence_interval : ConfidenceInterval
         Paired bootstrap interval of the difference.
     standard_error : float
+        Standard deviation of ``bootstrap_distribution`` (ddof=1).
     pvalue : float
         Paired permutation p-value (rows of y and z swapped), or, with
         ``n_permutations=0``, the bootstrap p-value of the shifted distribution.
     pvalue_se : float
+        Monte-Carlo standard error of ``pvalue``.
     bootstrap_distribution : ndarray
+        The difference on every paired resample.
     null_distribution : ndarray or None
+        The difference after every swap; None with ``n_permutations=0``.
     alternative : str
+        The alternative the p-value is for.
     """
 
     difference: float
@@ -243,9 +252,11 @@ class CalibratedScoreResult:
     pvalue, pvalue_se : float
         Of the permutation test against the same null.
     null_mean : float
+        Mean of ``null_distribution``.
     score_max : float
         Top of the scorer's ``score_range``.
     null_distribution : ndarray
+        The score of every permutation.
     """
 
     calibrated_score: float
@@ -504,7 +515,7 @@ def permutation_test(
     n_jobs=None,
     verbose=0,
 ):
-    """Is the alignment of X and y larger than chance? A permutation test of the pairing.
+    """Test whether the alignment of X and y exceeds chance, by permuting their pairing.
 
     The null distribution is the score with the rows of ``y`` permuted (within
     ``groups`` when given), which breaks the pairing and keeps each
@@ -526,6 +537,7 @@ def permutation_test(
     scorer : paired scorer
         A :class:`~skalign.base.BasePairedScorer` or a Pipeline ending in one.
     X : array-like of shape (n_samples, n_features_x)
+        The first representation; rows are stimuli.
     y : array-like of shape (n_samples, n_features_y)
         The second representation, rows paired with X's.
     n_permutations : int, default=999
@@ -694,17 +706,24 @@ def bootstrap(
     scorer : paired scorer
         A :class:`~skalign.base.BasePairedScorer` or a Pipeline ending in one.
     X : array-like of shape (n_samples, n_features_x)
+        The first representation; rows are stimuli.
     y : array-like of shape (n_samples, n_features_y)
+        The second representation, rows paired with X's.
     n_resamples : int, default=999
+        B, the number of resamples.
     confidence_level : float in (0, 1), default=0.95
+        Coverage the interval aims at.
     method : {'percentile', 'bca'}, default='percentile'
+        Percentile interval, or bias-corrected and accelerated.
     groups : array-like of shape (n_samples,), default=None
         Resample whole groups (every group needs at least two rows).
     cv : int, cross-validation generator or iterable, default=None
         When given, every value is the mean held-out score of a cross-validation
         on the resample (fitted scorers refitted on each).
     random_state : int, RandomState or None, default=None
+        Seeds the resamples; the results are the same for any ``n_jobs``.
     n_jobs : int or None, default=None
+        Workers (joblib) over chunks of resamples.
 
     Returns
     -------
@@ -762,7 +781,7 @@ def compare(
     random_state=None,
     n_jobs=None,
 ):
-    """Is X more aligned with y than with z, on the same stimuli?
+    """Compare the alignment of X with y and with z on the same stimuli.
 
     The difference :math:`d = s(X, y) - s(X, z)` gets a paired bootstrap interval
     (the same rows resampled for both scores) and a paired permutation p-value:
@@ -781,8 +800,11 @@ def compare(
     Parameters
     ----------
     scorer : paired scorer
+        A :class:`~skalign.base.BasePairedScorer` or a Pipeline ending in one.
     X : array-like of shape (n_samples, n_features_x)
+        The reference representation; rows are stimuli.
     y : array-like of shape (n_samples, n_features_y)
+        The first partner, rows paired with X's.
     z : array-like of shape (n_samples, n_features_z)
         The rival of y, rows paired with X's.
     n_resamples : int, default=999
@@ -790,6 +812,7 @@ def compare(
     n_permutations : int, default=999
         Paired swaps for the p-value; 0 for the bootstrap p-value.
     confidence_level : float in (0, 1), default=0.95
+        Coverage the interval aims at.
     method : {'percentile', 'bca'}, default='percentile'
     groups : array-like of shape (n_samples,), default=None
         Resample and swap whole groups.
@@ -798,7 +821,9 @@ def compare(
     alternative : {'greater', 'less', 'two-sided'}, default='greater'
         'greater': X is more aligned with y than with z.
     random_state : int, RandomState or None, default=None
+        Seeds the resamples and swaps.
     n_jobs : int or None, default=None
+        Workers (joblib).
 
     Returns
     -------
@@ -875,13 +900,21 @@ def calibrated_score(
     scorer : paired scorer
         Its ``score_range`` must have a finite top.
     X : array-like of shape (n_samples, n_features_x)
+        The first representation; rows are stimuli.
     y : array-like of shape (n_samples, n_features_y)
+        The second representation, rows paired with X's.
     n_permutations : int, default=999
+        Permutations of the null.
     groups : array-like of shape (n_samples,), default=None
+        Exchangeability blocks, as in :func:`permutation_test`.
     cv : int, cross-validation generator or iterable, default=None
+        Held-out scores, as in :func:`permutation_test`.
     random_state : int, RandomState or None, default=None
+        Seeds the permutations.
     n_jobs : int or None, default=None
+        Workers (joblib).
     verbose : int, default=0
+        Print progress when > 0.
 
     Returns
     -------
