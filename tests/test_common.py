@@ -29,6 +29,8 @@ OTHERS = sorted(n for n in ESTIMATORS if n not in PAIRED)
 # Small-data settings for the checks (the defaults target real activations).
 TEST_PARAMS = {
     "TopologicalAlignmentSpectrum": {"n_neighbors": 3},
+    # scikit-learn's checks pass one-column y, whose correlation distance is undefined
+    "RSAScorer": {"rdm_metric": "euclidean"},
     "LocalIntrinsicDimension": {"n_neighbors": 8},
     "InformationImbalance": {},
 }
@@ -142,6 +144,10 @@ def test_paired_declared_invariances_hold(name):
         assert got == pytest.approx(base, rel=1e-6, abs=1e-8), inv
 
 
+# asymmetric by its formula, not by what it measures: CKNNA's unbiased-HSIC term 1ᵀAB1 of
+# two non-symmetric masked kernels changes on a swap, by about 3e-4 here (well above rounding)
+ASYMMETRY_AT_LEAST = {"CKNNAScorer": 1e-5}
+
 # parameter settings that change whether a scorer is symmetric
 SYMMETRY_VARIANTS = {
     "InformationImbalance": [{"direction": "x_to_y"}, {"direction": "y_to_x"}],
@@ -165,7 +171,7 @@ def test_paired_symmetry_flag(name, params):
     if est.symmetric:
         assert a == pytest.approx(b, rel=1e-8, abs=1e-10)
     else:
-        assert abs(a - b) > 1e-3
+        assert abs(a - b) > ASYMMETRY_AT_LEAST.get(name, 1e-3)
 
 
 @pytest.mark.parametrize("name", PAIRED)
@@ -386,8 +392,18 @@ def test_single_fit_pickle_and_pandas_output(name):
 def _expected_failed_checks(est):
     name = type(est).__name__
     if isinstance(est, BasePairedScorer):
-        return _PAIRED_EXPECTED_FAILS
+        return {**_PAIRED_EXPECTED_FAILS, **_PAIRED_EXTRA_FAILS.get(name, {})}
     return _OTHER_EXPECTED_FAILS.get(name, {})
+
+
+_ZERO_ROW_REASON = ("scikit-learn's y for this check has all-zero rows, whose cosine neighbourhoods "
+                    "are undefined: CKNNA refuses them, naming y")
+_PAIRED_EXTRA_FAILS = {
+    "CKNNAScorer": {
+        "check_fit_score_takes_y": _ZERO_ROW_REASON,
+        "check_pipeline_consistency": _ZERO_ROW_REASON,
+    },
+}
 
 
 _OBJECT_REASON = "object-dtype input is refused by design, even when it holds numbers"
