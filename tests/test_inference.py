@@ -328,3 +328,32 @@ def test_bad_input():
         permutation_test(CKAScorer(), X[:6], Y[:6], n_permutations=99, groups=[0, 0, 1, 1, 2, 2], random_state=0)
     with pytest.warns(UserWarning, match="n_resamples=10"):
         bootstrap(CKAScorer(), X, Y, n_resamples=10, random_state=0)
+
+
+class _RecordingProcrustes(ProcrustesScorer):
+    """Procrustes that records which stimuli (column 0 of X) it is fitted and scored on."""
+
+    log = []
+
+    def fit(self, X, y):
+        type(self).log.append(("fit", set(np.asarray(X)[:, 0].round().astype(int))))
+        return super().fit(X, y)
+
+    def score(self, X, y):
+        type(self).log.append(("score", set(np.asarray(X)[:, 0].round().astype(int))))
+        return super().score(X, y)
+
+
+@pytest.mark.filterwarnings("ignore:n_resamples=")
+def test_bootstrap_cv_keeps_copies_of_a_stimulus_on_one_side():
+    rng = np.random.default_rng(19)
+    X = np.column_stack([np.arange(40.0), rng.normal(size=(40, 3))])
+    Y = X[:, 1:] + rng.normal(size=(40, 3))
+    _RecordingProcrustes.log = []
+    res = bootstrap(_RecordingProcrustes(), X, Y, n_resamples=5, cv=4, random_state=0)
+    log = _RecordingProcrustes.log
+    assert len(log) == 2 * 4 * 6  # observed + 5 resamples, 4 folds, fit then score
+    for (kind_a, train), (kind_b, test) in zip(log[::2], log[1::2]):
+        assert (kind_a, kind_b) == ("fit", "score")
+        assert not train & test
+    assert np.isfinite(res.bootstrap_distribution).all()
