@@ -312,7 +312,7 @@ def _warn_floor(B, alternative, name, groups):
     if floor > _LEVEL:
         warnings.warn(
             f"{name}={B}: the smallest p-value it can give is {floor:.3g}, above {_LEVEL}; use at least "
-            f"{int(math.ceil((2.0 if alternative == 'two-sided' else 1.0) / _LEVEL)) - 1} for p < {_LEVEL}.",
+            f"{int(math.ceil((2.0 if alternative == 'two-sided' else 1.0) / _LEVEL)) - 1} to reach p = {_LEVEL}.",
             UserWarning,
             stacklevel=3,
         )
