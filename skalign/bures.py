@@ -44,7 +44,7 @@ import numpy as np
 import scipy.linalg
 from sklearn.utils._param_validation import validate_params
 
-from ._array_api import sq_sum
+from ._array_api import ldexp, pow2_exponent, sq_sum
 from ._validation import check_nonconstant, check_representation, check_same_samples
 
 __all__ = [
@@ -77,10 +77,14 @@ class PreparedBures:
 
 
 def _prepare(X, center, name):
+    # NBS is free of each side's scale; exact powers of two bring X (and again its
+    # centred copy) to unit scale, so no square overflows at 1e300 or underflows at 1e-300
     Xc = np.asarray(X, dtype=np.float64)
+    Xc = ldexp(Xc, -pow2_exponent(Xc))
     if center:
         check_nonconstant(X, name)
         Xc = Xc - Xc.mean(axis=0)
+        Xc = ldexp(Xc, -pow2_exponent(Xc))
     elif not np.any(Xc):
         raise ValueError(f"{name} is all zero: its kernel is 0 and NBS is undefined.")
     n, d = Xc.shape

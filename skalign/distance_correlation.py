@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 
-from ._array_api import sq_sum
+from ._array_api import ldexp, pow2_exponent, sq_sum
 from ._validation import check_nonconstant, check_representation, check_same_samples
 from .neighbors import block_rows, pairwise_block
 
@@ -127,8 +127,12 @@ def _statistic(s_ab, ra, rb, ta, tb, n, bias_corrected):
 def _prepare(X, bias_corrected, name):
     check_nonconstant(X, name)
     Z = np.asarray(X, dtype=np.float64)
-    # distances do not depend on the origin; centring keeps the expansion accurate
+    # distances do not depend on the origin; centring keeps the expansion accurate. The
+    # statistic is free of each side's scale: exact powers of two bring the data (and its
+    # centred copy) to unit scale, so no squared distance overflows or underflows
+    Z = ldexp(Z, -pow2_exponent(Z))
     Z = Z - Z.mean(axis=0)
+    Z = ldexp(Z, -pow2_exponent(Z))
     sq_norms = sq_sum(Z, axis=1)
     n = Z.shape[0]
     row_sums = np.empty(n)
