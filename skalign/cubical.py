@@ -521,8 +521,11 @@ def topological_complexity(
         (n, d) vectors (read as 1-D signals, so only beta_0 is non-zero and it depends
         on the unit order). A dict's keys name the layers.
     homology_dimensions : sequence of int
+        The q of the summed :math:`\beta_q`.
     construction : {'T', 'V'}
+        Values as top cells or as vertices (see the module notes).
     summary : {'area', 'threshold'}
+        Mean over a grid of thresholds, or the value at ``eta``.
     eta : float
         Threshold for ``summary='threshold'``, in the units set by ``normalize``
         (default 0.5: half-way between each sample's min and max).
@@ -531,13 +534,17 @@ def topological_complexity(
         of [0, 1] for ``normalize='sample'`` or ``'layer'``, or of the layer's
         [min, max] for ``normalize='none'``.
     per_channel : bool
+        Read each channel of a 4-D layer as its own map and average over
+        channels, or the C x H x W volume as one 3-D grid.
     channel_axis : int
         Axis of the channels in 4-D layers (1 for PyTorch's NCHW, -1 or 3 for NHWC).
     normalize : {'sample', 'layer', 'none'}
         Min-max rescaling of each sample (each sample's channel when per channel),
         of the whole layer, or none.
     relative : bool
+        Add ``omega_relative``, Omega divided by the first layer's.
     n_jobs : int or None
+        Threads over blocks of samples.
     convention : {'skalign', 'suresh2023'}
         The library's recipe (above) or the released code's.
     per_cell : bool
@@ -642,6 +649,8 @@ def complexity_decay(profile, depth=None, *, log=False, column="omega", conventi
         Fit log Omega (an exponential decay ``Omega ~ exp(theta * depth)``).
         Only with ``convention='skalign'``.
     column : str
+        The profile's column to fit (``'omega'``, ``'omega_per_cell'``,
+        ``'omega_relative'``, ...).
     convention : {'skalign', 'suresh2023'}
         The least-squares slope on depth in [0, 1], or the released code's
         cubic ridge score on the layer index.
