@@ -93,6 +93,10 @@ METADATA_DEFAULTS = {
 }
 
 
+def _settings_text(settings):
+    return ", ".join(f"{key}={value!r}" for key, value in settings.items())
+
+
 class _Declared:
     """One entry of :meth:`BasePairedScorer.metadata`, read as an attribute.
 
@@ -238,6 +242,28 @@ class BasePairedScorer(BaseEstimator):
         with pair_warnings_off():
             est._fit(PX, PY)
             return float(est._score(PX, PY))
+
+    def _check_prepared_settings(self, prepared_type, prepared, **settings):
+        """Refuse results of :meth:`prepare` made with settings other than this scorer's.
+
+        Parameters
+        ----------
+        prepared_type : type
+            The prepared dataclass of the family; other objects (raw arrays) pass.
+        prepared : sequence of object
+            The results of :meth:`prepare` given to :meth:`combine`; each has a ``name``.
+        **settings
+            This scorer's value of each prepared field that must match.
+        """
+        for P in prepared:
+            if not isinstance(P, prepared_type):
+                continue
+            theirs = {key: getattr(P, key) for key in settings}
+            if theirs != settings:
+                raise ValueError(
+                    f"{P.name} was prepared with {_settings_text(theirs)}, but this scorer has "
+                    f"{_settings_text(settings)}; prepare it with this scorer."
+                )
 
     def permute_prepared(self, P, perm):
         """A result of :meth:`prepare` for the same representation with rows reordered.

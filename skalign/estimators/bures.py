@@ -91,10 +91,5 @@ class BuresScorer(BasePairedScorer):
 
     def combine(self, PX, PY):
         """NBS of two prepared representations (one product and its singular values)."""
-        for P in (PX, PY):
-            if isinstance(P, PreparedBures) and P.center != bool(self.center):
-                raise ValueError(
-                    f"{P.name} was prepared with center={P.center}, but this scorer has "
-                    f"center={self.center}; prepare it with this scorer."
-                )
+        self._check_prepared_settings(PreparedBures, (PX, PY), center=bool(self.center))
         return combine_bures(PX, PY)

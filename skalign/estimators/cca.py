@@ -113,11 +113,7 @@ class CCAScorer(BasePairedScorer):
 
     def combine(self, PX, PY):
         """In-sample score of two prepared representations (one SVD of an r_x x r_y product)."""
-        mine = (self.kind, float(self.variance_fraction))
-        for P in (PX, PY):
-            if isinstance(P, PreparedCCA) and (P.kind, P.variance_fraction) != mine:
-                raise ValueError(
-                    f"{P.name} was prepared with (kind, variance_fraction) = {(P.kind, P.variance_fraction)}, "
-                    f"but this scorer has {mine}; prepare it with this scorer."
-                )
+        self._check_prepared_settings(
+            PreparedCCA, (PX, PY), kind=self.kind, variance_fraction=float(self.variance_fraction)
+        )
         return combine_cca(PX, PY).score()

@@ -97,10 +97,5 @@ class DistanceCorrelationScorer(BasePairedScorer):
 
     def combine(self, PX, PY):
         """Distance correlation of two prepared representations (one blocked pass)."""
-        for P in (PX, PY):
-            if isinstance(P, PreparedDistances) and P.bias_corrected != bool(self.bias_corrected):
-                raise ValueError(
-                    f"{P.name} was prepared with bias_corrected={P.bias_corrected}, but this scorer has "
-                    f"bias_corrected={self.bias_corrected}; prepare it with this scorer."
-                )
+        self._check_prepared_settings(PreparedDistances, (PX, PY), bias_corrected=bool(self.bias_corrected))
         return combine_distance_correlation(PX, PY)

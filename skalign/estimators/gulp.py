@@ -103,12 +103,6 @@ class GULPScorer(BasePairedScorer):
 
     def combine(self, PX, PY):
         """Score of two prepared representations (one d_x x d_y product)."""
-        mine = (float(self.lam), bool(self.normalize))
-        for P in (PX, PY):
-            if isinstance(P, PreparedGULP) and (P.lam, P.normalize) != mine:
-                raise ValueError(
-                    f"{P.name} was prepared with (lam, normalize) = {(P.lam, P.normalize)}, "
-                    f"but this scorer has {mine}; prepare it with this scorer."
-                )
+        self._check_prepared_settings(PreparedGULP, (PX, PY), lam=float(self.lam), normalize=bool(self.normalize))
         comparison = combine_gulp(PX, PY)
         return comparison.similarity() if self.score_method == "similarity" else -comparison.distance()

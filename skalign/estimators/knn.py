@@ -113,13 +113,9 @@ class CKNNAScorer(BasePairedScorer):
 
     def combine(self, PX, PY):
         """CKNNA of two prepared representations (sparse work of O(n k))."""
-        mine = (int(self.n_neighbors), str(self.algorithm))
-        for P in (PX, PY):
-            if isinstance(P, PreparedCKNNA) and (P.n_neighbors, P.algorithm) != mine:
-                raise ValueError(
-                    f"{P.name} was prepared with (n_neighbors, algorithm) = {(P.n_neighbors, P.algorithm)}, "
-                    f"but this scorer has {mine}; prepare it with this scorer."
-                )
+        self._check_prepared_settings(
+            PreparedCKNNA, (PX, PY), n_neighbors=int(self.n_neighbors), algorithm=str(self.algorithm)
+        )
         return combine_cknna(PX, PY)
 
 

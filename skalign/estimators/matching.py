@@ -60,14 +60,6 @@ class _UnitMatchingScorer(BasePairedScorer):
         self._validate_params()
         return prepare_tuning_curves(X, correlation=self.correlation, name=name)
 
-    def _check_prepared(self, PX, PY):
-        for P in (PX, PY):
-            if isinstance(P, PreparedTuningCurves) and P.correlation != self.correlation:
-                raise ValueError(
-                    f"{P.name} was prepared with correlation={P.correlation!r}, but this scorer has "
-                    f"correlation={self.correlation!r}; prepare it with this scorer."
-                )
-
     def distance(self, X, y):
         """Distance between matched normalised tuning curves on the rows given, in [0, 2].
 
@@ -103,7 +95,7 @@ class _UnitMatchingScorer(BasePairedScorer):
         -------
         score : float
         """
-        self._check_prepared(PX, PY)
+        self._check_prepared_settings(PreparedTuningCurves, (PX, PY), correlation=self.correlation)
         return self._statistics(PX, PY, self._match(PX, PY)).score
 
 

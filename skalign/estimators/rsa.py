@@ -110,11 +110,5 @@ class RSAScorer(BasePairedScorer):
 
     def combine(self, PX, PY):
         """RSA score of two prepared representations (one dot product of the two RDMs)."""
-        mine = (self.rdm_metric, self.compare)
-        for P in (PX, PY):
-            if isinstance(P, PreparedRDM) and (P.rdm_metric, P.compare) != mine:
-                raise ValueError(
-                    f"{P.name} was prepared with (rdm_metric, compare) = {(P.rdm_metric, P.compare)}, "
-                    f"but this scorer has {mine}; prepare it with this scorer."
-                )
+        self._check_prepared_settings(PreparedRDM, (PX, PY), rdm_metric=self.rdm_metric, compare=self.compare)
         return combine_rsa(PX, PY)

@@ -161,11 +161,7 @@ class ProcrustesScorer(BasePairedScorer):
 
     def combine(self, PX, PY):
         """In-sample score of two prepared representations (one cross-product and one SVD)."""
-        mine = (float(self.alpha), bool(self.scale), self.width)
-        for P in (PX, PY):
-            if isinstance(P, PreparedShape) and (P.alpha, P.scale, P.width) != mine:
-                raise ValueError(
-                    f"{P.name} was prepared with (alpha, scale, width) = {(P.alpha, P.scale, P.width)}, "
-                    f"but this scorer has {mine}; prepare it with this scorer."
-                )
+        self._check_prepared_settings(
+            PreparedShape, (PX, PY), alpha=float(self.alpha), scale=bool(self.scale), width=self.width
+        )
         return combine_shape(PX, PY).score(self.score_method)
