@@ -87,6 +87,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._hsic import (
@@ -99,8 +100,10 @@ from ._hsic import (
     hsic_from_prepared,
     hsic_units,
     prepare_kernel,
+    unbiased_hsic_sum,
     unbiased_numerator,
 )
+from ._dask import dask_linear_statistics, is_dask_array
 from ._validation import check_representation_xp, check_same_samples
 
 __all__ = [
@@ -240,6 +243,31 @@ def _check_combinable(PX, PY, debiased, names=("PX", "PY")):
                 )
 
 
+def _dask_cka(X, Y, kernel, debiased):
+    if kernel != "linear":
+        raise ValueError(
+            f"kernel={kernel!r} needs the n x n Gram matrix; Dask arrays are supported for kernel='linear' "
+            "only (or compute X and Y first)."
+        )
+    import dask.array as da
+
+    X, Y = (A if is_dask_array(A) else da.from_array(np.asarray(A)) for A in (X, Y))
+    st = dask_linear_statistics(X, Y, min_samples=4 if debiased else 2)
+    if not debiased:
+        return float(min(max(st["xy"] / math.sqrt(st["xx"] * st["yy"]), 0.0), 1.0))
+    n = st["n"]
+    num = unbiased_hsic_sum(st["xy"] - st["dxy"], -st["tx"], -st["ty"], st["dxy"], n)
+    self_x = unbiased_hsic_sum(st["xx"] - st["dxx"], -st["tx"], -st["tx"], st["dxx"], n)
+    self_y = unbiased_hsic_sum(st["yy"] - st["dyy"], -st["ty"], -st["ty"], st["dyy"], n)
+    for value, name in ((self_x, "X"), (self_y, "Y")):
+        if not value > 0:
+            raise ValueError(
+                f"The unbiased HSIC of {name} with itself is not positive on these {n} samples, "
+                "so debiased CKA is undefined; use more samples or debiased=False."
+            )
+    return float(min(max(num / math.sqrt(self_x * self_y), -1.0), 1.0))
+
+
 # ----------------------------------------------------------------------------- one-shot functions
 @validate_params(
     {"X": ["array-like"], "Y": ["array-like"], **CKA_PARAMETER_CONSTRAINTS, **METHOD_CONSTRAINTS},
@@ -277,7 +305,13 @@ def cka(X, Y, *, kernel="linear", sigma="median", sigma_fraction=1.0, debiased=F
     Notes
     -----
     Kornblith et al. (2019); the debiased form after Song et al. (2012).
+
+    ``dask.array`` input (linear kernel): the d x d statistics are summed over
+    row chunks by Dask, on the active scheduler, without materialising either
+    array (see :mod:`skalign._dask`); ``method`` is then irrelevant.
     """
+    if is_dask_array(X) or is_dask_array(Y):
+        return _dask_cka(X, Y, kernel, debiased)
     PX, PY = _prepare_pair(X, Y, kernel, sigma, sigma_fraction, debiased, method)
     _check_combinable(PX, PY, debiased, names=("X", "Y"))
     return _combine(PX, PY, debiased)

@@ -84,3 +84,62 @@ def test_permuted_prepared_uncentred_representation():
     from skalign.kernels import combine_cka
 
     assert combine_cka(PX, prepare_cka(Y)) == pytest.approx(_brute_cka(X[perm], Y), abs=1e-12)
+
+
+# ----------------------------------------------------------------------------- Dask arrays
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as c:
+        yield c
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0, 1e4])
+@pytest.mark.parametrize("debiased", [False, True])
+def test_dask_cka_equals_in_memory(client, offset, debiased):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(7)
+    X, Y = _pair(rng, 257, 11, 6, offset)
+    # small, uneven chunks, and different ones for X and Y
+    Xd = da.from_array(X, chunks=(40, 5))
+    Yd = da.from_array(Y, chunks=(64, 6))
+    expect = cka(X, Y, debiased=debiased)
+    assert cka(Xd, Yd, debiased=debiased) == pytest.approx(expect, abs=1e-10)
+    assert cka(Xd, Y, debiased=debiased) == pytest.approx(expect, abs=1e-10)  # one side in memory
+    assert cka(Xd, Yd, debiased=debiased) == pytest.approx(_brute_cka(X, Y, debiased), abs=1e-10)
+
+
+def test_dask_cka_is_lazy_and_free_of_scale(client):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(8)
+    X, Y = _pair(rng, 120, 7, 5, 0.5)
+    Xd = da.from_array(X, chunks=(25, 7)) * 1e200  # a lazy expression: never computed whole
+    assert cka(Xd, da.from_array(Y * 1e-200, chunks=30)) == pytest.approx(_brute_cka(X, Y), abs=1e-10)
+
+
+def test_dask_errors_name_the_argument(client):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(9)
+    X = da.from_array(rng.normal(size=(50, 4)), chunks=10)
+    with pytest.raises(ValueError, match="same samples"):
+        cka(X, da.from_array(rng.normal(size=(40, 4)), chunks=10))
+    with pytest.raises(ValueError, match="Y has zero variance"):
+        cka(X, da.ones((50, 3), chunks=10))
+    bad = rng.normal(size=(50, 4))
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="Y contains NaN"):
+        cka(X, da.from_array(bad, chunks=10))
+    with pytest.raises(ValueError, match="kernel='linear'"):
+        cka(X, X, kernel="rbf")
+    with pytest.raises(ValueError, match="X must be a 2-D"):
+        cka(X[:, 0], X)
+
+
+def test_zarr_store_through_dask(client, tmp_path):
+    da = pytest.importorskip("dask.array")
+    pytest.importorskip("zarr", reason="zarr is not installed")
+    rng = np.random.default_rng(10)
+    X, Y = _pair(rng, 200, 6, 5, 1.0)
+    da.from_array(X, chunks=(50, 6)).to_zarr(str(tmp_path / "x.zarr"))
+    Xz = da.from_zarr(str(tmp_path / "x.zarr"))
+    assert cka(Xz, Y) == pytest.approx(cka(X, Y), abs=1e-10)
