@@ -64,6 +64,7 @@ from sklearn.utils.validation import _get_feature_names, check_is_fitted, valida
 
 from ._validation import (
     RepresentationWarning,
+    check_nonconstant,
     check_paired,
     check_representation,
     check_representation_xp,
@@ -340,6 +341,11 @@ class BasePairedScorer(BaseEstimator):
 
     def _min_samples(self):
         return 2
+
+    def _check_pair_varies(self, X, Y):
+        """Refuse a constant X or Y: the fit-time check of measures undefined without variation."""
+        check_nonconstant(X, "X")
+        check_nonconstant(Y, "Y")
 
     def _check_pair(self, X, y, reset):
         """Validate X and y once, record or compare widths and names, and warn about shapes."""

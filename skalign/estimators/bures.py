@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..base import BasePairedScorer
-from .._validation import check_nonconstant
 from ..bures import BURES_PARAMETER_CONSTRAINTS, PreparedBures, combine_bures, prepare_bures
 
 __all__ = ["BuresScorer"]
@@ -76,8 +75,7 @@ class BuresScorer(BasePairedScorer):
 
     def _fit(self, X, Y):
         if self.center:
-            check_nonconstant(X, "X")
-            check_nonconstant(Y, "Y")
+            self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Centred rows of one representation (an n x n QR factor when it is wider than long).

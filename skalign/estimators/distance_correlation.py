@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..base import BasePairedScorer
-from .._validation import check_nonconstant
 from ..distance_correlation import (
     DISTANCE_CORRELATION_PARAMETER_CONSTRAINTS, PreparedDistances, combine_distance_correlation,
     prepare_distance_correlation,
@@ -82,8 +81,7 @@ class DistanceCorrelationScorer(BasePairedScorer):
         return 4 if self.bias_corrected else 2
 
     def _fit(self, X, Y):
-        check_nonconstant(X, "X")
-        check_nonconstant(Y, "Y")
+        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Centred rows, distance row sums and the distance variance of one representation.

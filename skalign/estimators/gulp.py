@@ -5,7 +5,6 @@ from __future__ import annotations
 from sklearn.utils._param_validation import StrOptions
 
 from ..base import BasePairedScorer
-from .._validation import check_nonconstant
 from ..gulp import GULP_PARAMETER_CONSTRAINTS, PreparedGULP, combine_gulp, prepare_gulp
 
 __all__ = ["GULPScorer"]
@@ -88,8 +87,7 @@ class GULPScorer(BasePairedScorer):
         }
 
     def _fit(self, X, Y):
-        check_nonconstant(X, "X")
-        check_nonconstant(Y, "Y")
+        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Centred, scaled data of one representation rotated to its covariance eigenbasis.

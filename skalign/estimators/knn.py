@@ -7,7 +7,6 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval
 
 from ..base import BasePairedScorer
-from .._validation import check_nonconstant
 from ..cknna import CKNNA_PARAMETER_CONSTRAINTS, PreparedCKNNA, combine_cknna, prepare_cknna
 from ..spectrum import MIN_SAMPLES, TAS_PARAMETER_CONSTRAINTS, combine_neighborhoods, prepare_neighborhoods
 
@@ -95,8 +94,7 @@ class CKNNAScorer(BasePairedScorer):
         return 4
 
     def _fit(self, X, Y):
-        check_nonconstant(X, "X")
-        check_nonconstant(Y, "Y")
+        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Neighbour search and the neighbour-masked cosine kernel of one representation.
@@ -153,8 +151,7 @@ class _NeighbourOverlapScorer(BasePairedScorer):
 
     def _fit(self, X, Y):
         if self.metric != "precomputed":
-            check_nonconstant(X, "X")
-            check_nonconstant(Y, "Y")
+            self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Neighbour lists (or ranks) of one representation for ``n_neighbors``.

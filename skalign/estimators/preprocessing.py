@@ -1,4 +1,15 @@
-"""Transformers that reduce model tensors to 2-D (thin layers over :mod:`skalign.reduction`)."""
+"""Transformers that reduce model tensors to 2-D (thin layers over :mod:`skalign.reduction`).
+
+Convolutional layers are compared flattened or averaged over positions [1]_, and
+language-model layers as pooled token activations [2]_.
+
+References
+----------
+.. [1] Kornblith, S., Norouzi, M., Lee, H. & Hinton, G. (2019). Similarity of neural
+   network representations revisited. ICML.
+.. [2] Huh, M., Cheung, B., Wang, T. & Isola, P. (2024). The Platonic Representation
+   Hypothesis. ICML.
+"""
 
 from __future__ import annotations
 
@@ -89,20 +100,12 @@ class Flatten(_Reducer):
     """Every value of each sample a feature: ``(n, ...)`` to ``(n, prod(...))``.
 
     Keeps the spatial or token structure in the feature index (two maps are
-    compared position by position); see :class:`PoolTokens` and
+    compared position by position, as in [1]_); see :class:`PoolTokens` and
     :class:`PoolSpatial` for reductions that do not.
 
     Parameters
     ----------
     None; the output width is learned in ``fit``.
-
-    References
-    ----------
-    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-    representations revisited. ICML (convolutional layers compared flattened or
-    averaged over positions).
-    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
-    ICML (language-model layers compared as pooled token activations).
 
     Examples
     --------
@@ -119,7 +122,7 @@ class Flatten(_Reducer):
 
 
 class PoolTokens(_Reducer):
-    """Pool ``(n, t, d)`` token activations to ``(n, d)``, skipping padded positions.
+    """Pool ``(n, t, d)`` token activations to ``(n, d)``, skipping padded positions [2]_.
 
     Parameters
     ----------
@@ -132,14 +135,6 @@ class PoolTokens(_Reducer):
     Padded positions are rows of NaN in the array (see :mod:`skalign.reduction`),
     so the padding follows the samples through cross-validation splits; a 2-D
     input is taken as already pooled and passed through (validated).
-
-    References
-    ----------
-    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-    representations revisited. ICML (convolutional layers compared flattened or
-    averaged over positions).
-    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
-    ICML (language-model layers compared as pooled token activations).
 
     Examples
     --------
@@ -160,7 +155,7 @@ class PoolTokens(_Reducer):
 
 
 class PoolSpatial(_Reducer):
-    """Pool feature maps ``(n, c, h, w)`` (or ``(n, h, w, c)``) over spatial positions.
+    """Pool feature maps ``(n, c, h, w)`` (or ``(n, h, w, c)``) over spatial positions [1]_.
 
     Parameters
     ----------
@@ -169,14 +164,6 @@ class PoolSpatial(_Reducer):
         (channel, position), channels first.
     channels_last : bool, default=False
         Whether the channel axis is the last one.
-
-    References
-    ----------
-    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-    representations revisited. ICML (convolutional layers compared flattened or
-    averaged over positions).
-    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
-    ICML (language-model layers compared as pooled token activations).
 
     Examples
     --------
@@ -208,14 +195,6 @@ class TokensAsSamples(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     Parameters
     ----------
     None; the token width is learned in ``fit``.
-
-    References
-    ----------
-    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
-    representations revisited. ICML (convolutional layers compared flattened or
-    averaged over positions).
-    Huh, Cheung, Wang & Isola (2024). The Platonic Representation Hypothesis.
-    ICML (language-model layers compared as pooled token activations).
 
     Examples
     --------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..base import BasePairedScorer
-from .._validation import check_nonconstant
 from ..rsa import RSA_PARAMETER_CONSTRAINTS, PreparedRDM, combine_rsa, prepare_rsa
 
 __all__ = ["RSAScorer"]
@@ -95,8 +94,7 @@ class RSAScorer(BasePairedScorer):
         return 3
 
     def _fit(self, X, Y):
-        check_nonconstant(X, "X")
-        check_nonconstant(Y, "Y")
+        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """The condensed RDM of one representation, ranked for the rank comparators.
