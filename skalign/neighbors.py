@@ -84,6 +84,7 @@ from sklearn import get_config
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._progress import progress
 from ._validation import (
     check_n_neighbors,
     check_nonconstant,
@@ -101,6 +102,7 @@ __all__ = [
     "block_rows",
     "iter_rank_blocks",
     "kneighbors",
+    "map_row_ranges",
     "pairwise_block",
     "prepare_points",
     "prepare_search",
@@ -886,7 +888,9 @@ def _ranks_from_order(order, positions=None):
     if positions is None:
         positions = np.arange(order.shape[1], dtype=np.int32)
     ranks = np.empty(order.shape, dtype=np.int32)
-    np.put_along_axis(ranks, order, np.broadcast_to(positions, order.shape), axis=1)
+    # row by row: a 1-D scatter is faster than put_along_axis's broadcast index
+    for i in range(order.shape[0]):
+        ranks[i, order[i]] = positions
     return ranks
 
 
@@ -913,11 +917,17 @@ def _row_order(D, P=None, idx=None):
     stable = bool(P.labels().max() + 1 < P.n_samples)
     order = np.argsort(D, axis=1, kind="stable" if stable else None)
     n = D.shape[1]
-    for sub in gen_batches(order.shape[0], _SCAN_ROWS):
+    # rows are scanned one at a time (a 1-D take is faster than take_along_axis);
+    # only rows holding a run are gathered again and repaired
+    tied = np.zeros(D.shape[0], dtype=bool)
+    for i in range(D.shape[0]):
+        s = D[i].take(order[i])
+        tied[i] = (s[1:] - s[:-1] <= 2.0 * tol[i]).any()
+    todo = np.flatnonzero(tied)
+    for sl in gen_batches(todo.size, _SCAN_ROWS) if todo.size else ():
+        sub = todo[sl]
         o = order[sub]
         S = np.take_along_axis(D[sub], o, axis=1)
-        if not (S[:, 1:] - S[:, :-1] <= 2.0 * tol[sub, None]).any():
-            continue
         b = o.shape[0]
         r = np.repeat(np.arange(b), n)
         c, d = o.ravel().copy(), S.ravel()
@@ -931,7 +941,7 @@ def _exact_ranks(P, rows, D, positions):
     return _ranks_from_order(_row_order(D, P, np.arange(rows.start, rows.stop)), positions)
 
 
-def search_rank_blocks(P, *, working_memory=None, n_copies=4):
+def search_rank_blocks(P, *, working_memory=None, n_copies=4, n_jobs=None, verbose=0):
     """Full-rank blocks of a prepared representation, without checks.
 
     The worker behind :func:`iter_rank_blocks`, for callers that validated already.
@@ -944,6 +954,11 @@ def search_rank_blocks(P, *, working_memory=None, n_copies=4):
         MiB per block; None takes scikit-learn's config value.
     n_copies : int, default=4
         As in :func:`iter_rank_blocks`.
+    n_jobs : int or None, default=None
+        Threads per block, see :func:`map_row_ranges`; the blocks and their ranks
+        are the same for every value.
+    verbose : int, default=0
+        Show a progress bar over the blocks when > 0.
 
     Yields
     ------
@@ -954,9 +969,53 @@ def search_rank_blocks(P, *, working_memory=None, n_copies=4):
     n = P.n_samples
     step = block_rows(n, working_memory, n_copies=n_copies)
     positions = np.arange(n, dtype=np.int32)
-    for rows in gen_batches(n, step):
-        D = _distance_rows(P.points, P.aux, P.metric, rows)
-        yield rows, _exact_ranks(P, rows, D, positions)
+    batches = list(gen_batches(n, step))
+    for rows in progress(batches, len(batches), verbose=verbose, desc="neighbour ranks", unit="block"):
+        out = np.empty((rows.stop - rows.start, n), dtype=np.int32)
+
+        def fill(lo, hi, rows=rows, out=out):
+            # each thread takes a slice of the block's rows: ranks are per row, so
+            # the split changes no value, and the block's memory is shared out
+            sub = slice(rows.start + lo, rows.start + hi)
+            D = _distance_rows(P.points, P.aux, P.metric, sub)
+            out[lo:hi] = _exact_ranks(P, sub, D, positions)
+
+        map_row_ranges(fill, out.shape[0], n_jobs)
+        yield rows, out
+
+
+def map_row_ranges(fn, n_rows, n_jobs=None):
+    """Call ``fn(lo, hi)`` on contiguous row ranges covering ``[0, n_rows)``, in threads.
+
+    numpy's sorts, gathers and BLAS products release the GIL, so threads over row
+    ranges scale without copying data to processes. BLAS is held at one thread per
+    worker while they run, so that the workers do not oversubscribe the cores.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(lo, hi)`` does the work of rows ``lo:hi``; its return value is ignored.
+        Ranges never overlap, so ``fn`` may write into a shared output.
+    n_rows : int
+        Rows to cover.
+    n_jobs : int or None, default=None
+        Threads, as in joblib: None is 1, -1 every core.
+    """
+    from joblib import effective_n_jobs
+
+    workers = min(max(int(effective_n_jobs(n_jobs)), 1), max(int(n_rows), 1))
+    if workers == 1:
+        fn(0, n_rows)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    edges = np.linspace(0, n_rows, workers + 1).astype(int)
+    with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(fn, int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
+        for f in futures:
+            f.result()  # re-raises a worker's error here
 
 
 @validate_params(

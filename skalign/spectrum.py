@@ -84,6 +84,7 @@ from .neighbors import (
     NEIGHBOR_PARAMETER_CONSTRAINTS,
     PreparedPoints,
     block_rows,
+    map_row_ranges,
     prepare_search,
     resolve_algorithm,
     search_kneighbors,
@@ -390,6 +391,7 @@ class PreparedNeighborhoods:
     data: np.ndarray | PreparedPoints
     metric: str
     backend: str
+    n_jobs: int | None = None
 
     def permute(self, perm):
         """The same representation with its samples reordered by ``perm``.
@@ -413,7 +415,9 @@ class PreparedNeighborhoods:
             data = _permute_lists(self.data, perm)
         else:
             data = self.data.take(perm)
-        return PreparedNeighborhoods(self.n_samples, self.ks, self.mode, data, self.metric, self.backend)
+        return PreparedNeighborhoods(
+            self.n_samples, self.ks, self.mode, data, self.metric, self.backend, self.n_jobs
+        )
 
     def __repr__(self):
         return (
@@ -434,6 +438,7 @@ def _rank_dtype(n):
         "random_state",
         "n_jobs",
         "working_memory",
+        "verbose",
         "name",
         X=["array-like"],
         rank_cache_bytes=[None, Interval(Integral, 0, None, closed="left")],
@@ -451,6 +456,7 @@ def prepare_neighborhoods(
     working_memory=None,
     rank_cache_bytes=None,
     name="X",
+    verbose=0,
 ):
     """Do every piece of work on one representation that its pairings can share.
 
@@ -466,13 +472,17 @@ def prepare_neighborhoods(
     random_state : int, RandomState or None, default=None
         Seeds the approximate search.
     n_jobs : int or None, default=None
-        Threads of the approximate search.
+        Threads of the approximate search, and of the exact rank blocks (each
+        block's rows shared out, BLAS at one thread per worker); kept in the
+        result for the threads of :func:`combine_tas`. Results do not depend on it.
     working_memory : float or None, default=None
         MiB per row block on the exact path; None takes scikit-learn's setting.
     rank_cache_bytes : int or None, default=None
         Largest rank matrix to hold; None means :data:`RANK_CACHE_MAX_BYTES`.
     name : str, default='X'
         Argument name for error messages.
+    verbose : int, default=0
+        Show a progress bar over the row blocks of the exact ranks when > 0.
 
     Returns
     -------
@@ -492,15 +502,18 @@ def prepare_neighborhoods(
             P, k_max, backend, random_state=random_state, n_jobs=n_jobs, working_memory=working_memory
         )
         ind = ind.astype(np.int32 if n <= np.iinfo(np.int32).max else np.int64, copy=False)
-        return PreparedNeighborhoods(n, ks, "lists", ind, metric, backend)
+        return PreparedNeighborhoods(n, ks, "lists", ind, metric, backend, n_jobs)
     budget = RANK_CACHE_MAX_BYTES if rank_cache_bytes is None else rank_cache_bytes
     dtype = _rank_dtype(n)
     if n * n * np.dtype(dtype).itemsize <= budget:
         ranks = np.empty((n, n), dtype=dtype)
-        for rows, block in search_rank_blocks(P, working_memory=working_memory, n_copies=4):
+        blocks = search_rank_blocks(
+            P, working_memory=working_memory, n_copies=4, n_jobs=n_jobs, verbose=verbose
+        )
+        for rows, block in blocks:
             ranks[rows] = block
-        return PreparedNeighborhoods(n, ks, "ranks", ranks, metric, backend)
-    return PreparedNeighborhoods(n, ks, "points", P, metric, backend)
+        return PreparedNeighborhoods(n, ks, "ranks", ranks, metric, backend, n_jobs)
+    return PreparedNeighborhoods(n, ks, "points", P, metric, backend, n_jobs)
 
 
 # -- per-pair combination -------------------------------------------------------
@@ -518,23 +531,36 @@ def _held_rows(P, rows, perm=None):
 def _stream(P, working_memory, perm=None):
     """Rank blocks of a representation held as points (rows permuted by ``perm``)."""
     points = P.data if perm is None else P.data.take(perm)
-    return search_rank_blocks(points, working_memory=working_memory, n_copies=_N_COPIES)
+    return search_rank_blocks(points, working_memory=working_memory, n_copies=_N_COPIES, n_jobs=P.n_jobs)
 
 
-def _overlap_from_max_rank(M, ks, jac_sum, ovl_sum):
+def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
     """Add one block's per-row overlaps at ``ks`` into running sums.
 
     ``M[r, j] = max(rank_X, rank_Y)``; row r's histogram of it, cumulated, counts
-    for every k the j with both ranks <= k (self, at 0, is taken out).
+    for every k the j with both ranks <= k (self, at 0, is taken out). The
+    per-row counts are made in threads over rows; the sums over rows are then
+    taken in one pass, so the result does not depend on ``n_jobs``.
     """
-    b, L = M.shape
-    offs = (np.arange(b, dtype=np.intp) * L)[:, None]
-    counts = np.bincount((M + offs).ravel(), minlength=b * L).reshape(b, L)
-    cum = np.cumsum(counts, axis=1, dtype=np.int32)
-    o = cum[:, ks].astype(np.float64)
-    o -= 1.0
+    b, L = rx.shape
+    o = np.empty((b, ks.size))
     kf = ks.astype(np.float64)
-    jac_sum += (o / (2.0 * kf - o)).sum(axis=0)
+    q = np.empty_like(o)
+
+    two_k = 2.0 * kf
+
+    def fill(lo, hi):
+        # row by row: each row's histogram stays in cache, 3x faster than one
+        # bincount over the whole block with row offsets
+        for r in range(lo, hi):
+            cum = np.cumsum(np.bincount(np.maximum(rx[r], ry[r]), minlength=L))
+            orow = o[r]
+            orow[:] = cum.take(ks)
+            orow -= 1.0
+            np.divide(orow, two_k - orow, out=q[r])
+
+    map_row_ranges(fill, b, n_jobs)
+    jac_sum += q.sum(axis=0)
     ovl_sum += o.sum(axis=0)
 
 
@@ -561,7 +587,7 @@ def _overlap_ranks(PX, PY, ks, working_memory, perm=None):
             for rows in gen_batches(n, block_rows(n, working_memory, n_copies=2 * _N_COPIES))
         )
     for rx, ry in pairs:
-        _overlap_from_max_rank(np.maximum(rx, ry), ks, jac, ovl)
+        _overlap_from_max_rank(rx, ry, ks, jac, ovl, PX.n_jobs)
     return jac, ovl
 
 
@@ -681,7 +707,7 @@ def combine_tas(PX, PY, *, summary="mean", chance="paper", working_memory=None):
 
 
 # -- public functions -------------------------------------------------------------
-def _prepare_pair(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory):
+def _prepare_pair(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose=0):
     # X and Y are prepared exactly as the estimator's prepare() does (same seed for
     # both), so its score and this function agree on the approximate path too
     kw = dict(
@@ -690,6 +716,7 @@ def _prepare_pair(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, wo
         n_jobs=n_jobs,
         working_memory=working_memory,
         random_state=random_state,
+        verbose=verbose,
     )
     PX = prepare_neighborhoods(X, n_neighbors, name="X", **kw)
     PY = prepare_neighborhoods(Y, n_neighbors, name="Y", **kw)
@@ -803,11 +830,13 @@ def tas_spectrum(
     random_state : int, RandomState or None, default=None
         Seeds the permutations and the approximate search.
     n_jobs : int or None, default=None
-        Threads of the approximate search.
+        Threads of the approximate search and of the exact rank blocks; the
+        result does not depend on it.
     working_memory : float or None, default=None
         MiB per row block on the exact path.
     verbose : int, default=0
-        Print permutation progress when > 0.
+        Show a progress bar over the exact rank blocks, and print permutation
+        progress, when > 0.
 
     Returns
     -------
@@ -817,7 +846,7 @@ def tas_spectrum(
         ``n_samples`` and ``mode`` (how it was computed).
     """
     PX, PY = _prepare_pair(
-        X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory
+        X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose
     )
     jac, ovl = _combine(PX, PY, working_memory)  # prepared alike: compatible
     E = tas_chance(PX.ks, PX.n_samples, chance)
@@ -881,7 +910,7 @@ def tas_score(
     random_state : int, RandomState or None, default=None
         Seeds the approximate search.
     n_jobs : int or None, default=None
-        Threads of the approximate search.
+        Threads of the approximate search and of the exact rank blocks.
     working_memory : float or None, default=None
         MiB per row block on the exact path.
 
@@ -946,7 +975,7 @@ def mutual_knn_alignment(
     random_state : int, RandomState or None, default=None
         Seeds the approximate search.
     n_jobs : int or None, default=None
-        Threads of the approximate search.
+        Threads of the approximate search and of the exact rank blocks.
     working_memory : float or None, default=None
         MiB per row block on the exact path.
 
@@ -992,7 +1021,7 @@ def knn_jaccard(
     random_state : int, RandomState or None, default=None
         Seeds the approximate search.
     n_jobs : int or None, default=None
-        Threads of the approximate search.
+        Threads of the approximate search and of the exact rank blocks.
     working_memory : float or None, default=None
         MiB per row block on the exact path.
 

@@ -7,8 +7,10 @@ from skalign.neighbors import (
     _kneighbors_blocked,
     iter_rank_blocks,
     kneighbors,
+    map_row_ranges,
     prepare_search,
     resolve_algorithm,
+    search_rank_blocks,
 )
 
 
@@ -266,3 +268,81 @@ def test_float64_near_ties_ordered_in_exact_arithmetic(rng):
     np.testing.assert_array_equal(np.vstack([r for _, r in iter_rank_blocks(X)]), R)
     for k in (5, 30):
         np.testing.assert_array_equal(kneighbors(X, k)[1], _neighbours_from_ranks(R, k))
+
+
+# -- threads over row blocks ---------------------------------------------------------
+def _brute_ranks(X):
+    """Ranks by a stable sort of distances from coordinate differences, self first."""
+    diff = X[:, None, :] - X[None, :, :]
+    D = np.einsum("ijk,ijk->ij", diff, diff)
+    np.fill_diagonal(D, -np.inf)
+    order = np.argsort(D, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(X.shape[0])[None, :].repeat(X.shape[0], 0), axis=1)
+    return ranks
+
+
+@pytest.mark.parametrize("kind", ["lattice", "half-lattice", "random"])
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+def test_threaded_rank_blocks_match_stable_brute_force(rng, kind, n_jobs):
+    # lattices are full of exact ties (every one must come out in index order);
+    # the half-lattice is off the integer grid, so ties go through the repair
+    if kind == "lattice":
+        X = rng.integers(-2, 3, size=(150, 3)).astype(float)
+    elif kind == "half-lattice":
+        X = rng.integers(-3, 4, size=(150, 3)) * 0.1 + 0.05
+    else:
+        X = rng.normal(size=(150, 4))
+    expected = _brute_ranks(X) if kind != "half-lattice" else None
+    got = np.concatenate(
+        [r for _, r in iter_rank_blocks(X, working_memory=0.02, n_copies=1)], axis=0
+    )
+    P = prepare_search(X)
+    threaded = np.concatenate(
+        [r for _, r in search_rank_blocks(P, working_memory=0.02, n_copies=1, n_jobs=n_jobs)]
+    )
+    np.testing.assert_array_equal(threaded, got)
+    if expected is not None:
+        np.testing.assert_array_equal(got, expected)
+    else:
+        # exact order of the values given: from exact rational squared distances
+        from fractions import Fraction
+
+        F = [[Fraction(float(v)) for v in row] for row in X]
+        for i in (0, 17, 149):
+            key = sorted(
+                (-1 if j == i else sum((a - b) ** 2 for a, b in zip(F[i], F[j])), j)
+                for j in range(X.shape[0])
+            )
+            np.testing.assert_array_equal(np.argsort(got[i]), [j for _, j in key])
+
+
+def test_map_row_ranges_covers_every_row_once():
+    seen = np.zeros(101, dtype=int)
+
+    def mark(lo, hi):
+        seen[lo:hi] += 1
+
+    for n_jobs in (None, 1, 2, 4, -1):
+        seen[:] = 0
+        map_row_ranges(mark, 101, n_jobs)
+        np.testing.assert_array_equal(seen, 1)
+
+
+def test_map_row_ranges_raises_a_workers_error():
+    def fail(lo, hi):
+        if lo > 0:
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        map_row_ranges(fail, 10, 2)
+
+
+def test_rank_blocks_progress_bar(capsys, rng):
+    X = rng.normal(size=(60, 3))
+    list(search_rank_blocks(prepare_search(X), working_memory=0.01, verbose=1))
+    out = capsys.readouterr()
+    assert "neighbour ranks" in out.out + out.err
+    list(search_rank_blocks(prepare_search(X), working_memory=0.01, verbose=0))
+    out = capsys.readouterr()
+    assert out.out + out.err == ""

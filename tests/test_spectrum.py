@@ -579,3 +579,38 @@ def test_tas_free_of_scale(rng, scale):
     np.testing.assert_allclose(got, expected, atol=1e-12)
     np.testing.assert_allclose(got, tas_spectrum(X, Y).tas, atol=1e-12)
     assert TopologicalAlignmentSpectrum().fit(X * scale, X).score(X * scale, X) == 1.0
+
+
+# -- threads -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"rank_cache_bytes": 0, "working_memory": 0.005}],
+    ids=["ranks", "streamed"],
+)
+def test_threads_change_no_bit(kwargs):
+    # integer data: many exact ties, every one ordered by index in both runs
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 3, size=(90, 3)).astype(float)
+    Y = X + rng.integers(0, 2, size=X.shape)
+    out = {}
+    for n_jobs in (1, 2):
+        PX = prepare_neighborhoods(X, n_jobs=n_jobs, **kwargs)
+        PY = prepare_neighborhoods(Y, n_jobs=n_jobs, **kwargs)
+        out[n_jobs] = combine_neighborhoods(PX, PY, working_memory=kwargs.get("working_memory"))
+    np.testing.assert_array_equal(out[1].jaccard, out[2].jaccard)
+    np.testing.assert_array_equal(out[1].overlap, out[2].overlap)
+    expected = [brute_jaccard(X, Y, k) for k in (1, 5, 30, 87)]
+    np.testing.assert_allclose(out[2].jaccard[[0, 4, 29, 86]], expected, rtol=0, atol=1e-12)
+
+
+def test_threaded_tas_score_matches_brute_force(pair):
+    X, Y = pair
+    for k in (1, 7, 20):
+        assert tas_score(X, Y, k, algorithm="brute", n_jobs=2) == pytest.approx(brute_tas(X, Y, k), abs=1e-12)
+
+
+def test_verbose_shows_rank_block_progress(pair, capsys):
+    X, Y = pair
+    tas_spectrum(X, Y, algorithm="brute", verbose=1)
+    out = capsys.readouterr()
+    assert "neighbour ranks" in out.out + out.err
