@@ -196,8 +196,7 @@ class BasePairedScorer(BaseEstimator):
         score : float
             In :attr:`score_range`.
         """
-        check_is_fitted(self)
-        X, y = self._check_pair(X, y, reset=False)
+        X, y = self._check_fitted_pair(X, y)
         with pair_warnings_off():
             return float(self._score(X, y))
 
@@ -358,6 +357,11 @@ class BasePairedScorer(BaseEstimator):
         # fit and score are the public entries: the one place this warning is raised
         warn_pair_shapes(tuple(Xa.shape), tuple(Ya.shape), transposed=reset)
         return Xa, Ya
+
+    def _check_fitted_pair(self, X, y):
+        """The entry of every method of a fitted scorer that takes a pair (``score``, ``distance``)."""
+        check_is_fitted(self)
+        return self._check_pair(X, y, reset=False)
 
     def _check_widths(self, X, Ya, reset, y=None):
         """Record (``reset``) or compare the widths of X and Y and their feature names.

@@ -1,12 +1,18 @@
 """Estimators for unit-level correspondence: permutation and soft matching.
 
-The measures are the functions of :mod:`skalign.matching`; these classes learn the
-matching (or the transport plan) on training rows and score other rows with it.
+The measures are the functions of :mod:`skalign.matching` (after Khosla & Williams [1]_,
+in the framework of shape metrics [2]_); these classes learn the matching (or the
+transport plan) on training rows and score other rows with it.
+
+References
+----------
+.. [1] Khosla, M. & Williams, A. H. (2023). Soft matching distance: a metric on neural
+   representations that captures single-neuron tuning. UniReps workshop, NeurIPS 2023.
+.. [2] Williams, A. H., Kunz, E., Kornblith, S. & Linderman, S. W. (2021). Generalized
+   shape metrics on neural representations. NeurIPS 34.
 """
 
 from __future__ import annotations
-
-from sklearn.utils.validation import check_is_fitted
 
 from .._validation import pair_warnings_off
 from ..base import BasePairedScorer
@@ -75,8 +81,7 @@ class _UnitMatchingScorer(BasePairedScorer):
         -------
         distance : float
         """
-        check_is_fitted(self)
-        X, Y = self._check_pair(X, y, reset=False)
+        X, Y = self._check_fitted_pair(X, y)
         with pair_warnings_off():
             return self._statistics(*self._curves(X, Y)).distance
 
@@ -100,7 +105,7 @@ class _UnitMatchingScorer(BasePairedScorer):
 
 
 class PermutationScorer(_UnitMatchingScorer):
-    """Hard one-to-one matching of units, learned on training rows.
+    """Hard one-to-one matching of units, learned on training rows [1]_.
 
     ``fit`` pairs the units of X and Y one-to-one so as to maximise the total correlation
     of their tuning curves on the training rows (linear assignment,
@@ -127,13 +132,6 @@ class PermutationScorer(_UnitMatchingScorer):
     columns. A unit constant on the rows scored counts as correlation 0. ``distance`` is
     :math:`\\sqrt{2 - 2\\bar r}`, the root-mean-square distance between matched normalised
     tuning curves. With equal widths, this is soft matching restricted to permutations.
-
-    References
-    ----------
-    .. [1] Khosla, M. & Williams, A. H. (2023). Soft matching distance: a metric on neural
-       representations that captures single-neuron tuning. UniReps workshop, NeurIPS 2023.
-    .. [2] Williams, A. H., Kunz, E., Kornblith, S. & Linderman, S. W. (2021). Generalized
-       shape metrics on neural representations. NeurIPS 34.
     """
 
     _parameter_constraints: dict = {**MATCHING_PARAMETER_CONSTRAINTS}
@@ -153,7 +151,7 @@ class PermutationScorer(_UnitMatchingScorer):
 
 
 class SoftMatchingScorer(_UnitMatchingScorer):
-    """Soft matching of units by optimal transport, learned on training rows.
+    """Soft matching of units by optimal transport, learned on training rows [1]_.
 
     ``fit`` solves, on the training rows, the exact optimal transport problem between the
     units of X and Y with uniform marginals :math:`1/d_x`, :math:`1/d_y` and cost
@@ -182,13 +180,6 @@ class SoftMatchingScorer(_UnitMatchingScorer):
     permutation matrix divided by :math:`d`, and the scorer agrees with
     :class:`PermutationScorer`. Needs the optional dependency POT
     (``pip install 'skalign[ot]'``).
-
-    References
-    ----------
-    .. [1] Khosla, M. & Williams, A. H. (2023). Soft matching distance: a metric on neural
-       representations that captures single-neuron tuning. UniReps workshop, NeurIPS 2023.
-    .. [2] Williams, A. H., Kunz, E., Kornblith, S. & Linderman, S. W. (2021). Generalized
-       shape metrics on neural representations. NeurIPS 34.
     """
 
     _parameter_constraints: dict = {**SOFT_MATCHING_PARAMETER_CONSTRAINTS}

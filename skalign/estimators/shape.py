@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sklearn.utils.validation import check_is_fitted
 
 from ..base import BasePairedScorer
 from ..shape import (
@@ -148,8 +147,7 @@ class ProcrustesScorer(BasePairedScorer):
             :math:`\\theta \\in [0, \\pi]` radians for 'angular' (in :math:`[0, \\pi/2]` on the
             training rows), or the root-mean-square Euclidean distance :math:`d_E \\ge 0`.
         """
-        check_is_fitted(self)
-        X, y = self._check_pair(X, y, reset=False)
+        X, y = self._check_fitted_pair(X, y)
         return self._alignment(X, y).distance(self.score_method)
 
     def prepare(self, X, name="X"):
