@@ -28,6 +28,7 @@ __all__ = [
     "check_int",
     "check_homology_dimensions",
     "check_same_samples",
+    "check_prepared_pair",
     "check_nonconstant",
     "check_column_ranges",
     "check_random_state",
@@ -395,6 +396,38 @@ def check_same_samples(n_x, n_y, *, names=("X", "Y"), shapes=None):
         f"{a} and {b} must describe the same samples (row i = stimulus i), but {detail}: "
         f"{int(n_x)} != {int(n_y)} rows."
     )
+
+
+def check_prepared_pair(PX, PY, prepared_type, fields, func):
+    """The checks that open every ``combine_<measure>(PX, PY)``.
+
+    Both must be ``prepared_type`` (results of the family's ``prepare_<measure>``),
+    agree on the settings named in ``fields``, and describe the same samples.
+
+    Parameters
+    ----------
+    PX, PY : object
+        The prepared representations given to ``func``.
+    prepared_type : type
+        The family's prepared dataclass.
+    fields : tuple of str
+        Its fields that hold settings (they have an ``n_samples`` field too).
+    func : str
+        Name of the combine function, ``'combine_<measure>'``, for the messages.
+    """
+    for P in (PX, PY):
+        if not isinstance(P, prepared_type):
+            prepare = "prepare_" + func.removeprefix("combine_")
+            raise TypeError(f"{func} needs results of {prepare}; got {type(P).__name__}.")
+    x = tuple(getattr(PX, field) for field in fields)
+    y = tuple(getattr(PY, field) for field in fields)
+    if x != y:
+        if len(fields) == 1:
+            label, x, y = fields[0], x[0], y[0]
+        else:
+            label = f"({', '.join(fields)})"
+        raise ValueError(f"PX and PY were prepared with different settings: {label} = {x} and {y}.")
+    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
 
 
 def check_int(value, name, low=None, high=None):

@@ -45,7 +45,7 @@ import scipy.linalg
 from sklearn.utils._param_validation import validate_params
 
 from ._array_api import ldexp, pow2_exponent, sq_sum
-from ._validation import check_nonconstant, check_representation, check_same_samples
+from ._validation import check_nonconstant, check_prepared_pair, check_representation, check_same_samples
 
 __all__ = [
     "BURES_PARAMETER_CONSTRAINTS",
@@ -116,14 +116,7 @@ def prepare_bures(X, *, center=True, name="X"):
 
 def combine_bures(PX, PY):
     """NBS of two results of :func:`prepare_bures`: one product and its singular values."""
-    for P in (PX, PY):
-        if not isinstance(P, PreparedBures):
-            raise TypeError(f"combine_bures needs results of prepare_bures; got {type(P).__name__}.")
-    if PX.center != PY.center:
-        raise ValueError(
-            f"PX and PY were prepared with different settings: center = {PX.center} and {PY.center}."
-        )
-    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
+    check_prepared_pair(PX, PY, PreparedBures, ("center",), "combine_bures")
     s = scipy.linalg.svdvals(PX.F.T @ PY.F)
     return float(np.clip(s.sum() / np.sqrt(PX.trace * PY.trace), 0.0, 1.0))
 

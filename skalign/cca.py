@@ -57,7 +57,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import check_nonconstant, check_representation, check_same_samples
+from ._validation import check_nonconstant, check_prepared_pair, check_representation, check_same_samples
 
 __all__ = [
     "CCA_KINDS",
@@ -185,15 +185,7 @@ def combine_cca(PX, PY):
     CCAFit
         Its :meth:`~CCAFit.score` is the in-sample score.
     """
-    for P in (PX, PY):
-        if not isinstance(P, PreparedCCA):
-            raise TypeError(f"combine_cca needs results of prepare_cca; got {type(P).__name__}.")
-    if (PX.kind, PX.variance_fraction) != (PY.kind, PY.variance_fraction):
-        raise ValueError(
-            "PX and PY were prepared with different settings: (kind, variance_fraction) = "
-            f"{(PX.kind, PX.variance_fraction)} and {(PY.kind, PY.variance_fraction)}."
-        )
-    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
+    check_prepared_pair(PX, PY, PreparedCCA, ("kind", "variance_fraction"), "combine_cca")
     A, rho, Bt = np.linalg.svd(PX.U.T @ PY.U, full_matrices=False)
     m = rho.size
     A, B = A[:, :m], Bt[:m].T

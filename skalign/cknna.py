@@ -51,7 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._validation import check_n_neighbors, check_same_samples
+from ._validation import check_n_neighbors, check_prepared_pair, check_same_samples
 from .neighbors import NEIGHBOR_PARAMETER_CONSTRAINTS, prepare_search, resolve_algorithm, search_kneighbors
 
 __all__ = [
@@ -142,15 +142,7 @@ def prepare_cknna(X, n_neighbors=10, *, algorithm="auto", random_state=None, n_j
 
 def combine_cknna(PX, PY):
     """CKNNA of two results of :func:`prepare_cknna` (sparse work of O(nk))."""
-    for P in (PX, PY):
-        if not isinstance(P, PreparedCKNNA):
-            raise TypeError(f"combine_cknna needs results of prepare_cknna; got {type(P).__name__}.")
-    if (PX.n_neighbors, PX.algorithm) != (PY.n_neighbors, PY.algorithm):
-        raise ValueError(
-            "PX and PY were prepared with different settings: (n_neighbors, algorithm) = "
-            f"{(PX.n_neighbors, PX.algorithm)} and {(PY.n_neighbors, PY.algorithm)}."
-        )
-    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
+    check_prepared_pair(PX, PY, PreparedCKNNA, ("n_neighbors", "algorithm"), "combine_cknna")
     # the kernels on the pairs that are neighbours in both
     mask_y = PY.kernel.copy()
     mask_y.data[:] = 1.0

@@ -57,7 +57,7 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._array_api import ldexp, pow2_exponent, sq_sum
-from ._validation import check_nonconstant, check_representation, check_same_samples
+from ._validation import check_nonconstant, check_prepared_pair, check_representation, check_same_samples
 from .neighbors import block_rows, pairwise_block
 
 __all__ = [
@@ -192,18 +192,7 @@ def combine_distance_correlation(PX, PY):
         :math:`\\mathcal R_n \\in [0, 1]`, or :math:`\\mathcal R^*_n \\in [-1, 1]` when prepared
         with ``bias_corrected=True``.
     """
-    for P in (PX, PY):
-        if not isinstance(P, PreparedDistances):
-            raise TypeError(
-                f"combine_distance_correlation needs results of prepare_distance_correlation; "
-                f"got {type(P).__name__}."
-            )
-    if PX.bias_corrected != PY.bias_corrected:
-        raise ValueError(
-            f"PX and PY were prepared with different settings: bias_corrected = {PX.bias_corrected} "
-            f"and {PY.bias_corrected}."
-        )
-    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
+    check_prepared_pair(PX, PY, PreparedDistances, ("bias_corrected",), "combine_distance_correlation")
     s_ab = _cross_sum(PX, PY)
     cross = _statistic(s_ab, PX.row_sums, PY.row_sums, PX.total, PY.total, PX.n_samples, PX.bias_corrected)
     r = cross / np.sqrt(PX.self_term * PY.self_term)

@@ -57,7 +57,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ._array_api import sq_sum
-from ._validation import check_nonconstant, check_representation, check_same_samples
+from ._validation import check_nonconstant, check_prepared_pair, check_representation, check_same_samples
 
 __all__ = [
     "GULP_PARAMETER_CONSTRAINTS",
@@ -163,15 +163,7 @@ def combine_gulp(PX, PY):
     -------
     GULPComparison
     """
-    for P in (PX, PY):
-        if not isinstance(P, PreparedGULP):
-            raise TypeError(f"combine_gulp needs results of prepare_gulp; got {type(P).__name__}.")
-    if (PX.lam, PX.normalize) != (PY.lam, PY.normalize):
-        raise ValueError(
-            "PX and PY were prepared with different settings: (lam, normalize) = "
-            f"{(PX.lam, PX.normalize)} and {(PY.lam, PY.normalize)}."
-        )
-    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
+    check_prepared_pair(PX, PY, PreparedGULP, ("lam", "normalize"), "combine_gulp")
     n = PX.n_samples
     xy = float(sq_sum(PX.Z.T @ PY.Z)) / n**2
     return GULPComparison(PX.self_term, PY.self_term, xy)

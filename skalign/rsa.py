@@ -67,7 +67,7 @@ from sklearn import get_config
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._array_api import sq_sum
-from ._validation import check_nonconstant, check_representation, check_same_samples
+from ._validation import check_nonconstant, check_prepared_pair, check_representation, check_same_samples
 from .neighbors import block_rows, pairwise_block
 
 __all__ = [
@@ -270,15 +270,7 @@ def combine_rsa(PX, PY):
     score : float
         In [-1, 1] ([0, 1] for 'cosine', whose RDMs are non-negative).
     """
-    for P in (PX, PY):
-        if not isinstance(P, PreparedRDM):
-            raise TypeError(f"combine_rsa needs results of prepare_rsa; got {type(P).__name__}.")
-    if (PX.rdm_metric, PX.compare) != (PY.rdm_metric, PY.compare):
-        raise ValueError(
-            "PX and PY were prepared with different settings: (rdm_metric, compare) = "
-            f"{(PX.rdm_metric, PX.compare)} and {(PY.rdm_metric, PY.compare)}."
-        )
-    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
+    check_prepared_pair(PX, PY, PreparedRDM, ("rdm_metric", "compare"), "combine_rsa")
     a, b = PX.vector, PY.vector
     if PX.compare == "kendall_tau_a":
         return _tau_a(a, b)
