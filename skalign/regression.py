@@ -283,7 +283,7 @@ def fit_ridge_pair(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_targ
      "score_method": RIDGE_SCORE_CONSTRAINTS["score_method"]},
     prefer_skip_nested_validation=True,
 )
-def ridge_r2(model, X, Y, *, multioutput="uniform_average", score_method="r2"):
+def ridge_r2(model, X, Y, *, multioutput="variance_weighted", score_method="r2"):
     """R² (or correlation) over Y's columns of a fitted ridge model's predictions.
 
     With :math:`\\mathrm{SSE}_j = \\sum_i (y_{ij} - \\hat y_{ij})^2` and
@@ -316,9 +316,10 @@ def ridge_r2(model, X, Y, *, multioutput="uniform_average", score_method="r2"):
         Rows to predict from.
     Y : array of shape (n_samples, n_features_y)
         The rows to be predicted.
-    multioutput : {'uniform_average', 'variance_weighted', 'raw_values'}, default='uniform_average'
+    multioutput : {'uniform_average', 'variance_weighted', 'raw_values'}, default='variance_weighted'
         scikit-learn's names (:func:`sklearn.metrics.r2_score`); ``'raw_values'``
-        returns one score per column of Y.
+        returns one score per column of Y. The default was the uniform average
+        before; pass ``'uniform_average'`` for the earlier numbers.
     score_method : {'r2', 'pearson'}, default='r2'
 
     Returns
@@ -331,7 +332,7 @@ def ridge_r2(model, X, Y, *, multioutput="uniform_average", score_method="r2"):
 
 
 @validate_params(RIDGE_SCORE_CONSTRAINTS, prefer_skip_nested_validation=True)
-def ridge_pair_r2(model, reverse_model, X, Y, *, multioutput="uniform_average", score_method="r2"):
+def ridge_pair_r2(model, reverse_model, X, Y, *, multioutput="variance_weighted", score_method="r2"):
     """Linear predictivity of new rows: :func:`ridge_r2` of X -> Y, averaged with Y -> X.
 
     .. math::
@@ -347,7 +348,7 @@ def ridge_pair_r2(model, reverse_model, X, Y, *, multioutput="uniform_average", 
         Rows of the first representation.
     Y : array of shape (n_samples, n_features_y)
         The same samples in the second representation.
-    multioutput : {'uniform_average', 'variance_weighted'}, default='uniform_average'
+    multioutput : {'uniform_average', 'variance_weighted'}, default='variance_weighted'
         See :func:`ridge_r2`.
     score_method : {'r2', 'pearson'}, default='r2'
         See :func:`ridge_r2`.
@@ -363,7 +364,7 @@ def ridge_pair_r2(model, reverse_model, X, Y, *, multioutput="uniform_average", 
 @validate_params(RIDGE_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def ridge_regression_score(
     X_train, Y_train, X_test=None, Y_test=None, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None,
-    alpha_per_target=False, symmetric=False, multioutput="uniform_average", score_method="r2",
+    alpha_per_target=False, symmetric=False, multioutput="variance_weighted", score_method="r2",
 ):
     """Linear predictivity of Y from X: mean R² of a ridge fit, held out if test rows are given.
 
@@ -381,7 +382,7 @@ def ridge_regression_score(
         See :func:`fit_ridge`.
     symmetric : bool, default=False
         Average the X -> Y and Y -> X scores.
-    multioutput : {'uniform_average', 'variance_weighted'}, default='uniform_average'
+    multioutput : {'uniform_average', 'variance_weighted'}, default='variance_weighted'
         See :func:`ridge_r2`.
     score_method : {'r2', 'pearson'}, default='r2'
         See :func:`ridge_r2`.

@@ -45,10 +45,10 @@ def test_single_alpha_matches_closed_form_held_out(rng):
     X, Y = _pair(rng)
     tr, te = slice(0, 100), slice(100, None)
     a = 0.05
-    est = LinearRegressionScorer(alphas=[a]).fit(X[tr], Y[tr])
+    est = LinearRegressionScorer(alphas=[a], multioutput="uniform_average").fit(X[tr], Y[tr])
     predict = _ridge_closed_form(X[tr], Y[tr], _relative_to_absolute(X[tr], a))
     assert est.score(X[te], Y[te]) == pytest.approx(_mean_r2(Y[te], predict(X[te])), rel=1e-10)
-    assert ridge_regression_score(X[tr], Y[tr], X[te], Y[te], alphas=[a]) == pytest.approx(
+    assert ridge_regression_score(X[tr], Y[tr], X[te], Y[te], alphas=[a], multioutput="uniform_average") == pytest.approx(
         est.score(X[te], Y[te]), rel=1e-12
     )
 
@@ -211,9 +211,10 @@ def test_pair_functions_are_what_the_scorer_computes(rng):
     model, reverse = fit_ridge_pair(X[tr], Y[tr], alphas=[0.05], symmetric=True)
     fwd = _mean_r2(Y[te], _ridge_closed_form(X[tr], Y[tr], _relative_to_absolute(X[tr], 0.05))(X[te]))
     bwd = _mean_r2(X[te], _ridge_closed_form(Y[tr], X[tr], _relative_to_absolute(Y[tr], 0.05))(Y[te]))
-    assert ridge_pair_r2(model, reverse, X[te], Y[te]) == pytest.approx((fwd + bwd) / 2, rel=1e-10)
-    assert ridge_pair_r2(model, None, X[te], Y[te]) == pytest.approx(fwd, rel=1e-10)
-    est = LinearRegressionScorer(alphas=[0.05], symmetric=True).fit(X[tr], Y[tr])
+    uniform = {"multioutput": "uniform_average"}
+    assert ridge_pair_r2(model, reverse, X[te], Y[te], **uniform) == pytest.approx((fwd + bwd) / 2, rel=1e-10)
+    assert ridge_pair_r2(model, None, X[te], Y[te], **uniform) == pytest.approx(fwd, rel=1e-10)
+    est = LinearRegressionScorer(alphas=[0.05], symmetric=True, **uniform).fit(X[tr], Y[tr])
     assert est.score(X[te], Y[te]) == pytest.approx((fwd + bwd) / 2, rel=1e-10)
     with pytest.raises(ValueError, match="'symmetric' parameter of fit_ridge_pair"):
         fit_ridge_pair(X, Y, symmetric="yes")
@@ -226,6 +227,7 @@ def test_r2_far_below_zero_is_exact_or_refused(rng):
     X, Y = _pair(rng, n=60)
     model = fit_ridge(X, Y)
     # rows 1e10 times the training rows: R² is about -1e20, still a float
-    assert ridge_r2(model, 1e10 * X, Y) == pytest.approx(_mean_r2(Y, model.predict(1e10 * X)), rel=1e-10)
+    assert ridge_r2(model, 1e10 * X, Y, multioutput="uniform_average") == pytest.approx(
+        _mean_r2(Y, model.predict(1e10 * X)), rel=1e-10)
     with pytest.raises(ValueError, match="below the float range"):
         ridge_r2(model, 1e200 * X, Y)

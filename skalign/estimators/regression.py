@@ -45,13 +45,14 @@ class LinearRegressionScorer(BasePairedScorer):
         Internal CV for the penalty; None is RidgeCV's efficient leave-one-out.
     alpha_per_target : bool, default=False
         One penalty per column of Y (only with ``cv=None``).
-    multioutput : {'uniform_average', 'variance_weighted'}, default='uniform_average'
+    multioutput : {'uniform_average', 'variance_weighted'}, default='variance_weighted'
         How the per-column scores become one number (scikit-learn's names):
         ``'variance_weighted'`` is the fraction of Y's total variance explained,
         :math:`1 - \\sum_j \\mathrm{SSE}_j / \\sum_j \\mathrm{SST}_j`;
         ``'uniform_average'`` the plain mean of the per-column R², where a column
         with almost no variance on the scored rows can reach large negative
-        values. Per-column scores: :func:`skalign.metrics.ridge_r2` with
+        values. The default was ``'uniform_average'`` before, so default scores
+        changed; pass it for the earlier numbers. Per-column scores: :func:`skalign.metrics.ridge_r2` with
         ``multioutput='raw_values'``.
     score_method : {'r2', 'pearson'}, default='r2'
         ``'pearson'``: the correlation of each column's held-out prediction with
@@ -116,7 +117,7 @@ class LinearRegressionScorer(BasePairedScorer):
     _parameter_constraints: dict = {**RIDGE_PARAMETER_CONSTRAINTS}
 
     def __init__(self, alphas=DEFAULT_RIDGE_ALPHAS, symmetric=False, cv=None, alpha_per_target=False,
-                 multioutput="uniform_average", score_method="r2"):
+                 multioutput="variance_weighted", score_method="r2"):
         self.alphas = alphas
         self.symmetric = symmetric
         self.cv = cv
