@@ -148,6 +148,10 @@ class BasePairedScorer(BaseEstimator):
 
     _parameter_constraints: dict = {}
 
+    #: whether the default ``fit`` refuses a constant X or Y (for measures undefined
+    #: without variation)
+    _needs_variation = False
+
     #: whether the computation has an Array API path: with
     #: ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input is then
     #: validated and computed in its own library, on its own device.
@@ -333,7 +337,9 @@ class BasePairedScorer(BaseEstimator):
 
     # -- hooks -------------------------------------------------------------
     def _fit(self, X, Y):
-        """Learn from validated arrays; stateless scorers learn nothing."""
+        """Learn from validated arrays; stateless scorers learn nothing (see ``_needs_variation``)."""
+        if self._needs_variation:
+            self._check_pair_varies(X, Y)
 
     def _score(self, X, Y):
         return self.combine(self.prepare(X, "X"), self.prepare(Y, "Y"))

@@ -64,6 +64,7 @@ class DistanceCorrelationScorer(BasePairedScorer):
     """
 
     _parameter_constraints: dict = {**DISTANCE_CORRELATION_PARAMETER_CONSTRAINTS}
+    _needs_variation = True
 
     def __init__(self, bias_corrected=False):
         self.bias_corrected = bias_corrected
@@ -79,9 +80,6 @@ class DistanceCorrelationScorer(BasePairedScorer):
 
     def _min_samples(self):
         return 4 if self.bias_corrected else 2
-
-    def _fit(self, X, Y):
-        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Centred rows, distance row sums and the distance variance of one representation.

@@ -69,6 +69,7 @@ class GULPScorer(BasePairedScorer):
         **GULP_PARAMETER_CONSTRAINTS,
         "score_method": [StrOptions({"similarity", "distance"})],
     }
+    _needs_variation = True
 
     def __init__(self, lam=0.01, normalize=True, score_method="similarity"):
         self.lam = lam
@@ -85,9 +86,6 @@ class GULPScorer(BasePairedScorer):
             "symmetric": True,
             "stateless": True,
         }
-
-    def _fit(self, X, Y):
-        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Centred, scaled data of one representation rotated to its covariance eigenbasis.

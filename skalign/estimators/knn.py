@@ -70,6 +70,7 @@ class CKNNAScorer(BasePairedScorer):
     """
 
     _parameter_constraints: dict = {**CKNNA_PARAMETER_CONSTRAINTS}
+    _needs_variation = True
 
     def __init__(self, n_neighbors=10, algorithm="auto", random_state=None, n_jobs=None):
         self.n_neighbors = n_neighbors
@@ -92,9 +93,6 @@ class CKNNAScorer(BasePairedScorer):
 
     def _min_samples(self):
         return 4
-
-    def _fit(self, X, Y):
-        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """Neighbour search and the neighbour-masked cosine kernel of one representation.

@@ -69,6 +69,7 @@ class RSAScorer(BasePairedScorer):
     """
 
     _parameter_constraints: dict = {**RSA_PARAMETER_CONSTRAINTS}
+    _needs_variation = True
 
     def __init__(self, rdm_metric="correlation", compare="spearman"):
         self.rdm_metric = rdm_metric
@@ -92,9 +93,6 @@ class RSAScorer(BasePairedScorer):
 
     def _min_samples(self):
         return 3
-
-    def _fit(self, X, Y):
-        self._check_pair_varies(X, Y)
 
     def prepare(self, X, name="X"):
         """The condensed RDM of one representation, ranked for the rank comparators.
