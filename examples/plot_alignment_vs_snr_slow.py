@@ -177,19 +177,21 @@ snrs = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0]
 sizes = [20, 30, 40, 60, 80, 120, 160, 200, 300, 400, 700, 1000, 2000]
 N_FIXED, SNR_FIXED = 400, 2.0
 
-by_snr = []
-for snr in snrs:
-    members, err = train_ensemble(N_FIXED, snr)
-    by_snr.append((ensemble_alignment(members), err))
-    print(f"SNR {snr:>5}: CKA {by_snr[-1][0]['CKA'][0]:.3f}  "
-          f"Procrustes {by_snr[-1][0]['Procrustes'][0]:.3f}  test error {err:.3f}")
 
-by_size = []
-for n in sizes:
-    members, err = train_ensemble(n, SNR_FIXED)
-    by_size.append((ensemble_alignment(members), err))
-    print(f"n {n:>5}: CKA {by_size[-1][0]['CKA'][0]:.3f}  "
-          f"Procrustes {by_size[-1][0]['Procrustes'][0]:.3f}  test error {err:.3f}")
+
+def sweep(label, values, settings):
+    """(alignment, test error) of an ensemble trained at each ``settings(value)`` = (n, SNR)."""
+    results = []
+    for value in values:
+        members, err = train_ensemble(*settings(value))
+        results.append((ensemble_alignment(members), err))
+        print(f"{label} {value:>5}: CKA {results[-1][0]['CKA'][0]:.3f}  "
+              f"Procrustes {results[-1][0]['Procrustes'][0]:.3f}  test error {err:.3f}")
+    return results
+
+
+by_snr = sweep("SNR", snrs, lambda snr: (N_FIXED, snr))
+by_size = sweep("n", sizes, lambda n: (n, SNR_FIXED))
 
 # %%
 
