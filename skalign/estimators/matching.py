@@ -132,6 +132,10 @@ class PermutationScorer(_UnitMatchingScorer):
     columns. A unit constant on the rows scored counts as correlation 0. ``distance`` is
     :math:`\\sqrt{2 - 2\\bar r}`, the root-mean-square distance between matched normalised
     tuning curves. With equal widths, this is soft matching restricted to permutations.
+
+    References
+    ----------
+    Khosla & Williams (2023) [1]_ and Williams et al. (2021) [2]_, in the module docstring.
     """
 
     _parameter_constraints: dict = {**MATCHING_PARAMETER_CONSTRAINTS}
@@ -180,6 +184,10 @@ class SoftMatchingScorer(_UnitMatchingScorer):
     permutation matrix divided by :math:`d`, and the scorer agrees with
     :class:`PermutationScorer`. Needs the optional dependency POT
     (``pip install 'skalign[ot]'``).
+
+    References
+    ----------
+    Khosla & Williams (2023) [1]_ and Williams et al. (2021) [2]_, in the module docstring.
     """
 
     _parameter_constraints: dict = {**SOFT_MATCHING_PARAMETER_CONSTRAINTS}

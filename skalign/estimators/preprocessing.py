@@ -107,6 +107,10 @@ class Flatten(_Reducer):
     ----------
     None; the output width is learned in ``fit``.
 
+    References
+    ----------
+    Kornblith et al. (2019) [1]_ and Huh et al. (2024) [2]_, in the module docstring.
+
     Examples
     --------
     >>> import numpy as np
@@ -136,6 +140,10 @@ class PoolTokens(_Reducer):
     so the padding follows the samples through cross-validation splits; a 2-D
     input is taken as already pooled and passed through (validated).
 
+    References
+    ----------
+    Kornblith et al. (2019) [1]_ and Huh et al. (2024) [2]_, in the module docstring.
+
     Examples
     --------
     >>> import numpy as np
@@ -164,6 +172,10 @@ class PoolSpatial(_Reducer):
         (channel, position), channels first.
     channels_last : bool, default=False
         Whether the channel axis is the last one.
+
+    References
+    ----------
+    Kornblith et al. (2019) [1]_ and Huh et al. (2024) [2]_, in the module docstring.
 
     Examples
     --------
@@ -195,6 +207,10 @@ class TokensAsSamples(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     Parameters
     ----------
     None; the token width is learned in ``fit``.
+
+    References
+    ----------
+    Kornblith et al. (2019) [1]_ and Huh et al. (2024) [2]_, in the module docstring.
 
     Examples
     --------
