@@ -36,11 +36,10 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._validation import check_n_neighbors, check_nonconstant, check_same_samples
-from .neighbors import METRICS, block_rows, kneighbors, pairwise_block, prepare_points
+from .neighbors import METRICS, PreparedPoints, kneighbors, prepare_search, search_target_ranks
 
 __all__ = [
     "prepare_information_imbalance",
@@ -76,12 +75,17 @@ class PreparedImbalance:
     neighbors : ndarray of shape (n_samples, n_neighbors)
         Nearest neighbours, used when this representation is the source space A.
     metric : str
+    search : skalign.neighbors.PreparedPoints or None
+        The prepared points ``points`` and ``aux`` come from, which rank targets in
+        the exact distance order; None (a hand-built instance) prepares them again
+        from ``points``.
     """
 
     points: np.ndarray
     aux: object
     neighbors: np.ndarray
     metric: str
+    search: PreparedPoints | None = None
 
     @property
     def n_samples(self):
@@ -119,36 +123,28 @@ def prepare_information_imbalance(X, n_neighbors=1, *, metric="euclidean", name=
     PreparedImbalance
         Exact neighbours (ties by index), plus what a distance block of X needs.
     """
-    points, aux = prepare_points(X, metric, name=name)
+    P = prepare_search(X, metric, name=name)
     if metric != "precomputed":
-        check_nonconstant(points, name)
-    k = check_n_neighbors(n_neighbors, points.shape[0], name="n_neighbors")
-    ind = kneighbors(points, k, metric=metric, algorithm="brute", return_distance=False, name=name)
-    return PreparedImbalance(points=points, aux=aux, neighbors=np.asarray(ind), metric=metric)
+        check_nonconstant(P.points, name)
+    k = check_n_neighbors(n_neighbors, P.n_samples, name="n_neighbors")
+    ind = kneighbors(P, k, metric=metric, algorithm="brute", return_distance=False, name=name)
+    return PreparedImbalance(points=P.points, aux=P.aux, neighbors=np.asarray(ind), metric=metric, search=P)
 
 
 def _ranks_of_targets(B, targets, working_memory=None):
     """Rank in B, from each row i, of the samples ``targets[i]`` (1 = nearest).
 
-    Same tie rule as :func:`skalign.neighbors.iter_rank_blocks`: the rank of j is the
-    number of samples strictly nearer to i (i itself, at -inf, included) plus those
-    at the same distance with a lower index. Only the few target columns are
-    ranked, by counting, so a block costs O(b n k) instead of a sort's O(b n log n).
+    Same order as :func:`skalign.neighbors.iter_rank_blocks` (exact distance, then
+    index): the rank of j is the number of samples nearer to i (i itself
+    included) plus those at the same distance with a lower index. Only the few
+    target columns are ranked, by counting, so a block costs O(b n k) instead of a
+    sort's O(b n log n); :func:`skalign.neighbors.search_target_ranks` re-sorts
+    exactly the rows where a Gram distance is too close to a target's to count.
     """
-    n, k = targets.shape
-    step = block_rows(n, working_memory, n_copies=2 + k)
-    cols = np.arange(n)
-    ranks = np.empty((n, k), dtype=np.int64)
-    for rows in gen_batches(n, step):
-        D = pairwise_block(B.points, B.aux, rows, B.metric)
-        t = targets[rows]
-        dt = np.take_along_axis(D, t, axis=1)
-        for c in range(k):
-            ref = dt[:, c : c + 1]
-            below = np.count_nonzero(D < ref, axis=1)
-            tied = np.count_nonzero((D == ref) & (cols[None, :] < t[:, c : c + 1]), axis=1)
-            ranks[rows, c] = below + tied
-    return ranks
+    P = B.search
+    if P is None:
+        P = prepare_search(B.points, B.metric)
+    return search_target_ranks(P, targets, working_memory=working_memory)
 
 
 def _delta(PA, PB, working_memory):

@@ -11,6 +11,7 @@ from skalign.neighbors import (
     prepare_search,
     resolve_algorithm,
     search_rank_blocks,
+    search_target_ranks,
 )
 
 
@@ -346,3 +347,33 @@ def test_rank_blocks_progress_bar(capsys, rng):
     list(search_rank_blocks(prepare_search(X), working_memory=0.01, verbose=0))
     out = capsys.readouterr()
     assert out.out + out.err == ""
+
+
+@pytest.mark.parametrize("kind", ["lattice", "half-lattice", "random", "cosine"])
+def test_target_ranks_equal_the_full_exact_ranks(rng, kind):
+    # counting ranks only the targets; it must agree with the full exact order,
+    # also where Gram distances of equal exact distances differ (half-lattice)
+    metric = "cosine" if kind == "cosine" else "euclidean"
+    if kind == "lattice":
+        X = rng.integers(-2, 3, size=(120, 3)).astype(float)
+    elif kind in ("half-lattice", "cosine"):
+        X = rng.integers(-3, 4, size=(120, 3)) * 0.1 + 0.05
+    else:
+        X = rng.normal(size=(120, 4))
+    P = prepare_search(X, metric)
+    full = np.concatenate([r for _, r in search_rank_blocks(P, working_memory=0.02)])
+    targets = np.stack([rng.permutation(np.arange(1, 120))[:4] for _ in range(120)])
+    targets = (targets + np.arange(120)[:, None]) % 120  # never the row itself
+    got = search_target_ranks(P, targets, working_memory=0.02)
+    np.testing.assert_array_equal(got, np.take_along_axis(full, targets, axis=1))
+
+
+def test_information_imbalance_uses_the_exact_order(rng):
+    from skalign.imbalance import information_imbalance_prepared, prepare_information_imbalance
+
+    A = rng.normal(size=(80, 3))
+    B = rng.integers(-3, 4, size=(80, 3)) * 0.1 + 0.05
+    PA, PB = prepare_information_imbalance(A, 2), prepare_information_imbalance(B, 2)
+    full = np.concatenate([r for _, r in iter_rank_blocks(B)])
+    expected = 2.0 * np.take_along_axis(full, PA.neighbors, axis=1).mean() / 80
+    assert information_imbalance_prepared(PA, PB) == pytest.approx(expected, rel=1e-15)
