@@ -44,7 +44,10 @@ j lies in both k-neighbourhoods of i exactly when
 of that maximum, cumulated, gives :math:`o_i(k)` for every k at once, in
 :math:`O(n^2)` after the two rankings; rows are streamed in blocks through
 :func:`skalign.neighbors.search_rank_blocks`, so memory stays bounded by
-``working_memory``. With k_max-neighbour lists (approximate search, or few small
+``working_memory``. With ``n_jobs`` > 1 the rows of each block (its distances,
+sorts and histograms) are shared out among threads, which numpy's sorts and BLAS
+let run in parallel; the blocks, and so every sum, are the same for any
+``n_jobs``, and so are the results, bit for bit. With k_max-neighbour lists (approximate search, or few small
 k), a neighbour present in both lists counts from k = the larger of its two list
 positions, which gives the spectrum for :math:`k \le k_{\max}` in
 :math:`O(n k_{\max})`.
@@ -410,7 +413,8 @@ class PreparedNeighborhoods:
         """
         perm = np.asarray(perm, dtype=np.intp)
         if self.mode == "ranks":
-            data = self.data[perm][:, perm]
+            # np.take gathers a uint16 matrix about twice as fast as fancy indexing
+            data = np.take(np.take(self.data, perm, axis=0), perm, axis=1)
         elif self.mode == "lists":
             data = _permute_lists(self.data, perm)
         else:
