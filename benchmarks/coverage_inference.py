@@ -12,9 +12,17 @@ the script counts how often it covers the population value (target 90-99%).
 Run ``python benchmarks/coverage_inference.py [R] [n] [B] [method ...]``
 (defaults 200 replicates, n = 200, B = 999, percentile and bca).
 
-Result (2-core shared machine, load ~7, R = 200, n = 200, B = 999): see the
-numbers printed at the end of a run; they are copied into the report of the
-change that added this script.
+Result (2-core shared machine, load average ~11, R = 200, n = 200, B = 999,
+population CKA 0.3195):
+
+* percentile: coverage 0.960 ± 0.014 (192/200; truth below the interval 6 times,
+  above 2), mean width 0.125, 1118 s;
+* bca: coverage 0.905 ± 0.021 (181/200; below 1, above 18), mean width 0.120, 760 s.
+
+Both lie in the 90-99% band. Duplicated rows bias a resampled debiased CKA
+slightly upward (the misses of the percentile interval fall mostly below the
+truth); BCa over-corrects here, so the percentile interval is the better choice
+for debiased CKA.
 """
 
 from __future__ import annotations
