@@ -56,6 +56,14 @@ EXPECTED_CHANGES = {
     "minibatch_cka[rbf]": "debiased RBF CKA (minibatch_cka is debiased by default): direct estimator",
     "MinibatchCKAAccumulator[rbf]": "debiased RBF CKA: direct unbiased HSIC estimator",
     "CKAScorer(kernel='rbf', debiased=True)": "debiased RBF CKA: direct unbiased HSIC estimator",
+    # linear predictivity now averages R² over Y's columns weighted by their variance
+    # (scikit-learn's multioutput='variance_weighted'); the baseline's uniform mean is
+    # still available as multioutput='uniform_average'
+    **{label: "ridge R²: variance-weighted average over columns by default" for label in (
+        "LinearRegressionScorer()", "LinearRegressionScorer(alpha_per_target=True)",
+        "LinearRegressionScorer(cv=3)", "LinearRegressionScorer(symmetric=True)", "ridge_r2",
+        "ridge_regression_score[held out]", "ridge_regression_score[in sample]",
+        "ridge_regression_score[symmetric]")},
 }
 
 #: public callables of skalign.metrics that return no number to compare

@@ -28,7 +28,7 @@ COMPARE_METRICS = {
     "cka": ("CKAScorer", {}, "linear CKA in [0, 1]: global similarity up to rotation and isotropic scale"),
     "procrustes": ("ProcrustesScorer", {}, "cos of the angular Procrustes distance: 1 = equal up to rotation (in [0, 1] on fitted rows)"),
     "cca": ("ProcrustesScorer", {"alpha": 0.0}, "cos of the CCA shape distance (whitened): invariant to invertible linear maps"),
-    "ridge": ("LinearRegressionScorer", {}, "mean held-out R^2 of predicting Y from X (higher = more linearly predictable)"),
+    "ridge": ("LinearRegressionScorer", {}, "R^2 of predicting Y from X by ridge regression (higher = more linearly predictable)"),
     "soft_matching": ("SoftMatchingScorer", {}, "mean correlation of units under the optimal soft matching"),
     "information_imbalance": ("InformationImbalance", {}, "1 - mean information imbalance: 1 = neighbourhoods predict each other"),
 }
