@@ -7,7 +7,10 @@ Measures, in one run on one machine:
    triangle combined) against ``CKAScorer().fit(A, B).score(A, B)`` called for all
    144 cells, and the ratio of the two;
 2. the same ``alignment_matrix`` call with ``n_jobs=2`` against ``n_jobs=1``;
-3. the same matrix for TopologicalAlignmentSpectrum at k=10 and k=100.
+3. the same matrix for TopologicalAlignmentSpectrum at k=10 and k=100;
+4. with ``--gram-limit``: the float32 matrix of linear CKA (biased and debiased)
+   against one Gram product of all layers stacked, Z = [L1 ... L12], ZᵀZ, its
+   irreducible work, and the ratio of each.
 
 Usage::
 
@@ -59,6 +62,12 @@ def main(argv=None):
         help="also time n_jobs=1 with BLAS pinned to one thread",
     )
     parser.add_argument("--n-jobs", type=int, nargs="*", default=[1, 2])
+    parser.add_argument(
+        "--gram-limit",
+        action="store_true",
+        help="also time the float32 matrix (linear CKA, biased and debiased) against one "
+        "Gram product of all layers stacked, Z = [L1 ... LL], Z^T Z",
+    )
     args = parser.parse_args(argv)
 
     from skalign import CKAScorer, TopologicalAlignmentSpectrum, alignment_matrix, pivot_alignment
@@ -124,6 +133,9 @@ def main(argv=None):
         ratio = results["1-thread"] / results[2]
         print(f"n_jobs=2 speed-up over n_jobs=1 with 1 BLAS thread:    {ratio:.2f}x")
 
+    if args.gram_limit:
+        gram_limit(layers)
+
     for k in args.tas_k:
         for n_jobs in args.n_jobs[:1]:
             timed(
@@ -132,6 +144,31 @@ def main(argv=None):
                     layers, scorer=TopologicalAlignmentSpectrum(n_neighbors=k), n_jobs=n_jobs
                 ),
             )
+
+
+def gram_limit(layers, repeat=2):
+    """Matrices of float32 layers against one product ZᵀZ of all layers side by side.
+
+    Every cell of a linear CKA matrix is a block of ZᵀZ (after centring), so that
+    product is the irreducible work; the ratio of each matrix to it is printed.
+    """
+    from _harness import interleaved_best_of, load
+
+    from skalign import CKAScorer, alignment_matrix
+
+    layers32 = {k: v.astype(np.float32) for k, v in layers.items()}
+    Z = np.hstack(list(layers32.values()))
+    cases = {
+        "Z^T Z (all layers stacked)": lambda: Z.T @ Z,
+        "linear CKA matrix": lambda: alignment_matrix(layers32, scorer=CKAScorer()),
+        "debiased linear CKA matrix": lambda: alignment_matrix(layers32, scorer=CKAScorer(debiased=True)),
+    }
+    print(f"float32 matrices against Z^T Z, Z of shape {Z.shape} ({load()})")
+    times, _ = interleaved_best_of(cases, repeat=repeat)
+    base = times["Z^T Z (all layers stacked)"]
+    for label, t in times.items():
+        print(f"  {label:30s} {t:8.3f} s  {t / base:5.2f} x Z^T Z")
+    print(f"  ({load()})")
 
 
 if __name__ == "__main__":

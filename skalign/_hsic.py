@@ -33,7 +33,7 @@ products come without a centred n x d copy,
 
 .. math::
 
-    X^{c\top} Y^c = X^\top Y - n\, \mu_x \mu_y^\top ,
+    X^{c\\top} Y^c = X^\\top Y - n\\, \\mu_x \\mu_y^\\top ,
 
 which cancels when a mean dominates its column's spread (relative error of
 the result about 1 + μ²/σ² times that of the centred product). It is taken
@@ -212,9 +212,14 @@ def _inner(A, B, xp):
 
     NumPy: ``vdot`` forms no temporary A * B. Measured on two 4000 x 4000
     float64 arrays: 60 ms and no extra memory, against 175 ms and 122 MiB for
-    ``xp.sum(A * B)`` (the Gram route's n x n arrays).
+    ``xp.sum(A * B)`` (the Gram route's n x n arrays). Below about half a
+    million entries (the d x d products of the feature route) ``einsum`` runs
+    single-threaded and wins: 0.04 ms against 10 ms for ``vdot`` on 256 x 256
+    on a loaded 2-core machine, where waking BLAS threads costs milliseconds.
     """
     if is_numpy_namespace(xp):
+        if A.size < 1 << 19:
+            return float(np.einsum("i,i->", A.ravel(), B.ravel()))
         return float(np.vdot(A, B))
     return float(xp.sum(A * B, dtype=acc_dtype(xp, A)))
 
