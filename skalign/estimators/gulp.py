@@ -38,10 +38,8 @@ class GULPScorer(BasePairedScorer):
 
     Attributes
     ----------
-    n_features_in_ : int
-    n_features_y_ : int
-    feature_names_in_ : ndarray of str
-        Only when X is a DataFrame with string column names.
+    n_features_in_, n_features_y_, feature_names_in_, feature_names_y_
+        As in :class:`skalign.base.BasePairedScorer`.
 
     Notes
     -----
