@@ -442,6 +442,7 @@ COMPLEXITY_PARAMETER_CONSTRAINTS = {
     "n_jobs": CUBICAL_PARAMETER_CONSTRAINTS["n_jobs"],
     "convention": [StrOptions(set(COMPLEXITY_CONVENTIONS))],
     "per_cell": ["boolean"],
+    **BACKEND_CONSTRAINTS,
 }
 
 
@@ -485,7 +486,7 @@ def _resolve_convention(convention, homology_dimensions, construction, summary, 
 
 
 def _sample_bettis(A, name, dims, construction, summary, eta, n_thresholds, per_channel, channel_axis,
-                   normalize, n_jobs, sublevel):
+                   normalize, n_jobs, sublevel, backend="gudhi"):
     """Betti numbers of one layer averaged over thresholds, shape (n_samples, n_maps, n_dims), and the cells of one grid."""
     A = check_representation(A, name=f"layers[{name!r}]", ndim=(2, 3, 4))
     n = A.shape[0]
@@ -506,7 +507,7 @@ def _sample_bettis(A, name, dims, construction, summary, eta, n_thresholds, per_
         lo, hi = (0.0, 1.0) if normalize != "none" else (float(grids.min()), float(grids.max()))
         edges = np.linspace(lo, hi, n_thresholds + 1)
         thresholds = 0.5 * (edges[:-1] + edges[1:])
-    curves = _betti_curves(grids, thresholds, dims, construction, n_jobs, sublevel)
+    curves = _betti_curves(grids, thresholds, dims, construction, n_jobs, sublevel, backend)
     return curves.mean(axis=2).reshape(n, n_maps, len(dims)), math.prod(grids.shape[1:])
 
 
@@ -526,6 +527,7 @@ def topological_complexity(
     n_jobs=None,
     convention="skalign",
     per_cell=False,
+    backend="gudhi",
 ):
     r"""Topological complexity :math:`\Omega` of every layer of a network.
 
@@ -602,6 +604,10 @@ def topological_complexity(
         features per cell. Omega itself grows with the map's resolution (a
         pooled map has fewer cells and so fewer features, trained or not); the
         per-cell value compares layers of different resolution.
+    backend : {'gudhi', 'cripser'}, default='gudhi'
+        Persistence engine (see :func:`cubical_diagrams`): 'cripser' is the faster
+        for the V-construction (``convention='suresh2023'``) and 3-D volumes; the
+        numbers are the same.
 
     Returns
     -------
@@ -624,7 +630,7 @@ def topological_complexity(
     rows = []
     for name, A in zip(names, arrays):
         bettis, n_cells = _sample_bettis(A, name, dims, construction, summary, eta, n_thresholds,
-                                         per_channel, channel_axis, normalize, n_jobs, sublevel)
+                                         per_channel, channel_axis, normalize, n_jobs, sublevel, backend)
         # mean over thresholds (done), then over channels and samples
         per_dim = bettis.mean(axis=(0, 1))
         row = {"layer": name, "omega": float(per_dim.sum()), "n_samples": bettis.shape[0]}
@@ -791,6 +797,7 @@ def complexity_decay_interval(
     confidence_level=0.95,
     random_state=None,
     n_jobs=None,
+    backend="gudhi",
 ):
     r"""Decay rate :math:`\theta` with a bootstrap interval over the samples (images).
 
@@ -820,6 +827,8 @@ def complexity_decay_interval(
     confidence_level : float in (0, 1)
     random_state : int, RandomState instance or None
     n_jobs : int or None
+    backend : {'gudhi', 'cripser'}, default='gudhi'
+        Persistence engine (see :func:`cubical_diagrams`); the numbers are the same.
 
     Returns
     -------
@@ -841,7 +850,7 @@ def complexity_decay_interval(
     per_sample = []  # (n_samples,) Omega of each sample, per layer
     for name, A in zip(names, arrays):
         bettis, n_cells = _sample_bettis(A, name, dims, construction, summary, eta, n_thresholds,
-                                         per_channel, channel_axis, normalize, n_jobs, sublevel)
+                                         per_channel, channel_axis, normalize, n_jobs, sublevel, backend)
         omega_i = bettis.mean(axis=1).sum(axis=1)
         per_sample.append(omega_i / n_cells if per_cell else omega_i)
     n = per_sample[0].size

@@ -60,3 +60,17 @@ def test_known_betti_numbers_with_cripser():
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         betti_curves(np.zeros((1, 4)), [0.0], grid_shape=(2, 2), backend="ripser")
+
+
+def test_topological_complexity_is_the_same_with_cripser():
+    from skalign.cubical import complexity_decay_interval, topological_complexity
+
+    rng = np.random.default_rng(11)
+    layers = {"a": rng.normal(size=(5, 3, 6, 6)), "b": rng.normal(size=(5, 2, 4, 4)) ** 2}
+    for kw in ({}, {"convention": "suresh2023", "eta": 0.3}, {"construction": "V", "per_cell": True}):
+        g = topological_complexity(layers, **kw)
+        c = topological_complexity(layers, backend="cripser", **kw)
+        assert g.equals(c)
+    g = complexity_decay_interval(layers, n_resamples=20, random_state=0)
+    c = complexity_decay_interval(layers, n_resamples=20, random_state=0, backend="cripser")
+    assert g.theta == c.theta and g.low == c.low and g.high == c.high
