@@ -55,6 +55,7 @@ def check_representation(
     ndim=2,
     dtype_float=True,
     return_feature_names=False,
+    allow_nan=False,
 ):
     """Validate one representation and return it as a float ndarray.
 
@@ -79,6 +80,10 @@ def check_representation(
         Convert to a floating dtype as described above.
     return_feature_names : bool
         Also return the DataFrame's column names (or None).
+    allow_nan : bool, default=False
+        Let NaN through (inf is still refused): for token tensors whose padded
+        positions are NaN rows, handed on to a reducer that checks them
+        (:func:`skalign.reduction.padding_mask`).
 
     Returns
     -------
@@ -144,7 +149,11 @@ def check_representation(
             f"{name} has {int(np.prod(arr.shape[1:]))} feature(s) (shape={arr.shape}) while a "
             f"minimum of {min_features} is required."
         )
-    _assert_finite(arr, name, columns)
+    if not allow_nan:
+        _assert_finite(arr, name, columns)
+    elif arr.dtype.kind == "f" and np.isinf(arr).any():
+        # NaN may mark padded token positions (see skalign.reduction); inf never does
+        raise ValueError(f"{name} contains {int(np.isinf(arr).sum())} inf value(s); remove them first.")
     if return_feature_names:
         return arr, names
     return arr
@@ -158,13 +167,15 @@ def _reshape_hint(got_ndim, allowed, name):
         return (f" Reshape your data with {name}.reshape(-1, 1) for a single feature or "
                 f"{name}.reshape(1, -1) for a single sample.")
     if got_ndim == 3:
-        return (f" {name} has shape (n, t, d), one vector per token: pool or flatten it to 2-D, e.g. "
-                f"{name}.mean(axis=1) or {name}.reshape(len({name}), -1) (see skalign.reduction).")
+        return (f" {name} has shape (n, t, d), one vector per token: reduce it with skalign.preprocessing "
+                "- PoolTokens('mean'|'last'|'first'|'max') (NaN rows are padding), TokensAsSamples() or "
+                "Flatten() - on both sides at once with skalign.Paired(PoolTokens(), scorer), or by hand, "
+                f"e.g. {name}.mean(axis=1).")
     if got_ndim == 4:
-        return (f" {name} has shape (n, h, w, c) or (n, c, h, w), one vector per spatial position: pool or "
-                f"flatten it to 2-D, e.g. {name}.mean(axis=(1, 2)) for channels last, "
-                f"{name}.mean(axis=(2, 3)) for channels first, or {name}.reshape(len({name}), -1) "
-                "(see skalign.reduction).")
+        return (f" {name} has shape (n, c, h, w) or (n, h, w, c), one vector per spatial position: reduce it "
+                "with skalign.preprocessing - PoolSpatial('mean'|'max'|'flatten', channels_last=...) or "
+                "Flatten() - on both sides at once with skalign.Paired(PoolSpatial(), scorer), or by hand, "
+                f"e.g. {name}.mean(axis=(2, 3)) for channels first.")
     if got_ndim > 4:
         return f" Flatten it to 2-D with {name}.reshape(len({name}), -1), one row per sample."
     return ""

@@ -211,14 +211,17 @@ def alignment_matrix(
     Kornblith et al. (2019), ICML (layer x layer CKA matrices); Williams et al.
     (2021), NeurIPS (per-representation preprocessing reused across pairs).
     """
-    names_a, arrays_a = _as_layers(reps_a, "reps_a")
+    scorer_names, scorers = _as_scorers(scorer)
+    # token or feature-map tensors are left to scorers that reduce them (Paired with a
+    # skalign.preprocessing reducer), which validate them; every other scorer gets 2-D layers
+    tensors = all(getattr(s, "_accepts_tensors", False) for s in scorers)
+    names_a, arrays_a = _as_layers(reps_a, "reps_a", tensors)
     self_compare = reps_b is None
     if self_compare:
         names_b, arrays_b = names_a, arrays_a
     else:
-        names_b, arrays_b = _as_layers(reps_b, "reps_b")
+        names_b, arrays_b = _as_layers(reps_b, "reps_b", tensors)
     n_samples = _check_same_samples(names_a, arrays_a, names_b, arrays_b, self_compare)
-    scorer_names, scorers = _as_scorers(scorer)
 
     folds = None
     if cv is not None:
@@ -447,7 +450,7 @@ def plot_alignment_matrix(
 
 
 # -- input checks --------------------------------------------------------------
-def _as_layers(reps, arg):
+def _as_layers(reps, arg, tensors=False):
     if isinstance(reps, Mapping):
         items = list(reps.items())
     elif isinstance(reps, (list, tuple)):
@@ -468,7 +471,11 @@ def _as_layers(reps, arg):
             f"{arg} is empty; pass at least one name -> (n_samples, n_features) representation."
         )
     names = [name for name, _ in items]
-    arrays = [check_representation(X, name=f"{arg}[{name!r}]") for name, X in items]
+    if tensors:
+        arrays = [check_representation(X, name=f"{arg}[{name!r}]", ndim=(2, 3, 4, 5), allow_nan=True)
+                  for name, X in items]
+    else:
+        arrays = [check_representation(X, name=f"{arg}[{name!r}]") for name, X in items]
     return names, arrays
 
 

@@ -146,3 +146,18 @@ def test_paired_pools_token_tensors_on_both_sides():
     p = Paired(PoolTokens("mean"), CKAScorer()).fit(X, Y)
     want = CKAScorer().fit(pool_tokens(X), pool_tokens(Y)).score(pool_tokens(X), pool_tokens(Y))
     assert p.score(X, Y) == pytest.approx(want, rel=1e-12)
+
+
+def test_alignment_matrix_reduces_token_tensors_through_paired():
+    from skalign import alignment_matrix, pivot_alignment
+
+    layers = {f"L{i}": _padded(10 + i, n=30, t=5, d=4)[0] for i in range(3)}
+    # a plain scorer is handed 2-D layers only, with the reductions named
+    with pytest.raises(ValueError, match="PoolTokens"):
+        alignment_matrix(layers, scorer=CKAScorer())
+    M = pivot_alignment(alignment_matrix(layers, scorer=Paired(PoolTokens("mean"), CKAScorer())))
+    pooled = {k: pool_tokens(v) for k, v in layers.items()}
+    for a in layers:
+        for b in layers:
+            want = CKAScorer().fit(pooled[a], pooled[b]).score(pooled[a], pooled[b])
+            assert M.loc[a, b] == pytest.approx(want, rel=1e-12)

@@ -171,9 +171,9 @@ def test_dataframe_non_numeric_column_is_named(column, word):
 
 
 def test_high_dimensional_message_says_how_to_reduce():
-    with pytest.raises(ValueError, match=r"\(n, t, d\).*X\.mean\(axis=1\) or X\.reshape\(len\(X\), -1\)"):
+    with pytest.raises(ValueError, match=r"\(n, t, d\).*PoolTokens.*TokensAsSamples.*Paired.*X\.mean\(axis=1\)"):
         check_representation(np.zeros((4, 3, 2)))
-    with pytest.raises(ValueError, match=r"Y\.mean\(axis=\(1, 2\)\).*Y\.reshape\(len\(Y\), -1\)"):
+    with pytest.raises(ValueError, match=r"\(n, c, h, w\).*PoolSpatial.*Flatten.*Paired.*Y\.mean\(axis=\(2, 3\)\)"):
         check_representation(np.zeros((4, 3, 3, 2)), name="Y")
 
 

@@ -68,6 +68,9 @@ class Paired(BasePairedScorer):
     1.0
     """
 
+    #: alignment_matrix hands tensors (token, feature-map) to it unreduced
+    _accepts_tensors = True
+
     _parameter_constraints: dict = {
         "preprocessor": [HasMethods(["fit", "transform"]), tuple, list, None],
         "scorer": [HasMethods(["fit", "score"]), None],
