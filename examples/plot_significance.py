@@ -1,6 +1,6 @@
 """
 Is it significant? Seeds, shuffled pairings and layers, with intervals
-=====================================================================
+======================================================================
 
 Two small networks are trained on the digits data set from different random
 seeds. On the same held-out images we ask three questions of their hidden
