@@ -156,7 +156,7 @@ def pool_spatial(X, how="mean", *, channels_last=False, name="X"):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_channels, *spatial)
+    X : array-like of shape ``(n_samples, n_channels, *spatial)``
         Or ``(n_samples, *spatial, n_channels)`` with ``channels_last=True``. A 2-D
         array is taken as already pooled and returned validated.
     how : {'mean', 'max', 'flatten'}
