@@ -274,17 +274,21 @@ def _cripser_diagrams(block, dims, construction, sign):
             "backend='gudhi' needs nothing more."
         ) from exc
     compute = cripser.computePH_T if construction == "T" else cripser.computePH
+    essential = np.finfo(np.float64).max
+    grids = np.ascontiguousarray(sign * np.asarray(block, dtype=np.float64))
+    top = min(max(dims), grids.ndim - 2)  # no homology at or above the grid's dimension
+    wanted = np.asarray(dims, dtype=np.float64)
     out = []
-    for sample in block:
-        a = np.ascontiguousarray(sign * np.asarray(sample, dtype=np.float64))
-        top = min(max(dims), a.ndim - 1)  # no homology at or above the grid's dimension
+    for a in grids:
         ph = compute(a, maxdim=top, location="none")
-        per_dim = []
-        for q in dims:
-            bars = ph[ph[:, 0] == q, 1:3]
-            bars[bars[:, 1] == np.finfo(np.float64).max, 1] = np.inf
-            per_dim.append(np.ascontiguousarray(bars[bars[:, 0] < bars[:, 1]]))
-        out.append(per_dim)
+        bars = ph[:, 1:3]
+        bars[bars[:, 1] == essential, 1] = np.inf
+        ph = ph[bars[:, 0] < bars[:, 1]]
+        # bars of one dimension are contiguous runs once sorted by dimension
+        ph = ph[np.argsort(ph[:, 0], kind="stable")]
+        lo = np.searchsorted(ph[:, 0], wanted, side="left")
+        hi = np.searchsorted(ph[:, 0], wanted, side="right")
+        out.append([ph[i:j, 1:3] for i, j in zip(lo, hi)])
     return out
 
 
