@@ -34,6 +34,21 @@ COMPARE_METRICS = {
 }
 DEFAULT_METRICS = ("tas", "tas_peak", "cka", "procrustes")
 
+# name -> (transformer class in skalign.preprocessing, kwargs): how --reduce turns token
+# (n, t, d) or feature-map (n, c, h, w) arrays into 2-D; stateless, so applying it to all
+# rows before the folds leaks nothing
+REDUCTIONS = {
+    "none": None,
+    "tokens-mean": ("PoolTokens", {"how": "mean"}),
+    "tokens-last": ("PoolTokens", {"how": "last"}),
+    "tokens-first": ("PoolTokens", {"how": "first"}),
+    "tokens-max": ("PoolTokens", {"how": "max"}),
+    "spatial-mean": ("PoolSpatial", {"how": "mean"}),
+    "spatial-max": ("PoolSpatial", {"how": "max"}),
+    "spatial-mean-channels-last": ("PoolSpatial", {"how": "mean", "channels_last": True}),
+    "flatten": ("Flatten", {}),
+}
+
 
 def _estimator(metric, **extra):
     import skalign
@@ -266,8 +281,22 @@ def dominant_scale(ks, spectrum, n_samples):
     return int(ks[i]), float(spectrum[i])
 
 
+def _reduce(A, how, name):
+    """Apply the --reduce transformer to one loaded array (a clear error if it does not fit)."""
+    spec = REDUCTIONS[how]
+    if spec is None:
+        return A
+    from skalign import preprocessing
+
+    cls, kwargs = spec
+    try:
+        return getattr(preprocessing, cls)(**kwargs).fit_transform(A)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"--reduce {how} on {name}: {exc}") from None
+
+
 def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="skalign_compare.png",
-                random_state=0, stream=None):
+                random_state=0, stream=None, reduce="none"):
     """Score two representation files with every metric asked for; print and save the table.
 
     A metric that fails is kept in the table with its reason (column ``error``);
@@ -286,8 +315,10 @@ def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="s
         _check_output_path(report, "--report")
     if cv < 0 or cv == 1:
         raise CLIError(f"--cv must be 0 (no held-out scores) or a number of folds of at least 2; got {cv}")
-    A = load_representation(a, key_a)
-    B = load_representation(b, key_b)
+    if reduce not in REDUCTIONS:
+        raise CLIError(f"--reduce must be one of {', '.join(REDUCTIONS)}; got {reduce!r}")
+    A = _reduce(load_representation(a, key_a), reduce, os.path.basename(a))
+    B = _reduce(load_representation(b, key_b), reduce, os.path.basename(b))
     seen = set()
     with _WarningLines(seen=seen):
         try:
@@ -450,6 +481,10 @@ def _parser():
                    "(default: %(default)s; needs matplotlib; '' to skip)")
     c.add_argument("--random-state", type=int, default=0,
                    help="seed of the shuffle that makes the --cv folds (default: %(default)s)")
+    c.add_argument("--reduce", default="none", choices=list(REDUCTIONS),
+                   help="reduce token (n, t, d) or feature-map (n, c, h, w) arrays to 2-D first, with the "
+                   "transformers of skalign.preprocessing; NaN rows of a token array are padding "
+                   "(default: %(default)s)")
     return p
 
 
@@ -461,7 +496,8 @@ def main(argv=None):
         else:
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
             table = run_compare(args.a, args.b, metrics, key_a=args.key_a, key_b=args.key_b, cv=args.cv,
-                                out=args.out, report=args.report, random_state=args.random_state)
+                                out=args.out, report=args.report, random_state=args.random_state,
+                                reduce=args.reduce)
             if table["in_sample"].isna().all():
                 print("skalign: error: no metric could be computed (the reasons are in the table)",
                       file=sys.stderr)

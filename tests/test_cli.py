@@ -291,3 +291,22 @@ def test_documentation_page_lists_every_option_and_metric():
                     assert f"``{flag}" in text, f"{command} {flag} is not documented in doc/cli.rst"
     for metric in COMPARE_METRICS:
         assert f"``{metric}``" in text, metric
+
+
+def test_reduce_pools_token_files_like_the_transformer(tmp_path, monkeypatch):
+    from skalign import CKAScorer
+    from skalign.reduction import pool_tokens
+
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(40, 6, 5))
+    A[::3, 4:] = np.nan  # padded positions
+    B = np.tanh(A @ rng.normal(size=(5, 7)))  # NaN padding stays NaN
+    np.save(tmp_path / "a.npy", A)
+    np.save(tmp_path / "b.npy", B)
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "a.npy", "b.npy", "--metrics", "cka", "--report", "", "--reduce", "tokens-last"]) == 0
+    table = pd.read_csv(tmp_path / "skalign_compare.csv", index_col=0)
+    pa, pb = pool_tokens(A, "last"), pool_tokens(B, "last")
+    assert table.loc["cka", "in_sample"] == pytest.approx(CKAScorer().fit(pa, pb).score(pa, pb), rel=1e-9)
+    # without --reduce the 3-D file is refused, naming the way out
+    assert main(["compare", "a.npy", "b.npy", "--metrics", "cka", "--report", ""]) == 2
