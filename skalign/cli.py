@@ -28,9 +28,20 @@ COMPARE_METRICS = {
     "cka": ("CKAScorer", {}, "linear CKA in [0, 1]: global similarity up to rotation and isotropic scale"),
     "procrustes": ("ProcrustesScorer", {}, "cos of the angular Procrustes distance: 1 = equal up to rotation (in [0, 1] on fitted rows)"),
     "cca": ("ProcrustesScorer", {"alpha": 0.0}, "cos of the CCA shape distance (whitened): invariant to invertible linear maps"),
-    "ridge": ("LinearRegressionScorer", {}, "R^2 of predicting Y from X by ridge regression (higher = more linearly predictable)"),
+    "ridge": ("LinearRegressionScorer", {}, "held-out R^2 of predicting Y from X by ridge regression, variance-weighted "
+              "over units (higher = more linearly predictable)"),
     "soft_matching": ("SoftMatchingScorer", {}, "mean correlation of units under the optimal soft matching"),
     "information_imbalance": ("InformationImbalance", {}, "1 - mean information imbalance: 1 = neighbourhoods predict each other"),
+    "rsa": ("RSAScorer", {}, "Spearman correlation of the correlation-distance RDMs: 1 = same dissimilarity order"),
+    "cknna": ("CKNNAScorer", {}, "CKA on mutual 10-NN pairs (Huh et al.): local kernel agreement, 1 = identical"),
+    "mutual_knn": ("MutualKNNScorer", {}, "mean fraction of the 10 nearest neighbours shared: 1 = same neighbourhoods"),
+    "knn_jaccard": ("KNNJaccardScorer", {}, "mean Jaccard index of the 10-NN sets: 1 = same neighbourhoods"),
+    "cca_mean": ("CCAScorer", {"kind": "mean"}, "mean canonical correlation (fitted directions): invariant to invertible linear maps"),
+    "svcca": ("CCAScorer", {"kind": "svcca"}, "SVCCA: CCA on the top singular directions (99% of variance) of each side"),
+    "pwcca": ("CCAScorer", {"kind": "pwcca"}, "PWCCA: canonical correlations weighted by how much of X each direction holds"),
+    "bures": ("BuresScorer", {}, "normalized Bures similarity in [0, 1]: cos of the Riemannian shape distance"),
+    "gulp": ("GULPScorer", {}, "GULP similarity in [0, 1]: how alike the ridge predictors from X and from Y are"),
+    "dcor": ("DistanceCorrelationScorer", {}, "distance correlation in [0, 1]: any dependence between the distance matrices"),
 }
 DEFAULT_METRICS = ("tas", "tas_peak", "cka", "procrustes")
 
