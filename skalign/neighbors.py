@@ -503,6 +503,22 @@ def _sort_neighbours(dist, ind, row=None):
     return dist[o], ind[o], row[o]
 
 
+def _close_runs(close):
+    """Runs of neighbouring sorted entries whose gaps are all ``close``.
+
+    ``close[i]`` says entries i and i + 1 are too close to order as they stand.
+    Returns the positions of every entry in such a run, and where each run starts
+    within those positions (a run opens where the gap before it is not close).
+    """
+    member = np.zeros(close.size + 1, dtype=bool)
+    member[1:] |= close
+    member[:-1] |= close
+    pos = np.flatnonzero(member)
+    opens = np.ones(pos.size, dtype=bool)
+    opens[1:] = ~close[pos[1:] - 1]
+    return pos, np.flatnonzero(opens)
+
+
 def _repair_runs(P, rows_g, dist, ind, row, tol, stable=False):
     """Re-sort, in place, the runs of sorted candidates that the Gram distances cannot order.
 
@@ -519,13 +535,7 @@ def _repair_runs(P, rows_g, dist, ind, row, tol, stable=False):
     near &= dist[1:] - dist[:-1] <= 2.0 * tol[row[:-1]]
     if not near.any():
         return
-    member = np.zeros(dist.size, dtype=bool)
-    member[1:] |= near
-    member[:-1] |= near
-    pos = np.flatnonzero(member)
-    opens = np.ones(pos.size, dtype=bool)
-    opens[1:] = ~near[pos[1:] - 1]  # a run opens where the gap before it is wide
-    starts = np.flatnonzero(opens)
+    pos, starts = _close_runs(near)
     sizes = np.diff(np.append(starts, pos.size))
     cols = ind[pos]
     copies = None
@@ -581,13 +591,7 @@ def _settle_exactly(P, r, cols, exact, run):
     close &= exact[1:] > 0
     if not close.any():
         return
-    member = np.zeros(exact.size, dtype=bool)
-    member[1:] |= close
-    member[:-1] |= close
-    pos = np.flatnonzero(member)
-    opens = np.ones(pos.size, dtype=bool)
-    opens[1:] = ~close[pos[1:] - 1]
-    starts = np.flatnonzero(opens)
+    pos, starts = _close_runs(close)
     # a group of copies of one point is an exact tie, already in index order
     lab = P.labels()[cols[pos]]
     mixed = ~_uniform_runs(lab, starts, np.append(starts[1:], pos.size) - 1)
