@@ -79,7 +79,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._array_api import acc_dtype, device_of, get_namespace, ldexp, matmul, pow2_exponent, sq_sum, to_numpy
-from ._validation import check_nonconstant, check_representation_xp, check_same_samples
+from ._validation import check_nonconstant, check_prepared_pair, check_representation_xp
 
 __all__ = [
     "SHAPE_PARAMETER_CONSTRAINTS",
@@ -626,12 +626,7 @@ def combine_shape(PX, PY):
     -------
     ShapeAlignment
     """
-    if (PX.alpha, PX.scale, PX.width) != (PY.alpha, PY.scale, PY.width):
-        raise ValueError(
-            "PX and PY were prepared with different settings: "
-            f"(alpha, scale, width) = {(PX.alpha, PX.scale, PX.width)} and {(PY.alpha, PY.scale, PY.width)}."
-        )
-    check_same_samples(PX.n_samples, PY.n_samples, names=("PX", "PY"))
+    check_prepared_pair(PX, PY, PreparedShape, ("alpha", "scale", "width"), "combine_shape")
     if isinstance(PX.Z, np.ndarray) != isinstance(PY.Z, np.ndarray):
         raise TypeError(
             "PX and PY were prepared from arrays of different libraries (one NumPy); prepare both "
