@@ -536,3 +536,24 @@ def test_persistence_summary_estimator_contract(rng):
     np.testing.assert_allclose(clone(est).fit(clouds).fit(clouds).transform(clouds), first)
     # one row per cloud, subset of clouds = subset of rows
     np.testing.assert_allclose(est.transform(clouds[1:]), first[1:])
+
+
+def test_landmark_subsampling_is_said_and_reproducible_with_an_int():
+    from skalign.persistence import rips_diagrams
+
+    rng = np.random.default_rng(7)
+    cloud = rng.normal(size=(60, 3))
+    with pytest.warns(UserWarning, match=r"1 point cloud\(s\) of up to 60 points.*random_state=None"):
+        rips_diagrams([cloud], homology_dimensions=(1,), max_points=40)
+    with pytest.warns(UserWarning, match="landmarks") as record:
+        a = rips_diagrams([cloud], homology_dimensions=(0, 1), max_points=40, random_state=3)
+    assert "random_state=None" not in str(record[0].message)
+    with pytest.warns(UserWarning):
+        b = rips_diagrams([cloud], homology_dimensions=(0, 1), max_points=40, random_state=3)
+    for da, db in zip(a[0], b[0]):
+        np.testing.assert_array_equal(da, db)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rips_diagrams([cloud], homology_dimensions=(1,), max_points=60)  # nothing subsampled, no warning
