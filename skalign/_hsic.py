@@ -90,12 +90,15 @@ __all__ = [
 RBF_MAX_SAMPLES = 10_000
 
 KERNELS = ("linear", "rbf")
+#: bandwidth rules: the median squared distance over the pairs i < j, or over all n²
+#: entries of the distance matrix, diagonal zeros included (Kornblith et al.'s code)
+SIGMA_RULES = ("median", "median_all")
 METHODS = ("auto", "feature", "gram")
 
 #: Constraints of the hyper-parameters every CKA function and estimator shares.
 CKA_PARAMETER_CONSTRAINTS = {
     "kernel": [StrOptions(set(KERNELS))],
-    "sigma": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
+    "sigma": [StrOptions(set(SIGMA_RULES)), Interval(Real, 0, None, closed="neither")],
     "sigma_fraction": [Interval(Real, 0, None, closed="neither")],
     "debiased": ["boolean"],
 }
@@ -413,6 +416,22 @@ def _median_sq_distance_and_gram(Xc):
     return D, upper
 
 
+def _median_all_entries(upper, n):
+    """Median of the n x n squared-distance matrix from its upper triangle ``upper``.
+
+    Sorted, the n² entries are n diagonal zeros followed by each pair's value twice,
+    so entry k >= n of the sorted matrix is ``sort(upper)[(k - n) // 2]``.
+    """
+    lo, hi = (n * n - 1) // 2, (n * n) // 2
+    picks = sorted({(k - n) // 2 for k in (lo, hi) if k >= n})
+    part = np.partition(upper, picks) if picks else upper
+
+    def entry(k):
+        return 0.0 if k < n else float(part[(k - n) // 2])
+
+    return 0.5 * (entry(lo) + entry(hi))
+
+
 def _prepare_rbf(X, sigma, sigma_fraction, debiased, name):
     n = X.shape[0]
     # distances are translation-invariant; centring in float64 helps rounding
@@ -421,11 +440,12 @@ def _prepare_rbf(X, sigma, sigma_fraction, debiased, name):
     _check_varies(X, name, np, total_sq)
     D, upper = _median_sq_distance_and_gram(Xc)
     if isinstance(sigma, str):
-        med = float(np.median(upper, overwrite_input=True)) if upper.size else 0.0
+        med = _median_all_entries(upper, n) if sigma == "median_all" else (
+            float(np.median(upper, overwrite_input=True)) if upper.size else 0.0)
         if not med > 0:
             raise ValueError(
                 f"{name}: at least half of the pairs of rows are identical, so the median squared "
-                "distance is 0 and sigma='median' is undefined; pass a positive float sigma."
+                f"distance is 0 and sigma={sigma!r} is undefined; pass a positive float sigma."
             )
         sigma_scaled = float(sigma_fraction) * math.sqrt(med)
         sigma_used = math.ldexp(sigma_scaled, e)

@@ -535,3 +535,26 @@ def test_streaming_constant_column_and_first_row_alone(rng, debiased):
     acc = LinearCKAAccumulator(debiased=debiased).update(np.full((5, 2), 1e-300), Y[:5])
     with pytest.raises(ValueError, match="X has zero variance"):
         acc.value()
+
+
+@pytest.mark.parametrize("n", [7, 8, 40])
+def test_sigma_median_all_is_kornblith_median_over_all_entries(n):
+    from scipy.spatial.distance import cdist
+
+    from skalign.metrics import cka, prepare_cka
+
+    rng = np.random.default_rng(n)
+    X, Y = rng.normal(size=(n, 5)), rng.normal(size=(n, 3))
+    Y[:, 0] += X[:, 0]
+    sig = {}
+    for name, A in (("X", X), ("Y", Y)):
+        D = cdist(A, A, "sqeuclidean")
+        sig[name] = np.sqrt(np.median(D))  # all n² entries, diagonal zeros included
+        assert prepare_cka(A, kernel="rbf", sigma="median_all").sigma == pytest.approx(sig[name], rel=1e-12)
+        # the pairs-only median is larger: n zeros pull the all-entries median down
+        assert prepare_cka(A, kernel="rbf", sigma="median").sigma > sig[name]
+    H = np.eye(n) - 1.0 / n
+    K = H @ np.exp(-cdist(X, X, "sqeuclidean") / (2 * sig["X"] ** 2)) @ H
+    L = H @ np.exp(-cdist(Y, Y, "sqeuclidean") / (2 * sig["Y"] ** 2)) @ H
+    want = np.sum(K * L) / np.sqrt(np.sum(K * K) * np.sum(L * L))
+    assert cka(X, Y, kernel="rbf", sigma="median_all") == pytest.approx(want, rel=1e-10)

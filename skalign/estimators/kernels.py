@@ -37,8 +37,10 @@ class CKAScorer(BasePairedScorer):
     Parameters
     ----------
     kernel : {'linear', 'rbf'}, default='linear'
-    sigma : 'median' or float, default='median'
-        RBF bandwidth. 'median': σ = ``sigma_fraction`` x sqrt(median squared
+    sigma : {'median', 'median_all'} or float, default='median'
+        RBF bandwidth ('median_all': the median over all n² entries of the
+        distance matrix, diagonal zeros included, as Kornblith et al.'s code).
+        'median': σ = ``sigma_fraction`` x sqrt(median squared
         distance between distinct rows), computed separately for X and Y
         (Kornblith et al. 2019). A float is used as σ directly and
         ``sigma_fraction`` is ignored.
