@@ -283,8 +283,7 @@ def extract_activations(
         try:
             os.makedirs(out, exist_ok=True)
             probe = os.path.join(out, ".skalign_write_test")
-            with open(probe, "w"):
-                pass
+            open(probe, "w").close()
             os.remove(probe)
         except OSError as exc:
             raise ValueError(f"out={out!r} is not a writable folder: {exc}") from None
