@@ -174,6 +174,9 @@ def prepare_cka(
     Returns
     -------
     PreparedKernel
+        For float64 NumPy data whose column means are small next to their spread,
+        ``features`` is ``X`` itself (no n x d copy): do not modify ``X`` in place
+        while the prepared object is in use, or combine it after doing so.
     """
     if validate:
         X, _ = check_representation_xp(X, name=name, min_samples=4 if debiased else 2)
