@@ -106,6 +106,9 @@ __all__ = [
     "bootstrap",
     "compare",
     "calibrated_score",
+    "permutation_pvalue",
+    "draw_permutations",
+    "resampled_interval",
 ]
 
 ALTERNATIVES = ("greater", "less", "two-sided")
@@ -329,7 +332,37 @@ def _warn_floor(B, alternative, name, groups):
             )
 
 
-def _pvalue(observed, null, alternative):
+def permutation_pvalue(observed, null, alternative="greater"):
+    """The permutation p-value of ``observed`` against ``null``, and its Monte-Carlo error.
+
+    .. math::
+
+        p = \\frac{1 + \\#\\{b : s_b \\ge s\\}}{1 + B}, \\qquad
+        \\operatorname{se}(p) = \\sqrt{p (1 - p) / B}
+
+    for ``alternative='greater'`` (``'less'`` counts :math:`s_b \\le s`;
+    ``'two-sided'`` doubles the smaller one, capped at 1). A null value equal to
+    the observed one up to ``1e-12`` relative counts as "as extreme".
+
+    Parameters
+    ----------
+    observed : float
+        The statistic on the true pairing.
+    null : ndarray of shape (B,)
+        The statistic under B permutations.
+    alternative : {'greater', 'less', 'two-sided'}, default='greater'
+        The direction of the test.
+
+    Returns
+    -------
+    pvalue, pvalue_se : float
+        The p-value and its Monte-Carlo standard error.
+
+    References
+    ----------
+    See the module docstring, [1]_.
+    """
+    null = np.asarray(null, dtype=np.float64)
     B = null.size
     tol = _TIE * max(1.0, abs(observed))
     greater = (1.0 + np.count_nonzero(null >= observed - tol)) / (1.0 + B)
@@ -339,6 +372,66 @@ def _pvalue(observed, null, alternative):
 
 
 # ----------------------------------------------------------------------------- draws
+def draw_permutations(n_samples, n_permutations, *, groups=None, random_state=None):
+    """``n_permutations`` random permutations of ``range(n_samples)``, within ``groups``.
+
+    The permutations :func:`permutation_test` draws for the same ``random_state``
+    and ``groups``, so a caller that scores many pairs (a layer x layer matrix) can
+    apply one set of permutations to all of them.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    n_permutations : int
+        Number of permutations.
+    groups : array-like of shape (n_samples,), default=None
+        Exchangeability blocks: rows are permuted only within their group; every
+        group needs at least two members.
+    random_state : int, RandomState or None, default=None
+        Seeds the draws.
+
+    Returns
+    -------
+    ndarray of shape (n_permutations, n_samples)
+        Row ``b`` is permutation b: the permuted y is ``y[perms[b]]``.
+    """
+    rs = check_random_state(random_state)
+    codes = _check_groups(groups, n_samples)
+    return np.stack([_permutation(rs, n_samples, codes) for _ in range(n_permutations)])
+
+
+def resampled_interval(observed, distribution, confidence_level=0.95, method="percentile", jackknife=None):
+    """The percentile or BCa interval of a bootstrap ``distribution``.
+
+    Parameters
+    ----------
+    observed : float
+        The statistic on all rows.
+    distribution : ndarray of shape (B,)
+        The statistic on B resamples.
+    confidence_level : float, default=0.95
+        Coverage of the interval, in (0, 1).
+    method : {'percentile', 'bca'}, default='percentile'
+        ``'bca'`` needs ``jackknife``, the leave-one-out statistics.
+    jackknife : ndarray, default=None
+        Leave-one-out (or leave-one-group-out) statistics, for the acceleration.
+
+    Returns
+    -------
+    ConfidenceInterval
+        ``low`` and ``high``.
+
+    References
+    ----------
+    See the module docstring, [3]_.
+    """
+    if method == "bca" and jackknife is None:
+        raise ValueError("method='bca' needs jackknife, the leave-one-out statistics.")
+    return _interval(float(observed), np.asarray(distribution, dtype=np.float64), confidence_level, method,
+                     None if jackknife is None else np.asarray(jackknife, dtype=np.float64))
+
+
 def _permutation(rs, n, groups):
     """A uniformly random permutation of range(n), within groups when given."""
     if groups is None:
@@ -592,7 +685,7 @@ def permutation_test(
     rs = check_random_state(random_state)
     n = X.shape[0]
     null = _run(ev.permuted, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs)
-    p, se = _pvalue(observed, null, alternative)
+    p, se = permutation_pvalue(observed, null, alternative)
     return PermutationTestResult(observed, p, se, null, alternative)
 
 
@@ -867,9 +960,9 @@ def compare(
             return out
 
         null = _run(fn, _chunks(lambda: _swap(rs, n, codes), n_permutations, n_jobs), n_jobs)
-        p, p_se = _pvalue(d, null, alternative)
+        p, p_se = permutation_pvalue(d, null, alternative)
     else:
-        p, p_se = _pvalue(d, dist - d, alternative)
+        p, p_se = permutation_pvalue(d, dist - d, alternative)
     return ComparisonResult(d, s_y, s_z, ci, se, p, p_se, dist, null, alternative)
 
 

@@ -357,3 +357,20 @@ def test_bootstrap_cv_keeps_copies_of_a_stimulus_on_one_side():
         assert (kind_a, kind_b) == ("fit", "score")
         assert not train & test
     assert np.isfinite(res.bootstrap_distribution).all()
+
+
+def test_public_draws_are_the_permutation_tests_draws():
+    from skalign.inference import draw_permutations, permutation_pvalue
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 4))
+    Y = rng.normal(size=(30, 3))
+    groups = np.repeat(np.arange(6), 5)
+    res = permutation_test(CKAScorer(), X, Y, n_permutations=25, groups=groups, random_state=7)
+    perms = draw_permutations(30, 25, groups=groups, random_state=7)
+    # every permutation stays inside its group
+    assert all((groups[p] == groups).all() for p in perms)
+    brute = np.array([CKAScorer().fit(X, Y[p]).score(X, Y[p]) for p in perms])
+    np.testing.assert_allclose(res.null_distribution, brute, rtol=1e-12, atol=1e-15)
+    # the p-value by its definition, counted by hand
+    assert permutation_pvalue(res.statistic, brute)[0] == pytest.approx((1 + np.sum(brute >= res.statistic)) / 26)
