@@ -195,3 +195,39 @@ def test_pair_shape_warnings(rng):
         with pair_warnings_off():
             check_paired(rng.normal(size=(5, 2)), rng.normal(size=(5, 3)))
         warn_pair_shapes((20, 64), (20, 64), transposed=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_large_arrays_refuse_non_finite_values_anywhere(dtype, order, bad):
+    # arrays above 65,536 entries are screened by a BLAS product with ones
+    rng = np.random.default_rng(0)
+    for row, col in [(0, 0), (40_000, 3), (69_999, 7)]:
+        X = np.asarray(rng.normal(size=(70_000, 8)), dtype=dtype, order=order)
+        X[row, col] = bad
+        with pytest.raises(ValueError, match=r"X contains 1 (NaN|inf)"):
+            check_representation(X)
+    # finite data whose sum overflows pass
+    big = np.full((70_000, 2), np.finfo(dtype).max / 4, dtype=dtype, order=order)
+    assert check_representation(big).shape == (70_000, 2)
+
+
+def test_zero_variance_screen_equals_column_ranges():
+    from skalign._validation import check_nonconstant
+
+    rng = np.random.default_rng(1)
+    cases = [np.full((500, 3), 0.1), np.zeros((2, 1)), np.ones((10_000, 4))]
+    for n in (2, 9, 500, 40_000):
+        for where in (1, n // 2, n - 1):
+            X = np.full((n, 3), -2.5)
+            X[where, rng.integers(3)] = np.nextafter(-2.5, 0)  # one row one ulp away
+            cases.append(X)
+    cases.append(np.array([[0.0, 1.0], [-0.0, 1.0]]))  # -0.0 == 0.0: constant
+    for X in cases:
+        constant = not np.any(X.max(axis=0) > X.min(axis=0))  # brute force: every column's range
+        if constant:
+            with pytest.raises(ValueError, match="zero variance"):
+                check_nonconstant(X, "X")
+        else:
+            check_nonconstant(X, "X")
