@@ -47,17 +47,25 @@ mean over stimuli [4]_; its values are recentred on the full-sample statistic.
 Calibrated score
 ----------------
 Raw scores grow with width and depth even between unrelated networks, so they
-cannot be compared across models [5]_. :func:`calibrated_score` rescales the
-observed score by its permutation null,
+cannot be compared across models [5]_. :func:`calibrated_score` (Algorithm 1 of
+[5]_) measures the observed score from the critical value of its permutation
+null: with K permutations, :math:`\\tau` is the
+:math:`\\lceil (1 - \\alpha)(K + 1) \\rceil`-th smallest of the K + 1 values
+made of the observed score and the K permuted ones, and
 
 .. math::
 
-    s_{\\mathrm{cal}} = \\frac{s - \\bar s_0}{s_{\\max} - \\bar s_0},
+    s_{\\mathrm{cal}} = \\operatorname{clip}\\Big(\\frac{s - \\tau}{s_{\\max} - \\tau}, 0, 1\\Big),
 
-where :math:`\\bar s_0` is the mean of the null distribution and :math:`s_{\\max}`
-the top of the scorer's ``score_range``: 0 at chance, 1 at perfect alignment.
-This form is the standard null-mean calibration; it could not be checked
-against the text of [5]_, whose definition may differ.
+with :math:`s_{\\max}` the top of the scorer's ``score_range`` (for a scorer
+without a finite top, the unnormalised effect size :math:`\\max(s - \\tau, 0)`).
+It is 0 whenever the permutation test at level :math:`\\alpha` does not reject,
+so under the null it is positive with probability at most :math:`\\alpha`, and
+1 at perfect alignment. :func:`calibrated_layers` (Algorithm 2 of [5]_)
+calibrates an aggregate over a layer x layer matrix, the best pair's score
+(``'max'``) or the mean, against the null of the same aggregate, every layer of
+the second network permuted by the same permutation: the search for the best
+layer pair is part of the statistic, so its null is too.
 
 References
 ----------
@@ -79,6 +87,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -90,11 +99,18 @@ from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._validation import check_paired, check_random_state, check_same_samples, pair_warnings_off
+from ._validation import (
+    check_paired,
+    check_random_state,
+    check_representation,
+    check_same_samples,
+    pair_warnings_off,
+)
 from .base import BasePairedScorer
 
 __all__ = [
     "ALTERNATIVES",
+    "LAYER_AGGREGATES",
     "INTERVAL_METHODS",
     "INFERENCE_PARAMETER_CONSTRAINTS",
     "ConfidenceInterval",
@@ -102,10 +118,12 @@ __all__ = [
     "BootstrapResult",
     "ComparisonResult",
     "CalibratedScoreResult",
+    "CalibratedLayersResult",
     "permutation_test",
     "bootstrap",
     "compare",
     "calibrated_score",
+    "calibrated_layers",
     "permutation_pvalue",
     "draw_permutations",
     "resampled_interval",
@@ -113,6 +131,7 @@ __all__ = [
 
 ALTERNATIVES = ("greater", "less", "two-sided")
 INTERVAL_METHODS = ("percentile", "bca")
+LAYER_AGGREGATES = ("max", "mean")
 
 #: Constraints of the parameters the inference functions share.
 INFERENCE_PARAMETER_CONSTRAINTS = {
@@ -130,6 +149,10 @@ INFERENCE_PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "n_jobs": [Integral, None],
     "verbose": ["verbose"],
+    "alpha": [Interval(Real, 0, 1, closed="neither")],
+    "aggregate": [StrOptions(set(LAYER_AGGREGATES))],
+    "reps_a": "no_validation",
+    "reps_b": "no_validation",
 }
 
 #: Conventional level below which a user expects to be able to reject.
@@ -249,26 +272,79 @@ class CalibratedScoreResult:
     Attributes
     ----------
     calibrated_score : float
-        ``(statistic - null_mean) / (score_max - null_mean)``.
+        ``clip((statistic - threshold) / (max_score - threshold), 0, 1)``, or
+        ``max(statistic - threshold, 0)`` when ``max_score`` is None.
     statistic : float
         The raw score.
+    threshold : float
+        The critical value tau: the ``ceil((1 - alpha)(K + 1))``-th smallest of
+        the observed score and the K null scores.
     pvalue, pvalue_se : float
         Of the permutation test against the same null.
+    null_distribution : ndarray of shape (K,)
+        The score of every permutation.
     null_mean : float
         Mean of ``null_distribution``.
-    score_max : float
-        Top of the scorer's ``score_range``.
-    null_distribution : ndarray
-        The score of every permutation.
+    max_score : float or None
+        Top of the scorer's ``score_range``; None when it is infinite.
+    alpha : float
+        The level of the critical value.
     """
 
     calibrated_score: float
     statistic: float
+    threshold: float
     pvalue: float
     pvalue_se: float
-    null_mean: float
-    score_max: float
     null_distribution: np.ndarray
+    null_mean: float
+    max_score: float | None
+    alpha: float = 0.05
+
+
+@dataclass
+class CalibratedLayersResult:
+    """Result of :func:`calibrated_layers`.
+
+    Attributes
+    ----------
+    calibrated_score : float
+        The calibrated aggregate, as in :class:`CalibratedScoreResult`.
+    statistic : float
+        The aggregate (max or mean) of ``scores``.
+    threshold : float
+        The critical value of the aggregate's null.
+    pvalue, pvalue_se : float
+        Of the aggregate against its null.
+    null_distribution : ndarray of shape (K,)
+        The aggregate of every permuted score matrix.
+    null_mean : float
+        Mean of ``null_distribution``.
+    max_score : float or None
+        Top of the scorer's ``score_range``; None when it is infinite.
+    scores : pandas.DataFrame
+        The observed score of every layer pair (rows: layers of ``reps_a``,
+        columns: layers of ``reps_b``); NaN on the diagonal when ``reps_b`` is None.
+    best_pair : tuple or None
+        ``(name_a, name_b)`` of the pair that attains the max; None for ``'mean'``.
+    aggregate : str
+        'max' or 'mean'.
+    alpha : float
+        The level of the critical value.
+    """
+
+    calibrated_score: float
+    statistic: float
+    threshold: float
+    pvalue: float
+    pvalue_se: float
+    null_distribution: np.ndarray
+    null_mean: float
+    max_score: float | None
+    scores: object
+    best_pair: tuple | None
+    aggregate: str = "max"
+    alpha: float = 0.05
 
 
 # ----------------------------------------------------------------------------- checks
@@ -967,43 +1043,97 @@ def compare(
 
 
 # ----------------------------------------------------------------------------- calibrated score
+def _score_top(scorer):
+    """Top of the scorer's ``score_range``, None when it has none."""
+    top = float(_final_scorer(scorer).metadata()["score_range"][1])
+    return top if math.isfinite(top) else None
+
+
+def _critical_rank(K, alpha):
+    """The 1-based rank ``ceil((1 - alpha)(K + 1))`` of tau among the K + 1 values."""
+    # the tolerance keeps (1 - alpha)(K + 1) that is an integer up to rounding from moving up one rank
+    return min(K + 1, max(1, int(math.ceil((1.0 - alpha) * (K + 1) - 1e-9))))
+
+
+def _warn_alpha(K, alpha):
+    if _critical_rank(K, alpha) == K + 1:
+        warnings.warn(
+            f"n_permutations={K} is too few for alpha={alpha:g}: the critical value is the largest of the "
+            f"{K + 1} scores, the observed one included, so the calibrated score is always 0; use at least "
+            f"{int(math.ceil(1.0 / alpha)) - 1} permutations.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _calibrate(observed, null, alpha, top):
+    """tau, the calibrated value, the p-value and its error (Algorithm 1 of [5]_)."""
+    values = np.sort(np.append(null, observed))
+    tau = float(values[_critical_rank(null.size, alpha) - 1])
+    if observed <= tau:
+        value = 0.0
+    elif top is None:
+        value = observed - tau
+    elif top <= tau:
+        # the null reaches the top: any score above tau is as far above chance as a score can be
+        value = 1.0
+    else:
+        value = min(1.0, (observed - tau) / (top - tau))
+    p, se = permutation_pvalue(observed, null, "greater")
+    return float(value), tau, p, se
+
+
 @validate_params(
-    _constraints("scorer", "X", "y", "n_permutations", "groups", "cv", "random_state", "n_jobs", "verbose"),
+    _constraints("scorer", "X", "y", "n_permutations", "alpha", "groups", "cv", "random_state", "n_jobs", "verbose"),
     prefer_skip_nested_validation=True,
 )
 def calibrated_score(
-    scorer, X, y, *, n_permutations=999, groups=None, cv=None, random_state=None, n_jobs=None, verbose=0
+    scorer, X, y, *, n_permutations=999, alpha=0.05, groups=None, cv=None, random_state=None, n_jobs=None,
+    verbose=0,
 ):
-    """Alignment rescaled by its permutation null: 0 at chance, 1 at perfect alignment.
+    """Alignment net of its permutation null: 0 unless it beats chance at level alpha, 1 at the top.
+
+    The null-calibrated score of Gröger, Wen & Brbić [5]_ (their Algorithm 1).
+    With :math:`s` the observed score, :math:`s_1, \\dots, s_K` the scores with
+    y's rows permuted (as in :func:`permutation_test`, whose p-value comes with
+    it), and :math:`\\tau` the :math:`\\lceil (1 - \\alpha)(K + 1) \\rceil`-th
+    smallest of the K + 1 values :math:`\\{s, s_1, \\dots, s_K\\}` (this order
+    statistic, the observed score included, as in the authors' released code),
 
     .. math::
 
-        s_{\\mathrm{cal}} = \\frac{s - \\bar s_0}{s_{\\max} - \\bar s_0}
+        s_{\\mathrm{cal}} = \\operatorname{clip}\\Big(\\frac{s - \\tau}{s_{\\max} - \\tau}, 0, 1\\Big),
 
-    with :math:`\\bar s_0` the mean score over ``n_permutations`` permutations of
-    y's rows (as in :func:`permutation_test`, whose p-value comes with it) and
-    :math:`s_{\\max}` the top of the scorer's ``score_range``. Raw scores of
-    unrelated representations grow with width and depth, so only scores net of
-    their null can be compared across models (Gröger et al. [5]_). This is the
-    standard null-mean calibration; it was not checked against the paper's text,
-    whose definition may differ.
+    where :math:`s_{\\max}` is the top of the scorer's ``score_range``. For a
+    scorer whose range has no finite top the value is the unnormalised effect
+    size :math:`\\max(s - \\tau, 0)` and ``max_score`` is None. When the null
+    itself reaches :math:`s_{\\max}` a score above :math:`\\tau` calibrates to 1.
+
+    The value is positive only when the permutation test rejects at level
+    ``alpha`` (so under the null with probability at most ``alpha``), and it is
+    measured from the critical value of the null rather than from the raw
+    scale: raw scores of unrelated representations grow with width and depth,
+    calibrated ones do not, so these can be compared across models.
 
     Parameters
     ----------
     scorer : paired scorer
-        Its ``score_range`` must have a finite top.
+        A :class:`~skalign.base.BasePairedScorer` or a Pipeline ending in one.
     X : array-like of shape (n_samples, n_features_x)
         The first representation; rows are stimuli.
     y : array-like of shape (n_samples, n_features_y)
         The second representation, rows paired with X's.
     n_permutations : int, default=999
-        Permutations of the null.
+        K, the permutations of the null; at least ``1 / alpha - 1`` for the
+        value to be able to leave 0 (a warning says so).
+    alpha : float in (0, 1), default=0.05
+        Level of the critical value.
     groups : array-like of shape (n_samples,), default=None
         Exchangeability blocks, as in :func:`permutation_test`.
     cv : int, cross-validation generator or iterable, default=None
         Held-out scores, as in :func:`permutation_test`.
     random_state : int, RandomState or None, default=None
-        Seeds the permutations.
+        Seeds the permutations (the same ones as :func:`permutation_test` draws).
     n_jobs : int or None, default=None
         Workers (joblib).
     verbose : int, default=0
@@ -1012,29 +1142,221 @@ def calibrated_score(
     Returns
     -------
     CalibratedScoreResult
-        ``calibrated_score``, ``statistic``, ``pvalue``, ``null_mean`` and the rest.
+        ``calibrated_score``, ``statistic``, ``threshold``, ``pvalue`` and the rest.
 
     References
     ----------
     See the module docstring, [5]_ and [1]_.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign import CKAScorer
+    >>> from skalign.inference import calibrated_score
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 5))
+    >>> calibrated_score(CKAScorer(), X, 3 * X, n_permutations=99, random_state=0).calibrated_score
+    1.0
     """
-    top = _final_scorer(scorer).metadata()["score_range"][1]
-    if not math.isfinite(top):
-        raise ValueError(
-            f"scorer {type(_final_scorer(scorer)).__name__} has no finite top score (score_range ends at {top}); "
-            "a calibrated score needs one."
-        )
+    _warn_alpha(n_permutations, alpha)
     res = permutation_test(
         scorer, X, y, n_permutations=n_permutations, groups=groups, cv=cv, random_state=random_state,
         n_jobs=n_jobs, verbose=verbose,
     )
-    null_mean = float(np.mean(res.null_distribution))
-    if not top > null_mean:
-        raise ValueError(
-            f"The null scores average {null_mean:.6g}, not below the top score {top}: the calibration is "
-            "undefined (y is constant under permutation?)."
-        )
-    value = (res.statistic - null_mean) / (top - null_mean)
+    top = _score_top(scorer)
+    value, tau, p, se = _calibrate(res.statistic, res.null_distribution, alpha, top)
     return CalibratedScoreResult(
-        float(value), res.statistic, res.pvalue, res.pvalue_se, null_mean, float(top), res.null_distribution
+        value, res.statistic, tau, p, se, res.null_distribution, float(np.mean(res.null_distribution)), top,
+        float(alpha),
+    )
+
+
+def _as_layers(reps, arg):
+    """Names and arrays of a mapping name -> array, or of a list (named 0, 1, ...)."""
+    if isinstance(reps, Mapping):
+        items = list(reps.items())
+    elif isinstance(reps, (list, tuple)):
+        items = list(enumerate(reps))
+    else:
+        raise TypeError(
+            f"{arg} must be a mapping of name -> (n_samples, n_features) array, or a list of such arrays; "
+            f"got {type(reps).__name__}."
+        )
+    if not items:
+        raise ValueError(f"{arg} is empty; pass at least one layer.")
+    return [name for name, _ in items], [X for _, X in items]
+
+
+class _LayerScores:
+    """The score matrix of every layer pair, for the true pairing or with y's rows permuted.
+
+    Stateless scorers prepare every layer once, and a permutation relabels each
+    prepared layer of the second set once for all its pairs; fitted scorers and
+    pipelines fit and score a clone per pair.
+    """
+
+    def __init__(self, scorer, A, B, pairs):
+        self.scorer, self.final = scorer, _final_scorer(scorer)
+        self.pairwise = _is_pairwise(self.final)
+        self.reuse = scorer is self.final and self.final.metadata()["stateless"]
+        self.pairs = pairs
+        self.A, self.B = A, B
+        if self.reuse:
+            with pair_warnings_off():
+                self.PA = [self.final.prepare(X, f"reps_a[{i}]") for i, X in enumerate(A)]
+                self.PB = self.PA if B is A else [self.final.prepare(Y, f"reps_b[{j}]") for j, Y in enumerate(B)]
+
+    def matrix(self, perm=None):
+        S = np.full((len(self.A), len(self.B)), np.nan)
+        with pair_warnings_off():
+            for j in sorted({j for _, j in self.pairs}):
+                rows = [i for i, jj in self.pairs if jj == j]
+                if self.reuse:
+                    PB = self.PB[j] if perm is None else self.final.permute_prepared(self.PB[j], perm)
+                    if PB is None:
+                        PB = self.final.prepare(_take(self.B[j], perm, self.pairwise), "Y")
+                    for i in rows:
+                        S[i, j] = self.final.combine(self.PA[i], PB)
+                else:
+                    Y = self.B[j] if perm is None else _take(self.B[j], perm, self.pairwise)
+                    for i in rows:
+                        S[i, j] = clone(self.scorer).fit(self.A[i], Y).score(self.A[i], Y)
+        return S
+
+
+@validate_params(
+    _constraints("scorer", "reps_a", "reps_b", "aggregate", "n_permutations", "alpha", "groups", "random_state",
+                 "n_jobs", "verbose"),
+    prefer_skip_nested_validation=True,
+)
+def calibrated_layers(
+    scorer, reps_a, reps_b=None, *, aggregate="max", n_permutations=999, alpha=0.05, groups=None,
+    random_state=None, n_jobs=None, verbose=0,
+):
+    """Calibrated best (or mean) alignment over every layer pair of two networks.
+
+    The aggregation-aware calibration of Gröger, Wen & Brbić [5]_ (their
+    Algorithm 2). The score matrix :math:`S_{ij} = s(A_i, B_j)` over the layers
+    of both networks is reduced to :math:`T = \\max_{ij} S_{ij}` (``'max'``) or
+    its mean (``'mean'``). The null draws K permutations π of the stimuli and
+    applies the *same* π to every layer of B, :math:`T_b = \\max_{ij} s(A_i,
+    B_j[\\pi_b])`, and T is calibrated against :math:`T_1, \\dots, T_K` exactly
+    as in :func:`calibrated_score`:
+
+    .. math::
+
+        T_{\\mathrm{cal}} = \\operatorname{clip}\\Big(\\frac{T - \\tau}{s_{\\max} - \\tau}, 0, 1\\Big)
+
+    with :math:`\\tau` the :math:`\\lceil (1 - \\alpha)(K + 1) \\rceil`-th smallest
+    of :math:`\\{T, T_1, \\dots, T_K\\}` (:math:`\\max(T - \\tau, 0)` without a
+    finite top). Picking the best of many pairs inflates the raw maximum even
+    between unrelated networks, and more so the more layers there are; the
+    null of the maximum undergoes the same search, so the calibrated value
+    does not.
+
+    Stateless scorers prepare every layer once and a permutation relabels each
+    prepared layer of B once (``permute_prepared``; where it returns None the
+    permuted layer is prepared anew). Fitted scorers and pipelines fit and
+    score a clone per pair and permutation: correct, and as slow as that.
+
+    Parameters
+    ----------
+    scorer : paired scorer
+        A :class:`~skalign.base.BasePairedScorer` or a Pipeline ending in one.
+    reps_a : mapping of name -> array-like of shape (n_samples, n_features), or list
+        The layers of the first network (a list names them 0, 1, ...). Every
+        layer of both networks holds the same stimuli in the same row order.
+    reps_b : mapping or list, default=None
+        The layers of the second network, whose rows are permuted. None compares
+        ``reps_a`` with itself over the pairs of distinct layers (a layer's score
+        with itself is the top and says nothing); it then needs two layers.
+    aggregate : {'max', 'mean'}, default='max'
+        The best pair, or the mean over pairs.
+    n_permutations : int, default=999
+        K, the permutations of the null.
+    alpha : float in (0, 1), default=0.05
+        Level of the critical value.
+    groups : array-like of shape (n_samples,), default=None
+        Exchangeability blocks, as in :func:`permutation_test`.
+    random_state : int, RandomState or None, default=None
+        Seeds the permutations (the ones :func:`draw_permutations` draws).
+    n_jobs : int or None, default=None
+        Workers (joblib) over chunks of permutations.
+    verbose : int, default=0
+        Print progress when > 0.
+
+    Returns
+    -------
+    CalibratedLayersResult
+        ``calibrated_score``, ``statistic``, ``threshold``, ``pvalue``,
+        ``null_distribution``, ``scores`` (the observed matrix) and ``best_pair``.
+
+    References
+    ----------
+    See the module docstring, [5]_.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign import CKAScorer
+    >>> from skalign.inference import calibrated_layers
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 5))
+    >>> A = {"a1": X, "a2": rng.normal(size=(100, 5))}
+    >>> B = {"b1": rng.normal(size=(100, 4)), "b2": 2 * X}
+    >>> res = calibrated_layers(CKAScorer(), A, B, n_permutations=99, random_state=0)
+    >>> res.best_pair, res.calibrated_score
+    (('a1', 'b2'), 1.0)
+    """
+    import pandas as pd
+
+    final = _final_scorer(scorer)
+    self_compare = reps_b is None
+    names_a, raw_a = _as_layers(reps_a, "reps_a")
+    names_b, raw_b = (names_a, raw_a) if self_compare else _as_layers(reps_b, "reps_b")
+    if self_compare and len(names_a) < 2:
+        raise ValueError(
+            "reps_b=None compares the layers of reps_a with each other and needs at least two; "
+            f"reps_a has {len(names_a)}. Pass reps_b for one network against another."
+        )
+    with pair_warnings_off():
+        A = [check_representation(X, name=f"reps_a[{name!r}]", min_samples=final._min_samples())
+             for name, X in zip(names_a, raw_a)]
+        B = A if self_compare else [
+            check_representation(Y, name=f"reps_b[{name!r}]", min_samples=final._min_samples())
+            for name, Y in zip(names_b, raw_b)
+        ]
+    n = A[0].shape[0]
+    for arg, names, arrays in (("reps_a", names_a, A), ("reps_b", names_b, B)):
+        for name, Z in zip(names, arrays):
+            check_same_samples(Z.shape[0], n, names=(f"{arg}[{name!r}]", f"reps_a[{names_a[0]!r}]"))
+    codes = _check_groups(groups, n)
+    _warn_alpha(n_permutations, alpha)
+    pairs = [(i, j) for i in range(len(A)) for j in range(len(B)) if not (self_compare and i == j)]
+    mask = np.zeros((len(A), len(B)), dtype=bool)
+    mask[tuple(np.array(pairs).T)] = True
+    reduce = np.max if aggregate == "max" else np.mean
+    layers = _LayerScores(scorer, A, B if not self_compare else A, pairs)
+    S = layers.matrix()
+    observed = float(reduce(S[mask]))
+    rs = check_random_state(random_state)
+
+    def fn(chunk):
+        out = []
+        for b, perm in enumerate(chunk):
+            out.append(float(reduce(layers.matrix(perm)[mask])))
+            if verbose and (b + 1) % max(1, len(chunk) // 10) == 0:
+                print(f"[calibrated_layers] {b + 1}/{len(chunk)}")
+        return out
+
+    null = _run(fn, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs)
+    top = _score_top(scorer)
+    value, tau, p, se = _calibrate(observed, null, alpha, top)
+    best = None
+    if aggregate == "max":
+        i, j = np.unravel_index(np.argmax(np.where(mask, S, -np.inf)), S.shape)
+        best = (names_a[i], names_b[j])
+    table = pd.DataFrame(S, index=pd.Index(names_a, name="layer_a"), columns=pd.Index(names_b, name="layer_b"))
+    return CalibratedLayersResult(
+        value, observed, tau, p, se, null, float(np.mean(null)), top, table, best, aggregate, float(alpha)
     )

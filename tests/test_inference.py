@@ -8,7 +8,14 @@ from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from skalign import CKAScorer, MutualKNNScorer, ProcrustesScorer, TopologicalAlignmentSpectrum
-from skalign.inference import bootstrap, calibrated_score, compare, permutation_test
+from skalign.inference import (
+    bootstrap,
+    calibrated_layers,
+    calibrated_score,
+    compare,
+    draw_permutations,
+    permutation_test,
+)
 from skalign.metrics import linear_cka, tas_score
 
 FAMILIES = {
@@ -274,23 +281,163 @@ def test_compare_bootstrap_pvalue_for_different_widths():
     assert res.pvalue == 1 / 100
 
 
-def test_calibrated_score():
+def _tau_by_hand(observed, null, alpha):
+    # the ceil((1 - alpha)(K + 1))-th smallest of the K + 1 values, counted by hand
+    values = sorted([observed, *null])
+    rank = int(np.ceil(round((1 - alpha) * (len(null) + 1), 9)))
+    return values[rank - 1]
+
+
+def test_calibrated_score_against_a_hand_loop():
     rng = np.random.default_rng(17)
     X = rng.normal(size=(50, 3))
-    perfect = calibrated_score(CKAScorer(), X, 2 * X, n_permutations=30, random_state=0)
+    Y = X + 2.0 * rng.normal(size=(50, 3))
+    K = 79
+    res = calibrated_score(CKAScorer(), X, Y, n_permutations=K, random_state=1)
+    perms = draw_permutations(50, K, random_state=1)
+    null = np.array([linear_cka(X, Y[perm]) for perm in perms])
+    s = linear_cka(X, Y)
+    np.testing.assert_allclose(res.null_distribution, null, rtol=0, atol=1e-12)
+    assert res.statistic == pytest.approx(s, abs=1e-12)
+    tau = _tau_by_hand(s, null, 0.05)  # the 76th of 80
+    assert res.threshold == pytest.approx(tau, abs=1e-12)
+    expected = min(max((s - tau) / (1.0 - tau), 0.0), 1.0)
+    assert res.calibrated_score == pytest.approx(expected, abs=1e-12)
+    assert res.calibrated_score > 0  # real structure: the brute force above is not a trivial 0
+    assert res.pvalue == (1 + np.sum(null >= s - 1e-12)) / (K + 1)
+    assert res.max_score == 1.0 and res.null_mean == pytest.approx(null.mean())
+    # another level moves tau to another order statistic
+    res10 = calibrated_score(CKAScorer(), X, Y, n_permutations=K, alpha=0.1, random_state=1)
+    assert res10.threshold == pytest.approx(_tau_by_hand(s, null, 0.1), abs=1e-12)
+    assert res10.threshold <= res.threshold
+
+
+def test_calibrated_score_perfect_and_null_rate():
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(50, 3))
+    perfect = calibrated_score(CKAScorer(), X, 2 * X, n_permutations=39, random_state=0)
     assert perfect.calibrated_score == pytest.approx(1.0)
-    Y = X + rng.normal(size=(50, 3))
-    res = calibrated_score(CKAScorer(), X, Y, n_permutations=60, random_state=1)
-    test = permutation_test(CKAScorer(), X, Y, n_permutations=60, random_state=1)
-    assert np.array_equal(res.null_distribution, test.null_distribution)
-    assert res.pvalue == test.pvalue
-    m = test.null_distribution.mean()
-    assert res.calibrated_score == pytest.approx((test.statistic - m) / (1.0 - m))
-    # near 0 on average for independent pairs, although raw CKA is well above 0
-    null = [calibrated_score(CKAScorer(), X, rng.normal(size=(50, 3)), n_permutations=30, random_state=s)
-            for s in range(30)]
-    assert abs(np.mean([r.calibrated_score for r in null])) < 0.02
-    assert np.mean([r.statistic for r in null]) > 0.03
+    assert perfect.pvalue == 1 / 40
+    # under the null: positive only when the level-0.05 test rejects, so about 5% of the time
+    values, raw = [], []
+    for seed in range(200):
+        r = np.random.default_rng(1000 + seed)
+        A, B = r.normal(size=(20, 3)), r.normal(size=(20, 3))
+        res = calibrated_score(CKAScorer(), A, B, n_permutations=39, random_state=seed)
+        values.append(res.calibrated_score)
+        raw.append(res.statistic)
+        assert res.calibrated_score == 0 or res.pvalue <= 0.05
+    values = np.array(values)
+    assert np.mean(values == 0) > 0.9
+    assert 0.02 <= np.mean(values > 0) <= 0.09
+    assert np.mean(raw) > 0.1  # raw CKA of independent data is far from 0
+
+
+def test_calibrated_score_without_a_top():
+    # CKNNA's range has no finite top: the value is the unnormalised effect size max(s - tau, 0)
+    from skalign import CKNNAScorer
+
+    rng = np.random.default_rng(19)
+    X = rng.normal(size=(40, 3))
+    for Y, positive in ((X + 0.1 * rng.normal(size=(40, 3)), True), (rng.normal(size=(40, 3)), None)):
+        res = calibrated_score(CKNNAScorer(n_neighbors=5), X, Y, n_permutations=39, random_state=0)
+        assert res.max_score is None
+        tau = _tau_by_hand(res.statistic, res.null_distribution, 0.05)
+        assert res.calibrated_score == pytest.approx(max(res.statistic - tau, 0.0), abs=1e-12)
+        if positive:
+            assert res.calibrated_score > 0
+
+
+def test_calibrated_score_warns_when_it_cannot_leave_zero():
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(30, 3))
+    with pytest.warns(UserWarning, match="n_permutations=10"):
+        res = calibrated_score(CKAScorer(), X, X, n_permutations=10, random_state=0)
+    assert res.calibrated_score == 0.0  # tau is the largest value, the observed one
+    with pytest.raises(ValueError, match="alpha"):
+        calibrated_score(CKAScorer(), X, X, n_permutations=99, alpha=1.5)
+
+
+def test_calibrated_layers_one_layer_is_calibrated_score():
+    rng = np.random.default_rng(22)
+    X = rng.normal(size=(40, 3))
+    Y = X + 2 * rng.normal(size=(40, 3))
+    for scorer in (CKAScorer(), TopologicalAlignmentSpectrum(n_neighbors=5)):
+        one = calibrated_score(scorer, X, Y, n_permutations=59, random_state=3)
+        lay = calibrated_layers(scorer, {"x": X}, {"y": Y}, n_permutations=59, random_state=3)
+        np.testing.assert_array_equal(lay.null_distribution, one.null_distribution)
+        assert lay.statistic == one.statistic and lay.threshold == one.threshold
+        assert lay.calibrated_score == one.calibrated_score and lay.pvalue == one.pvalue
+        assert lay.best_pair == ("x", "y")
+
+
+def test_calibrated_layers_one_permutation_for_every_layer():
+    # brute force on 3 x 2 layers: each null value is the max over pairs with ONE permutation of all of B
+    rng = np.random.default_rng(23)
+    base = rng.normal(size=(30, 3))
+    A = [base + s * rng.normal(size=(30, 3)) for s in (0.5, 1.0, 2.0)]
+    B = {"b0": base + rng.normal(size=(30, 3)), "b1": rng.normal(size=(30, 4))}
+    K = 39
+    for aggregate, reduce in (("max", np.max), ("mean", np.mean)):
+        res = calibrated_layers(CKAScorer(), A, B, aggregate=aggregate, n_permutations=K, random_state=5)
+        perms = draw_permutations(30, K, random_state=5)
+        null = [reduce([[linear_cka(a, b[p]) for b in B.values()] for a in A]) for p in perms]
+        np.testing.assert_allclose(res.null_distribution, null, rtol=0, atol=1e-12)
+        S = np.array([[linear_cka(a, b) for b in B.values()] for a in A])
+        np.testing.assert_allclose(res.scores.to_numpy(), S, rtol=0, atol=1e-12)
+        assert list(res.scores.index) == [0, 1, 2] and list(res.scores.columns) == ["b0", "b1"]
+        assert res.statistic == pytest.approx(reduce(S), abs=1e-12)
+        tau = _tau_by_hand(res.statistic, null, 0.05)
+        assert res.threshold == pytest.approx(tau, abs=1e-12)
+        assert res.calibrated_score == pytest.approx(max(0.0, (res.statistic - tau) / (1 - tau)), abs=1e-12)
+    assert res.best_pair is None
+    res = calibrated_layers(CKAScorer(), A, B, n_permutations=K, random_state=5)
+    assert res.best_pair == (0, "b0")
+    # independent permutations per layer of B (a per-pair null) give other null values
+    rs = np.random.RandomState(5)
+    per_pair = [max(linear_cka(a, b[rs.permutation(30)]) for a in A for b in B.values()) for _ in range(K)]
+    assert not np.allclose(res.null_distribution, per_pair)
+
+
+def test_calibrated_layers_fitted_scorer_and_self_comparison():
+    rng = np.random.default_rng(24)
+    X = rng.normal(size=(30, 3))
+    A = {"l0": X, "l1": X @ rng.normal(size=(3, 3)) + 0.1 * rng.normal(size=(30, 3)), "l2": rng.normal(size=(30, 3))}
+    res = calibrated_layers(ProcrustesScorer(), A, n_permutations=19, random_state=0)
+    assert np.isnan(np.diag(res.scores.to_numpy())).all()
+    assert res.best_pair in {("l0", "l1"), ("l1", "l0")}
+    perms = draw_permutations(30, 19, random_state=0)
+    names = list(A)
+    null = []
+    for p in perms:
+        null.append(max(ProcrustesScorer().fit(A[a], A[b][p]).score(A[a], A[b][p])
+                        for a in names for b in names if a != b))
+    np.testing.assert_allclose(res.null_distribution, null, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="reps_a"):
+        calibrated_layers(CKAScorer(), {"only": X}, n_permutations=19)
+    with pytest.raises(TypeError, match="reps_b"):
+        calibrated_layers(CKAScorer(), A, X, n_permutations=19)
+    with pytest.raises(ValueError, match="same samples|rows|samples"):
+        calibrated_layers(CKAScorer(), A, {"short": X[:20]}, n_permutations=19)
+    with pytest.raises(ValueError, match="aggregate"):
+        calibrated_layers(CKAScorer(), A, aggregate="median", n_permutations=19)
+
+
+def test_calibrated_layers_more_layers_inflate_the_raw_max_not_the_calibrated_rate():
+    n, K, sets = 20, 39, 120
+    raw = {1: [], 6: []}
+    positive = {1: [], 6: []}
+    for seed in range(sets):
+        rng = np.random.default_rng(3000 + seed)
+        A = [rng.normal(size=(n, 3)) for _ in range(6)]
+        B = [rng.normal(size=(n, 3)) for _ in range(6)]
+        for L in (1, 6):
+            res = calibrated_layers(CKAScorer(), A[:L], B[:L], n_permutations=K, random_state=seed)
+            raw[L].append(res.statistic)
+            positive[L].append(res.calibrated_score > 0)
+    assert np.mean(raw[6]) > np.mean(raw[1]) + 0.05  # the best of 36 unrelated pairs looks aligned
+    for L in (1, 6):
+        assert 0.0 <= np.mean(positive[L]) <= 0.1
 
 
 def test_bad_input():
