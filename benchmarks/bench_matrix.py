@@ -11,6 +11,11 @@ Measures, in one run on one machine:
 4. with ``--gram-limit``: the float32 matrix of linear CKA (biased and debiased)
    against one Gram product of all layers stacked, Z = [L1 ... L12], ZᵀZ, its
    irreducible work, and the ratio of each.
+5. with ``--measures``: the same for the other measures whose pairs reduce to d x d
+   statistics (normalised Bures similarity, GULP, mean CCA): each is ZᵀZ plus a
+   d x d factorisation per layer or pair, so its ratio says what that costs. The
+   measures on n x n matrices (RSA, distance correlation, CKNNA) have no such
+   limit and are not in it.
 
 Usage::
 
@@ -67,6 +72,11 @@ def main(argv=None):
         action="store_true",
         help="also time the float32 matrix (linear CKA, biased and debiased) against one "
         "Gram product of all layers stacked, Z = [L1 ... LL], Z^T Z",
+    )
+    parser.add_argument(
+        "--measures",
+        action="store_true",
+        help="also time the float32 matrices of Bures, GULP and mean CCA against Z^T Z",
     )
     args = parser.parse_args(argv)
 
@@ -135,6 +145,8 @@ def main(argv=None):
 
     if args.gram_limit:
         gram_limit(layers)
+    if args.measures:
+        measures_limit(layers)
 
     for k in args.tas_k:
         for n_jobs in args.n_jobs[:1]:
@@ -164,6 +176,28 @@ def gram_limit(layers, repeat=2):
         "debiased linear CKA matrix": lambda: alignment_matrix(layers32, scorer=CKAScorer(debiased=True)),
     }
     print(f"float32 matrices against Z^T Z, Z of shape {Z.shape} ({load()})")
+    times, _ = interleaved_best_of(cases, repeat=repeat)
+    base = times["Z^T Z (all layers stacked)"]
+    for label, t in times.items():
+        print(f"  {label:30s} {t:8.3f} s  {t / base:5.2f} x Z^T Z")
+    print(f"  ({load()})")
+
+
+def measures_limit(layers, repeat=1):
+    """Matrices of the d x d measures on float32 layers against ZᵀZ (see item 5)."""
+    from _harness import interleaved_best_of, load
+
+    from skalign import BuresScorer, CCAScorer, GULPScorer, alignment_matrix
+
+    layers32 = {k: v.astype(np.float32) for k, v in layers.items()}
+    Z = np.hstack(list(layers32.values()))
+    cases = {
+        "Z^T Z (all layers stacked)": lambda: Z.T @ Z,
+        "Bures (NBS) matrix": lambda: alignment_matrix(layers32, scorer=BuresScorer()),
+        "GULP matrix": lambda: alignment_matrix(layers32, scorer=GULPScorer()),
+        "mean CCA matrix (in-sample)": lambda: alignment_matrix(layers32, scorer=CCAScorer(kind="mean")),
+    }
+    print(f"float32 matrices of the d x d measures against Z^T Z, Z of shape {Z.shape} ({load()})")
     times, _ = interleaved_best_of(cases, repeat=repeat)
     base = times["Z^T Z (all layers stacked)"]
     for label, t in times.items():
