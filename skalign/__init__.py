@@ -12,11 +12,11 @@ from ._checkpoint import CheckpointWarning  # noqa: E402
 from ._validation import RepresentationWarning  # noqa: E402
 from .matrix import alignment_matrix, pivot_alignment, plot_alignment_matrix  # noqa: E402
 from . import inference  # noqa: E402,F401
-from .inference import bootstrap, calibrated_score, compare, permutation_test  # noqa: E402
+from .inference import bootstrap, calibrated_layers, calibrated_score, compare, permutation_test  # noqa: E402
 from .estimators import *  # noqa: E402,F401,F403
 from .estimators import __all__ as _estimator_names  # noqa: E402
 
 __all__ = ["metrics", "__version__", *_estimator_names]
 __all__ += ["alignment_matrix", "pivot_alignment", "plot_alignment_matrix"]
-__all__ += ["inference", "permutation_test", "bootstrap", "compare", "calibrated_score"]
+__all__ += ["inference", "permutation_test", "bootstrap", "compare", "calibrated_score", "calibrated_layers"]
 __all__ += ["CheckpointWarning", "RepresentationWarning"]
