@@ -14,12 +14,32 @@ chunk (first row, then the mean, as the in-memory route does), multiplies it by
 the power of two that brings the largest absolute difference into [1/2, 1), and
 sums the products. The numbers equal the in-memory ones to rounding.
 
+The shape metrics and ridge regression need the column means and the centred
+products of several arrays at once (:func:`dask_moments`): one task per row
+block computes, from that block alone, its mean and the products of the rows
+centred at that mean, and the blocks are merged pairwise with the update of
+Chan, Golub & LeVeque (1979),
+
+.. math::
+
+    M_{ab} = M_a + M_b + \\frac{n_a n_b}{n_a + n_b}\\,\\delta\\delta^\\top,
+    \\qquad \\delta = \\bar x_b - \\bar x_a,
+
+so the data are read once, no product of uncentred rows is formed (an offset
+of 10⁶ times the spread costs no digit) and no task holds more than one row
+block. Values whose squares could overflow or underflow are divided by the
+exact power of two of the in-memory routes; that power is known only after a
+pass over the data, so such data (rare) are read a second time.
+
 This module imports Dask only when it is handed a Dask array.
 
 References
 ----------
 Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
 representations revisited. ICML.
+
+Chan, Golub & LeVeque (1979). Updating formulae and a pairwise algorithm for
+computing sample variances. Technical report STAN-CS-79-773, Stanford.
 """
 
 from __future__ import annotations
@@ -29,9 +49,10 @@ import sys
 
 import numpy as np
 
-from ._validation import check_same_samples
+from ._array_api import pow2_exponent
+from ._validation import check_column_ranges, check_same_samples
 
-__all__ = ["is_dask_array", "dask_linear_statistics"]
+__all__ = ["is_dask_array", "dask_linear_statistics", "as_dask_arrays", "dask_moments", "dask_scaled_moments"]
 
 
 def is_dask_array(X):
@@ -123,3 +144,195 @@ def dask_linear_statistics(X, Y, *, min_samples=2, names=("X", "Y")):
         "n": n, "xx": float(np.vdot(Gx, Gx)), "yy": float(np.vdot(Gy, Gy)), "xy": float(np.vdot(Gxy, Gxy)),
         "tx": float(tx), "ty": float(ty), "dxx": float(dxx), "dyy": float(dyy), "dxy": float(dxy),
     }
+
+
+# --------------------------------------------------------------------------- moments of several arrays
+def as_dask_arrays(arrays, names, *, min_samples=1, same_samples=True):
+    """Dask versions of ``arrays``, checked; NumPy-like ones take the row chunks of the first Dask array.
+
+    Parameters
+    ----------
+    arrays : sequence of array-like
+        At least one a Dask array.
+    names : sequence of str
+        Argument names for error messages.
+    min_samples : int
+    same_samples : bool
+        Whether all arrays must have the same number of rows (checked pairwise with the first).
+
+    Returns
+    -------
+    list of dask.array.Array
+    """
+    import dask.array as da
+
+    first = next(A for A in arrays if is_dask_array(A))
+    out = []
+    for A, name in zip(arrays, names):
+        if not is_dask_array(A):
+            A = np.asarray(A)
+            if A.ndim == 2 and A.shape[0] == first.shape[0]:
+                A = da.from_array(A, chunks=(first.chunks[0], -1))
+            else:
+                A = da.from_array(A)
+        _check_dask(A, name, min_samples)
+        out.append(A)
+    if same_samples:
+        for A, name in zip(out[1:], names[1:]):
+            check_same_samples(out[0].shape[0], A.shape[0], names=(names[0], name))
+    return out
+
+
+def _block_moments(blocks, exponents, centres, grams, crosses):
+    """Moments of one row block: see :func:`dask_moments`. None for a block without rows."""
+    n = blocks[0].shape[0]
+    if n == 0:
+        return None
+    part = {"n": n, "max": [], "min": [], "mean": [], "m2": [], "cross": {}}
+    dev = []
+    # overflow here is detected on the host from the column extremes, and the pass rerun scaled
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for b, e, c, g in zip(blocks, exponents, centres, grams):
+            b = np.asarray(b)
+            part["max"].append(b.max(axis=0))
+            part["min"].append(b.min(axis=0))
+            # a new array: the block may be a chunk other tasks read
+            D = np.ldexp(b.astype(np.float64), -e) if e else b.astype(np.float64, copy=True)
+            if c is not None:
+                D -= c
+            m = D.mean(axis=0)
+            D -= m
+            part["mean"].append(m)
+            part["m2"].append(D.T @ D if g else np.einsum("ij,ij->j", D, D))
+            dev.append(D)
+        for i, j in crosses:
+            part["cross"][i, j] = dev[i].T @ dev[j]
+    return part
+
+
+def _merge_two(a, b):
+    na, nb = a["n"], b["n"]
+    n = na + nb
+    f = na * nb / n
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        delta = [mb - ma for ma, mb in zip(a["mean"], b["mean"])]
+        m2 = [A + B + (np.outer(d, d) if A.ndim == 2 else d * d) * f for A, B, d in zip(a["m2"], b["m2"], delta)]
+        cross = {(i, j): C + b["cross"][i, j] + np.outer(delta[i], delta[j]) * f for (i, j), C in a["cross"].items()}
+        mean = [ma + d * (nb / n) for ma, d in zip(a["mean"], delta)]
+    return {"n": n, "max": [np.maximum(x, y) for x, y in zip(a["max"], b["max"])],
+            "min": [np.minimum(x, y) for x, y in zip(a["min"], b["min"])],
+            "mean": mean, "m2": m2, "cross": cross}
+
+
+def _merge_moments(*parts):
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    acc = parts[0]
+    for p in parts[1:]:
+        acc = _merge_two(acc, p)
+    return acc
+
+
+def dask_moments(arrays, *, exponents=None, centres=None, grams=None, crosses=(), fan_in=8):
+    """Column extremes, means and centred second moments of Dask arrays on the same rows, in one pass.
+
+    With :math:`D_i = x_i 2^{-e_i} - c_i` (float64) for array :math:`i`, its mean
+    :math:`\\bar d_i` and :math:`D_i^c = D_i - \\bar d_i`, the result holds
+    :math:`D_i^{c\\top} D_i^c` (or its diagonal), :math:`D_i^{c\\top} D_j^c` for the
+    requested pairs, and the column maxima and minima of the values given. Each
+    row block is one task that reads each array's block once (rechunked to the
+    row chunks of the first array, at full width); blocks are merged by the
+    update of the module docstring, in a tree of ``fan_in`` parts per task.
+
+    Parameters
+    ----------
+    arrays : list of dask.array.Array
+        Checked (see :func:`as_dask_arrays`), with equal numbers of rows.
+    exponents : list of int, optional
+        :math:`e_i`; default 0.
+    centres : list of ndarray or None, optional
+        :math:`c_i` (NumPy, in the units after scaling); default None (0).
+    grams : list of bool, optional
+        Whether to form the full :math:`d_i \\times d_i` product (else only its
+        diagonal); default True.
+    crosses : sequence of (int, int)
+        Pairs ``(i, j)`` whose cross-product is wanted.
+
+    Returns
+    -------
+    dict
+        ``n``; lists ``max``, ``min`` (in each array's dtype), ``mean``
+        (:math:`\\bar d_i`), ``m2``; dict ``cross`` keyed by the pairs.
+    """
+    import dask
+    from dask import delayed
+
+    k = len(arrays)
+    exponents = [0] * k if exponents is None else [int(e) for e in exponents]
+    centres = [None] * k if centres is None else list(centres)
+    grams = [True] * k if grams is None else [bool(g) for g in grams]
+    rows = arrays[0].chunks[0]
+    columns = [A.rechunk({0: rows, 1: -1}).to_delayed().ravel() for A in arrays]
+    parts = [delayed(_block_moments, pure=True)(list(blocks), exponents, centres, grams, list(crosses))
+             for blocks in zip(*columns)]
+    while len(parts) > 1:
+        parts = [delayed(_merge_moments, pure=True)(*parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
+    (result,) = dask.compute(parts[0])
+    return result
+
+
+def _peak_exponent(result, i, dtype):
+    """The power-of-two exponent the in-memory routes use for array ``i`` (``when='extreme'``)."""
+    # the in-memory checks make integers float64 and float16 float32
+    dtype = np.result_type(dtype, np.float32) if np.dtype(dtype).kind == "f" else np.float64
+    peak = np.array([result["max"][i].max(), result["min"][i].min()]).astype(dtype)
+    return pow2_exponent(peak, when="extreme")
+
+
+def dask_scaled_moments(arrays, names, *, grams=None, crosses=(), nonconstant=True, exponent=None,
+                        centre=None):
+    """:func:`dask_moments` at the power-of-two scale of the in-memory routes, with their checks.
+
+    A first pass at the guessed exponents; when the column extremes it returns
+    call for other exponents (values whose squares overflow or underflow), a
+    second pass at those.
+
+    Parameters
+    ----------
+    arrays : list of dask.array.Array
+    names : list of str
+    grams, crosses
+        As in :func:`dask_moments`.
+    nonconstant : bool
+        Raise when an array has zero variance.
+    exponent : callable, optional
+        ``exponent(i, e)``: the exponent to use for array ``i`` when its
+        in-memory exponent is ``e`` (default ``e``). Called with ``e=None``
+        for the first guess, which it must give without the data.
+    centre : callable, optional
+        ``centre(i, e)``: :math:`c_i` for exponent ``e`` (default None).
+
+    Returns
+    -------
+    result : dict
+        As :func:`dask_moments`.
+    exponents : list of int
+    """
+    exponent = (lambda i, e: 0 if e is None else e) if exponent is None else exponent
+    centre = (lambda i, e: None) if centre is None else centre
+    k = len(arrays)
+    exps = [exponent(i, None) for i in range(k)]
+    while True:
+        result = dask_moments(arrays, exponents=exps, centres=[centre(i, exps[i]) for i in range(k)],
+                              grams=grams, crosses=crosses)
+        for i, name in enumerate(names):
+            if not (np.isfinite(result["max"][i]).all() and np.isfinite(result["min"][i]).all()):
+                raise ValueError(f"{name} contains NaN or inf values; remove or impute them before comparing "
+                                 "representations.")
+            if nonconstant:
+                check_column_ranges(result["max"][i], result["min"][i], name, result["n"])
+        want = [exponent(i, _peak_exponent(result, i, arrays[i].dtype)) for i in range(k)]
+        if want == exps:
+            return result, exps
+        exps = want

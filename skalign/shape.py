@@ -79,6 +79,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._array_api import acc_dtype, device_of, get_namespace, ldexp, matmul, pow2_exponent, sq_sum, to_numpy
+from ._dask import as_dask_arrays, dask_scaled_moments, is_dask_array
 from ._validation import check_nonconstant, check_prepared_pair, check_representation_xp
 
 __all__ = [
@@ -261,12 +262,17 @@ class ShapeTransform:
         """:math:`\\|\\phi(X)\\|_F^2 / u_{\\mathrm{out}}^2` from centred rows without forming :math:`\\phi(X)`."""
         xp = get_namespace(Xc)
         if self.matrix is None:
-            return float(sq_sum(Xc, xp)) * self.factor**2
-        if gram is None:
-            gram = Xc.T @ Xc
-        acc = acc_dtype(xp, Xc)
-        A = xp.astype(self.matrix, acc)
-        return float(xp.sum(A * (xp.astype(gram, acc) @ A)))
+            return _mapped_sq_norm(self, float(sq_sum(Xc, xp)), None, xp)
+        return _mapped_sq_norm(self, None, Xc.T @ Xc if gram is None else gram, xp)
+
+
+def _mapped_sq_norm(t, sq, gram, xp):
+    """:math:`\\|\\phi(X)\\|_F^2 / u_{\\mathrm{out}}^2` from ``sq`` = :math:`\\|X^c\\|_F^2` (no matrix) or the Gram."""
+    if t.matrix is None:
+        return sq * t.factor**2
+    acc = acc_dtype(xp, gram)
+    A = xp.astype(t.matrix, acc)
+    return float(xp.sum(A * (xp.astype(gram, acc) @ A)))
 
 
 @dataclass(frozen=True)
@@ -312,8 +318,12 @@ class PreparedShape:
 # --------------------------------------------------------------------------- the map phi
 def _spectrum(Xc, n, xp):
     """Eigenvalues (decreasing) and eigenvectors of the covariance of centred rows, and the Gram."""
-    gram = Xc.T @ Xc
-    lam, V = xp.linalg.eigh(xp.astype(gram, acc_dtype(xp, Xc)) / n)
+    return _gram_spectrum(Xc.T @ Xc, n, xp)
+
+
+def _gram_spectrum(gram, n, xp):
+    """:func:`_spectrum` from the Gram :math:`X^{c\\top} X^c` of ``n`` rows."""
+    lam, V = xp.linalg.eigh(xp.astype(gram, acc_dtype(xp, gram)) / n)
     # eigh returns increasing eigenvalues
     lam, V = xp.flip(lam), xp.flip(V, axis=1)
     return xp.where(lam > 0, lam, xp.zeros_like(lam)), V, gram
@@ -360,16 +370,37 @@ def _fit_transform(X, alpha, center, scale, n_components, name, xp):
     check_nonconstant(X, name, xp=xp)
     n, d = X.shape
     Xc, mean, unit = _centred(X, center, xp)
+    if not _needs_gram(alpha, n_components, d):
+        t = _transform_from_moments(n, mean, unit, float(sq_sum(Xc, xp)), None, alpha, center, scale,
+                                    n_components, name, X.dtype, xp)
+        return t, Xc, None
+    gram = Xc.T @ Xc
+    t = _transform_from_moments(n, mean, unit, None, gram, alpha, center, scale, n_components, name, X.dtype, xp)
+    return t, Xc, gram
+
+
+def _needs_gram(alpha, n_components, d):
+    """Whether :math:`\\phi_\\alpha` needs the covariance (whitening or PCA), not only the total variance."""
+    return not (alpha == 1.0 and (n_components is None or int(n_components) >= d))
+
+
+def _transform_from_moments(n, mean, unit, sq, gram, alpha, center, scale, n_components, name, dtype, xp):
+    """:math:`\\phi_\\alpha` from the moments of the (scaled, centred) training rows.
+
+    ``sq`` is :math:`\\|X^c\\|_F^2` (used when no whitening or PCA is asked) and ``gram``
+    :math:`X^{c\\top}X^c` (used otherwise); ``mean`` and ``unit`` are those of :func:`_centred`.
+    The in-memory and the Dask routes both finish here.
+    """
+    d = gram.shape[0] if gram is not None else None
     out_unit = 1.0 if scale else unit
+    if gram is None:
+        return ShapeTransform(mean, None, _normaliser(sq / n, scale), unit, out_unit)
     k = d if n_components is None else min(int(n_components), d)
-    if alpha == 1.0 and k == d:
-        variance = float(sq_sum(Xc, xp)) / n
-        return ShapeTransform(mean, None, _normaliser(variance, scale), unit, out_unit), Xc, None
-    lam, V, gram = _spectrum(Xc, n, xp)
-    w = _component_weights(lam, k, alpha, n_dof=n - int(center), dtype=X.dtype, name=name, xp=xp)
+    lam, V, _ = _gram_spectrum(gram, n, xp)
+    w = _component_weights(lam, k, alpha, n_dof=n - int(center), dtype=dtype, name=name, xp=xp)
     factor = _normaliser(float(xp.sum(lam[:k] * w**2)), scale)
-    matrix = xp.astype(V[:, :k] * (w * factor), X.dtype)
-    return ShapeTransform(mean, matrix, factor, unit, out_unit), Xc, gram
+    matrix = xp.astype(V[:, :k] * (w * factor), dtype)
+    return ShapeTransform(mean, matrix, factor, unit, out_unit)
 
 
 @validate_params({**_ONE_SIDE, "n_components": [Interval(Integral, 1, None, closed="left"), None],
@@ -404,6 +435,8 @@ def fit_shape_transform(X, *, alpha=1.0, center=True, scale=True, n_components=N
         Zero-variance ``X``; or ``alpha < 1`` with fewer rows than components or a singular
         covariance, which no ``alpha < 1`` can whiten.
     """
+    if is_dask_array(X):
+        return _dask_fit((X,), float(alpha), center, scale, n_components=n_components, names=(name,))
     X, _ = check_representation_xp(X, name=name, min_samples=2)
     return _fit_transform(X, float(alpha), center, scale, n_components, name, get_namespace(X))[0]
 
@@ -438,6 +471,11 @@ def optimal_rotation(Zx, Zy):
     -------
     Q : ndarray of shape (d_x, d_y)
     """
+    if is_dask_array(Zx) or is_dask_array(Zy):
+        raise TypeError(
+            "Zx or Zy is a Dask array; optimal_rotation takes mapped shapes in memory. For Dask input "
+            "use fit_shape_pair, which learns the rotation from d x d sums over row chunks."
+        )
     Zx, Zy, _ = check_representation_xp(Zx, Zy, name="Zx", name_y="Zy")
     xp = get_namespace(Zx, Zy)
     Zx = ldexp(Zx, -pow2_exponent(Zx, xp, when="extreme"), xp)
@@ -454,11 +492,52 @@ def _fit_pair(X, Y, alpha, center, scale, width, xp):
     k = min(X.shape[1], Y.shape[1]) if width == "pca" else None
     tx, Xc, gx = _fit_transform(X, alpha, center, scale, k, "X", xp)
     ty, Yc, gy = _fit_transform(Y, alpha, center, scale, k, "Y", xp)
-    C = ty.project_cross(tx.project_cross(matmul(Xc.T, Yc, xp), 0), 1)
+    return _pair_from_moments(tx, ty, matmul(Xc.T, Yc, xp), tx.sq_norm(Xc, gx), ty.sq_norm(Yc, gy),
+                              X.shape[0], xp)
+
+
+def _pair_from_moments(tx, ty, cross, sq_norm_x, sq_norm_y, n, xp):
+    """Rotation and in-sample alignment from :math:`X^{c\\top}Y^c` and the mapped squared norms."""
+    C = ty.project_cross(tx.project_cross(cross, 0), 1)
     Q, s = _polar(C, xp)
-    stats = ShapeAlignment(float(xp.sum(s)), tx.sq_norm(Xc, gx), ty.sq_norm(Yc, gy), X.shape[0],
-                           tx.output_unit, ty.output_unit)
+    stats = ShapeAlignment(float(xp.sum(s)), sq_norm_x, sq_norm_y, n, tx.output_unit, ty.output_unit)
     return tx, ty, Q, stats
+
+
+def _dask_fit(arrays, alpha, center, scale, *, width="zero_pad", n_components=None, names=("X", "Y")):
+    """:func:`_fit_pair` (or, for one array, :func:`_fit_transform`'s map) from moments summed by Dask.
+
+    One pass over the row blocks forms the means, the centred Grams (or only their
+    traces when no whitening or PCA needs them) and the cross-product; the host then
+    finishes with the in-memory code.
+    """
+    arrays = as_dask_arrays(arrays, names, min_samples=2)
+    widths = [A.shape[1] for A in arrays]
+    k = min(widths) if width == "pca" and len(arrays) == 2 else n_components
+    grams = [_needs_gram(alpha, k, d) for d in widths]
+    crosses = [(0, 1)] if len(arrays) == 2 else []
+    st, exps = dask_scaled_moments(arrays, list(names), grams=grams, crosses=crosses)
+    n = st["n"]
+    xp = get_namespace(np.zeros(1))
+    transforms, norms, dev = [], [], []
+    for i, A in enumerate(arrays):
+        m, M = st["mean"][i], st["m2"][i]
+        if not center:
+            # moments about 0, as the in-memory route forms them without centring
+            M = M + n * (np.outer(m, m) if M.ndim == 2 else m * m)
+        dev.append(m)
+        dtype = A.dtype if A.dtype.kind == "f" and A.dtype.itemsize >= 4 else np.float64
+        sq, gram = (None, M) if grams[i] else (float(M.sum()), None)
+        t = _transform_from_moments(n, ldexp(m, exps[i]) if center else None, math.ldexp(1.0, exps[i]), sq, gram,
+                                    alpha, center, scale, k, names[i], dtype, xp)
+        transforms.append(t)
+        norms.append(_mapped_sq_norm(t, sq, gram, xp))
+    if len(arrays) == 1:
+        return transforms[0]
+    C = st["cross"][0, 1]
+    if not center:
+        C = C + n * np.outer(dev[0], dev[1])
+    return _pair_from_moments(*transforms, C, *norms, n, xp)
 
 
 @validate_params({**_ONE_SIDE, "width": SHAPE_PARAMETER_CONSTRAINTS["width"], "validate": ["boolean"]},
@@ -491,6 +570,8 @@ def fit_shape_pair(X, Y, *, alpha=1.0, center=True, scale=True, width="zero_pad"
     alignment : ShapeAlignment
         The in-sample statistics.
     """
+    if is_dask_array(X) or is_dask_array(Y):
+        return _dask_fit((X, Y), float(alpha), center, scale, width=width)
     if validate:
         X, Y, _ = check_representation_xp(X, Y, min_samples=2)
     return _fit_pair(X, Y, float(alpha), center, scale, width, get_namespace(X, Y))
@@ -532,6 +613,8 @@ def transfer_shape_alignment(transform_x, transform_y, rotation, X, Y, *, valida
     ValueError
         Rows whose mapped values exceed the float range.
     """
+    if is_dask_array(X) or is_dask_array(Y):
+        return _dask_transfer(transform_x, transform_y, rotation, X, Y)
     if validate:
         X, Y, _ = check_representation_xp(X, Y, min_samples=1)
     if isinstance(rotation, np.ndarray) != isinstance(X, np.ndarray):
@@ -545,10 +628,55 @@ def transfer_shape_alignment(transform_x, transform_y, rotation, X, Y, *, valida
     vx = max(transform_x.unit, math.ldexp(1.0, pow2_exponent(X, xp, when="extreme")))
     vy = max(transform_y.unit, math.ldexp(1.0, pow2_exponent(Y, xp, when="extreme")))
     Xc, Yc = transform_x.centred(X, vx), transform_y.centred(Y, vy)
-    C = transform_y.project_cross(transform_x.project_cross(matmul(Xc.T, Yc, xp), 0), 1)
+    return _transfer_from_moments(transform_x, transform_y, rotation, matmul(Xc.T, Yc, xp),
+                                  transform_x.sq_norm(Xc), transform_y.sq_norm(Yc), X.shape[0], vx, vy, xp)
+
+
+def _dask_transfer(tx, ty, rotation, X, Y):
+    """:func:`transfer_shape_alignment` from the moments of new rows summed by Dask, about the training means."""
+    if not isinstance(rotation, np.ndarray):
+        raise TypeError(
+            f"The shape maps were learned on {type(rotation).__module__}.{type(rotation).__name__} arrays; "
+            "Dask rows are scored with maps learned on NumPy or Dask arrays."
+        )
+    X, Y = as_dask_arrays((X, Y), ("X", "Y"), min_samples=1)
+    transforms = (tx, ty)
+    for side, (t, A, name) in enumerate(((tx, X, "X"), (ty, Y, "Y"))):
+        width = t.matrix.shape[0] if t.matrix is not None else rotation.shape[side]
+        if A.shape[1] != width:
+            raise ValueError(f"{name} has {A.shape[1]} features but the maps were learned on {width}.")
+    # the exponent of each training unit; rows far larger are divided by their own power of two
+    base = [math.frexp(t.unit)[1] - 1 for t in transforms]
+
+    def exponent(i, e):
+        return base[i] if e is None else max(base[i], e)
+
+    def centre(i, e):
+        mean = transforms[i].mean
+        return None if mean is None else np.ldexp(np.asarray(mean, dtype=np.float64), -e)
+
+    grams = [t.matrix is not None for t in transforms]
+    st, exps = dask_scaled_moments([X, Y], ["X", "Y"], grams=grams, crosses=[(0, 1)], nonconstant=False,
+                                   exponent=exponent, centre=centre)
+    n = st["n"]
+    xp = get_namespace(rotation)
+    norms = []
+    for i, t in enumerate(transforms):
+        m, M = st["mean"][i], st["m2"][i]
+        # moments about the training mean, as the in-memory route forms them
+        M = M + n * (np.outer(m, m) if M.ndim == 2 else m * m)
+        norms.append(_mapped_sq_norm(t, None, M, xp) if grams[i] else _mapped_sq_norm(t, float(M.sum()), None, xp))
+    C = st["cross"][0, 1] + n * np.outer(st["mean"][0], st["mean"][1])
+    return _transfer_from_moments(tx, ty, rotation, C, *norms, n, math.ldexp(1.0, exps[0]),
+                                  math.ldexp(1.0, exps[1]), xp)
+
+
+def _transfer_from_moments(transform_x, transform_y, rotation, cross, sq_norm_x, sq_norm_y, n, vx, vy, xp):
+    """Held-out :class:`ShapeAlignment` from :math:`X^{c\\top}Y^c` of new rows and the mapped squared norms."""
+    C = transform_y.project_cross(transform_x.project_cross(cross, 0), 1)
     acc = acc_dtype(xp, C)
     inner = float(xp.sum(xp.astype(rotation, acc) * xp.astype(C, acc)))
-    stats = ShapeAlignment(inner, transform_x.sq_norm(Xc), transform_y.sq_norm(Yc), X.shape[0],
+    stats = ShapeAlignment(inner, sq_norm_x, sq_norm_y, n,
                            transform_x.output_unit * (vx / transform_x.unit),
                            transform_y.output_unit * (vy / transform_y.unit))
     for name, value in (("X", stats.sq_norm_x), ("Y", stats.sq_norm_y), ("X and Y", stats.inner)):
@@ -587,6 +715,11 @@ def prepare_shape(X, *, alpha=1.0, center=True, scale=True, width="zero_pad", na
     PreparedShape
     """
     alpha = float(alpha)
+    if is_dask_array(X):
+        raise TypeError(
+            f"{name} is a Dask array, but prepare_shape returns the mapped n x d rows themselves; for Dask "
+            "input use procrustes_score, shape_distance or fit_shape_pair, which need only d x d sums."
+        )
     X, _ = check_representation_xp(X, name=name, min_samples=2)
     xp = get_namespace(X)
     n_dof = X.shape[0] - int(center)
@@ -690,6 +823,8 @@ def procrustes_score(X, Y, *, alpha=1.0, center=True, scale=True, score_method="
     >>> round(procrustes_score(X, 3 * X @ Q + 1), 12)
     1.0
     """
+    if is_dask_array(X) or is_dask_array(Y):
+        return _dask_fit((X, Y), float(alpha), center, scale, width=width)[3].score(score_method)
     X, Y, _ = check_representation_xp(X, Y, min_samples=2)
     stats = _fit_pair(X, Y, float(alpha), center, scale, width, get_namespace(X, Y))[3]
     return stats.score(score_method)
@@ -721,6 +856,8 @@ def shape_distance(X, Y, *, alpha=1.0, center=True, scale=True, score_method="an
         :math:`\\theta \\in [0, \\pi/2]` on the rows given; with ``width='zero_pad'`` it is a
         metric (triangle inequality). Or :math:`d_E \\ge 0`.
     """
+    if is_dask_array(X) or is_dask_array(Y):
+        return _dask_fit((X, Y), float(alpha), center, scale, width=width)[3].distance(score_method)
     X, Y, _ = check_representation_xp(X, Y, min_samples=2)
     stats = _fit_pair(X, Y, float(alpha), center, scale, width, get_namespace(X, Y))[3]
     return stats.distance(score_method)
