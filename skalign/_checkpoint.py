@@ -3,8 +3,13 @@
 A checkpoint holds one row per finished cell, keyed by
 ``(a, b, scorer, params, fold)``: the two layer names, the scorer's name in the
 output table, a digest of the scorer's class and parameters
-(:func:`scorer_params_key`) and the fold (-1 without ``cv``), all stored as
-text so that a later run can match them.
+(:func:`scorer_params_key`, followed by the inference settings when the cell
+carries a p-value or an interval) and the fold (-1 without ``cv``, -2 for the
+cross-validated mean that carries the inference columns), all stored as text so
+that a later run can match them. Each row holds the ``score`` and the inference
+columns ``pvalue``, ``pvalue_se``, ``ci_low``, ``ci_high`` (empty, i.e. NaN, when
+not computed). Files written before the inference columns existed (six columns)
+are read as rows without inference and upgraded in place at the next write.
 
 Safety against the ways a run ends
 ----------------------------------
@@ -50,7 +55,13 @@ __all__ = ["Checkpoint", "CheckpointWarning", "scorer_params_key"]
 FLUSH_INTERVAL = 1.0
 
 #: The columns of a checkpoint; a CSV file adds ``crc`` after them.
-COLUMNS = ["a", "b", "scorer", "params", "fold", "score"]
+COLUMNS = ["a", "b", "scorer", "params", "fold", "score", "pvalue", "pvalue_se", "ci_low", "ci_high"]
+
+#: The values a row stores after its key.
+VALUE_COLUMNS = COLUMNS[5:]
+
+#: The columns written before the inference columns existed (still read).
+_SCORE_COLUMNS = COLUMNS[:6]
 
 #: The columns written before scorer parameters were part of the key.
 _UNKEYED_COLUMNS = ["a", "b", "scorer", "fold", "score"]
@@ -185,7 +196,10 @@ class Checkpoint:
 
     # -- reading ----------------------------------------------------------------
     def load(self):
-        """The finished cells on disk, as ``{(a, b, scorer, params, fold): score}``.
+        """The finished cells on disk, as ``{(a, b, scorer, params, fold): values}``.
+
+        ``values`` is the tuple of floats ``(score, pvalue, pvalue_se, ci_low,
+        ci_high)``, NaN where not computed.
 
         Rows that were cut off or do not match their checksum are dropped with a
         warning (their cells are recomputed); when a key appears twice (two runs
@@ -207,10 +221,10 @@ class Checkpoint:
                 return {}
             rows = self._read_csv() if self.format == "csv" else self._read_parquet()
         done = {}
-        for a, b, scorer, params, fold, score in rows:
-            if np.isnan(score):
+        for a, b, scorer, params, fold, *values in rows:
+            if np.isnan(values[0]):
                 continue  # nothing learnt: recompute
-            done.setdefault((a, b, scorer, params, fold), score)
+            done.setdefault((a, b, scorer, params, fold), tuple(values))
         return done
 
     def _read_parquet(self):
@@ -221,9 +235,10 @@ class Checkpoint:
                 f"checkpoint {self.path!r} exists but could not be read: {exc}"
             ) from exc
         self._check_columns(list(table.columns), COLUMNS)
+        table = _with_value_columns(table)
         return [
-            (str(a), str(b), str(s), str(p), int(f), float(v))
-            for a, b, s, p, f, v in table[COLUMNS].itertuples(index=False, name=None)
+            (str(a), str(b), str(s), str(p), int(f), *(float(v) for v in values))
+            for a, b, s, p, f, *values in table[COLUMNS].itertuples(index=False, name=None)
         ]
 
     def _read_csv(self):
@@ -238,10 +253,12 @@ class Checkpoint:
             if header_line.startswith(torn_tail):
                 return []  # empty, or killed while writing the header: no row was lost
             lines = [torn_tail]
-        self._check_columns(next(csv.reader([lines[0]]), []), COLUMNS + ["crc"])
+        header = next(csv.reader([lines[0]]), [])
+        self._check_columns(header, COLUMNS + ["crc"])
+        n_fields = len(header) - 1
         rows, bad = [], []
         for number, line in enumerate(lines[1:], start=2):
-            row = _parse_row(line)
+            row = _parse_row(line, n_fields)
             if row is None:
                 bad.append(number)
             else:
@@ -263,7 +280,7 @@ class Checkpoint:
         return rows
 
     def _check_columns(self, got, expected):
-        if got == expected:
+        if got == expected or [c for c in got if c != "crc"] == _SCORE_COLUMNS:
             return
         if [c for c in got if c != "crc"] == _UNKEYED_COLUMNS:
             raise ValueError(
@@ -278,8 +295,15 @@ class Checkpoint:
 
     # -- writing ----------------------------------------------------------------
     def add(self, key, value):
-        """Queue one finished cell; written at the next :meth:`flush` (at most ~1 s later)."""
-        self.pending.append((*key, float(value)))
+        """Queue one finished cell; written at the next :meth:`flush` (at most ~1 s later).
+
+        ``value`` is the score, or the tuple ``(score, pvalue, pvalue_se, ci_low,
+        ci_high)``.
+        """
+        values = np.full(len(VALUE_COLUMNS), np.nan)
+        given = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        values[: given.size] = given
+        self.pending.append((*key, *(float(v) for v in values)))
         if time.monotonic() - self.last_flush >= FLUSH_INTERVAL:
             self.flush()
 
@@ -298,6 +322,8 @@ class Checkpoint:
         data = "".join(_format_row(row) for row in rows).encode("utf-8")
         # "a+b": reads anywhere, every write goes to the end (a kill tears only the
         # last row, which the CRC and the missing newline give away)
+        if self._has_score_only_header():
+            self._upgrade_csv()
         with open(self.path, "a+b") as fh:
             size = fh.seek(0, os.SEEK_END)
             if size:
@@ -306,14 +332,34 @@ class Checkpoint:
                 data = _format_line(COLUMNS + ["crc"]).encode("utf-8") + data
             fh.write(data)
 
+    def _has_score_only_header(self):
+        """Whether the CSV file starts with the header of a version without inference columns."""
+        if not os.path.exists(self.path):
+            return False
+        with open(self.path, "rb") as fh:
+            first = fh.readline().decode("utf-8", errors="replace")
+        return first.endswith("\n") and next(csv.reader([first]), []) == _SCORE_COLUMNS + ["crc"]
+
+    def _upgrade_csv(self):
+        """Rewrite a score-only CSV file in the current layout (under the lock, atomically)."""
+        with warnings.catch_warnings():
+            # load() has already said which rows were damaged
+            warnings.simplefilter("ignore", CheckpointWarning)
+            rows = self._read_csv()
+        tmp = f"{self.path}.tmp-{os.getpid()}"
+        with open(tmp, "wb") as fh:
+            fh.write(_format_line(COLUMNS + ["crc"]).encode("utf-8"))
+            fh.write("".join(_format_row(row) for row in rows).encode("utf-8"))
+        os.replace(tmp, self.path)
+
     def _rewrite_parquet(self, rows):
         new = pd.DataFrame(rows, columns=COLUMNS)
         if os.path.exists(self.path):
             old = pd.read_parquet(self.path)
             self._check_columns(list(old.columns), COLUMNS)
-            new = pd.concat([old[COLUMNS], new], ignore_index=True)
+            new = pd.concat([_with_value_columns(old)[COLUMNS], new], ignore_index=True)
         text = {"a": str, "b": str, "scorer": str, "params": str}
-        new = new.astype({**text, "fold": np.int64, "score": np.float64})
+        new = new.astype({**text, "fold": np.int64, **dict.fromkeys(VALUE_COLUMNS, np.float64)})
         tmp = f"{self.path}.tmp-{os.getpid()}"
         new.to_parquet(tmp, index=False)
         os.replace(tmp, self.path)
@@ -339,6 +385,12 @@ class Checkpoint:
             os.close(fd)  # closing releases the lock
 
 
+def _with_value_columns(table):
+    """``table`` with the inference columns a score-only file lacks, as NaN."""
+    missing = [c for c in VALUE_COLUMNS if c not in table.columns]
+    return table.assign(**dict.fromkeys(missing, np.nan)) if missing else table
+
+
 def _fields_text(fields):
     # the unit separator cannot be typed into a layer name by accident
     return "\x1f".join(fields)
@@ -355,23 +407,29 @@ def _format_line(fields):
 
 
 def _format_row(row):
-    a, b, scorer, params, fold, score = row
+    a, b, scorer, params, fold, *values = row
     # repr gives the shortest text that reads back as the same float
-    fields = [str(a), str(b), str(scorer), str(params), str(int(fold)), repr(float(score))]
+    fields = [str(a), str(b), str(scorer), str(params), str(int(fold))]
+    fields += [repr(float(v)) for v in values]
     return _format_line(fields + [_crc(fields)])
 
 
-def _parse_row(line):
-    """The row of one CSV line, or None when it is damaged."""
+def _parse_row(line, n_fields=len(COLUMNS)):
+    """The row of one CSV line (``n_fields`` before the checksum), or None when it is damaged.
+
+    Rows of a score-only file get NaN inference values.
+    """
     try:
         fields = next(csv.reader([line]))
     except (csv.Error, StopIteration):
         return None
-    if len(fields) != len(COLUMNS) + 1 or fields[-1] != _crc(fields[:-1]):
+    if len(fields) != n_fields + 1 or fields[-1] != _crc(fields[:-1]):
         return None
-    a, b, scorer, params, fold, score = fields[:-1]
+    a, b, scorer, params, fold, *values = fields[:-1]
     try:
-        return a, b, scorer, params, int(fold), float(score)
+        values = [float(v) for v in values]
+        values += [float("nan")] * (len(VALUE_COLUMNS) - len(values))
+        return (a, b, scorer, params, int(fold), *values)
     except ValueError:
         return None
 

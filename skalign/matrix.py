@@ -62,19 +62,25 @@ import os
 import traceback
 import warnings
 from collections.abc import Mapping
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._checkpoint import Checkpoint, scorer_params_key
 from ._progress import progress
-from ._validation import check_representation, check_same_samples
+from ._validation import (
+    check_random_state,
+    check_representation,
+    check_same_samples,
+    pair_warnings_off,
+)
 from .base import BasePairedScorer
+from .inference import draw_permutations, permutation_pvalue, resampled_interval
 
 __all__ = [
     "MATRIX_PARAMETER_CONSTRAINTS",
@@ -100,8 +106,22 @@ MATRIX_PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "checkpoint": [str, os.PathLike, None],
     "on_error": [StrOptions(set(ON_ERROR_OPTIONS))],
+    "n_permutations": [Interval(Integral, 0, None, closed="left")],
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [Interval(Real, 0, 1, closed="neither")],
+    "random_state": ["random_state"],
     "df": [pd.DataFrame],
+    "values": [StrOptions({"score", "pvalue", "pvalue_se", "ci_low", "ci_high"})],
 }
+
+#: The columns the inference adds, in output order.
+INFERENCE_COLUMNS = ("pvalue", "pvalue_se", "ci_low", "ci_high")
+
+#: Label of the row that holds a cross-validated pair's mean score and its inference.
+MEAN_FOLD = "mean"
+
+#: Conventional level a permutation p-value should be able to reach.
+_LEVEL = 0.05
 
 #: Prepared representations larger than this are sent to workers one pair per
 #: task, so that a worker holds at most two of them (see the module docstring).
@@ -125,6 +145,10 @@ def alignment_matrix(
     verbose=0,
     checkpoint=None,
     on_error="raise",
+    n_permutations=0,
+    n_resamples=0,
+    confidence_level=0.95,
+    random_state=None,
 ):
     """Score every layer of ``reps_a`` against every layer of ``reps_b``.
 
@@ -175,15 +199,36 @@ def alignment_matrix(
         ``'raise'`` stops the run (pairs already finished stay in the checkpoint)
         with the scorer's exception, its message prefixed by the pair, scorer and
         fold. ``'skip'`` scores every other pair: failed rows get a NaN ``score``
-        and the reason in an ``error`` column (``None`` for the others).
+        and the reason in an ``error`` column (``None`` for the others). A pair
+        whose score was computed but whose inference failed keeps its score, with
+        NaN inference columns and the reason in ``error``.
+    n_permutations : int, default=0
+        B > 0 adds the columns ``pvalue`` and ``pvalue_se``: the permutation
+        p-value of each pair's score, alternative 'greater' (see Notes). 0: none.
+    n_resamples : int, default=0
+        R > 0 adds the columns ``ci_low`` and ``ci_high``: a percentile bootstrap
+        interval of each pair's score from R resamples of the stimuli (see Notes).
+        0: none.
+    confidence_level : float in (0, 1), default=0.95
+        Coverage of the bootstrap interval.
+    random_state : int, RandomState or None, default=None
+        Seeds the permutations and resamples. With an int the results are
+        reproducible, equal for any ``n_jobs`` and pair order, and a resumed
+        checkpoint run equals an uninterrupted one.
 
     Returns
     -------
     scores : pandas.DataFrame
         One row per (pair, scorer[, fold]) with columns ``a``, ``b``, ``scorer``,
-        ``score``, then ``fold`` when ``cv`` is given and ``error`` when
-        ``on_error='skip'``. Higher = more aligned, in each scorer's
-        ``score_range``.
+        ``score``, then ``fold`` when ``cv`` is given, ``pvalue`` and
+        ``pvalue_se`` when ``n_permutations > 0``, ``ci_low`` and ``ci_high`` when
+        ``n_resamples > 0``, and ``error`` when ``on_error='skip'``. Higher = more
+        aligned, in each scorer's ``score_range``. With ``cv`` and inference, each
+        (pair, scorer) has its fold rows (``fold`` 0, 1, ..., inference columns
+        NaN) followed, after all fold rows of that scorer, by one row with
+        ``fold='mean'`` whose ``score`` is the cross-validated score (the mean over
+        the folds) and which carries the p-value and the interval of that score;
+        the ``fold`` column then holds objects (ints and ``'mean'``).
 
     Raises
     ------
@@ -206,10 +251,50 @@ def alignment_matrix(
     workers and what each holds in memory, and :mod:`skalign._checkpoint` for how
     a checkpoint survives kills and concurrent runs.
 
+    Inference. The B permutations are drawn once
+    (:func:`skalign.inference.draw_permutations`) and applied to every pair: the
+    null value of pair (a, b) under permutation :math:`\pi_b` is its score with
+    the rows of b reordered, ``b[perm]``, and
+
+    .. math::
+
+        p = \frac{1 + \#\{b : s_b \ge s\}}{1 + B},
+        \qquad \operatorname{se}(p) = \sqrt{p (1 - p) / B},
+
+    which is what :func:`skalign.inference.permutation_test` gives for that pair
+    with the same int ``random_state`` (and with the same ``cv``). The R
+    resamples are drawn once too: rows drawn with replacement, except for
+    neighbourhood measures (scorers whose ``metadata()["invariances"]`` holds
+    ``'monotone_distance'``), where a duplicated row would be its own neighbour:
+    those get half-samples without replacement whose values are recentred on the
+    full-sample score, as in :func:`skalign.inference.bootstrap`, whose interval
+    a cell's equals for the same int ``random_state``.
+
+    Reuse. Without ``cv``, the layers prepared for the scores are reused: per
+    permutation, each column layer b is reordered once with
+    ``scorer.permute_prepared`` (or prepared anew on its permuted rows when that
+    returns None) and combined with every row layer it is paired with; per
+    resample, each layer is prepared once on the resampled rows. With ``cv`` every
+    null value is the mean held-out score over the same folds: a stateless scorer
+    prepares the permuted test rows of each column layer once per fold and reuses
+    the prepared test rows of the row layers, and a fitted scorer is refitted per
+    permutation, fold and pair, which is slow (B x folds x pairs fits) but is what
+    a cross-validated null needs. Resamples with ``cv`` split the distinct stimuli
+    of the resample, so copies of one stimulus stay on one side of a split.
+
+    Memory and work of the inference: per scorer, the draws are split in chunks
+    (one without ``n_jobs``, 4 per worker otherwise); a chunk task holds every
+    layer of the run and every prepared layer of its scorer (memory-mapped by
+    joblib's default backend), plus, at any moment, one draw's prepared layers.
+    A pair's row goes to the checkpoint when its inference is done, i.e. when all
+    chunks of its scorer have finished; the row key then holds the inference
+    settings, so a run with other settings recomputes it.
+
     References
     ----------
     Kornblith et al. (2019), ICML (layer x layer CKA matrices); Williams et al.
-    (2021), NeurIPS (per-representation preprocessing reused across pairs).
+    (2021), NeurIPS (per-representation preprocessing reused across pairs);
+    Phipson & Smyth (2010) (permutation p-values, see :mod:`skalign.inference`).
     """
     scorer_names, scorers = _as_scorers(scorer)
     # token or feature-map tensors are left to scorers that reduce them (Paired with a
@@ -223,7 +308,7 @@ def alignment_matrix(
         names_b, arrays_b = _as_layers(reps_b, "reps_b", tensors)
     n_samples = _check_same_samples(names_a, arrays_a, names_b, arrays_b, self_compare)
 
-    folds = None
+    folds = splitter = None
     if cv is not None:
         splitter = check_cv(cv)
         folds = [
@@ -244,13 +329,20 @@ def alignment_matrix(
         self_compare=self_compare,
         folds=folds,
         n_jobs=n_jobs,
+        splitter=splitter,
+        n_permutations=n_permutations,
+        n_resamples=n_resamples,
+        confidence_level=float(confidence_level),
+        random_state=random_state,
     )
+    _warn_few_draws(n_permutations, n_resamples, confidence_level)
 
     store, done = None, {}
     if checkpoint is not None:
         store = Checkpoint(checkpoint, names_a, names_b, scorer_names)
         done = store.load()
-    # score, and the reason it is missing (None when it is there), per cell
+    # (score, pvalue, pvalue_se, ci_low, ci_high), and the reason something is
+    # missing (None when nothing is), per cell
     results = {}
     for k in range(len(plan.cells)):
         key = plan.key(k)
@@ -260,27 +352,40 @@ def alignment_matrix(
 
     if todo:
         try:
-            _run(plan, todo, results, store, on_error, verbose)
+            prepared, failed = _run(plan, todo, results, store, on_error, verbose)
+            if plan.inference:
+                _run_inference(plan, todo, results, store, on_error, verbose, prepared, failed)
+            del prepared
         finally:
             if store is not None:
                 store.flush()
 
     cells = plan.cells
+    values = np.array([results[k][0] for k in range(len(cells))], dtype=np.float64)
     rows = {
         "a": [names_a[i] for _, i, _, _ in cells],
         "b": [names_b[j] for _, _, j, _ in cells],
         "scorer": [scorer_names[s] for s, _, _, _ in cells],
-        "score": np.array([results[k][0] for k in range(len(cells))], dtype=np.float64),
+        "score": values[:, 0],
     }
     if folds is not None:
-        rows["fold"] = np.array([f for _, _, _, f in cells], dtype=np.int64)
+        if plan.inference:
+            rows["fold"] = pd.Series(
+                [MEAN_FOLD if f == _MEAN else int(f) for _, _, _, f in cells], dtype=object
+            )
+        else:
+            rows["fold"] = np.array([f for _, _, _, f in cells], dtype=np.int64)
+    if n_permutations:
+        rows["pvalue"], rows["pvalue_se"] = values[:, 1], values[:, 2]
+    if n_resamples:
+        rows["ci_low"], rows["ci_high"] = values[:, 3], values[:, 4]
     if on_error == "skip":
         rows["error"] = pd.Series([results[k][1] for k in range(len(cells))], dtype=object)
     return pd.DataFrame(rows)
 
 
 @validate_params(MATRIX_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
-def pivot_alignment(df, scorer=None):
+def pivot_alignment(df, scorer=None, values="score"):
     """The square (layers x layers) matrix of one scorer from :func:`alignment_matrix`.
 
     Parameters
@@ -291,6 +396,9 @@ def pivot_alignment(df, scorer=None):
     scorer : str or BasePairedScorer, default=None
         Which scorer's scores to pivot (its name in the ``scorer`` column, or an
         instance, matched by class name). May be omitted when ``df`` holds one.
+    values : {'score', 'pvalue', 'pvalue_se', 'ci_low', 'ci_high'}, default='score'
+        The column to pivot. The inference columns of a cross-validated table are
+        read from its ``fold='mean'`` rows; its scores from the fold rows.
 
     Returns
     -------
@@ -308,6 +416,18 @@ def pivot_alignment(df, scorer=None):
             f"df lacks the column(s) {missing}; pass the DataFrame returned by alignment_matrix "
             f"(columns a, b, scorer, score[, fold]). Got columns {list(df.columns)}."
         )
+    if values not in df.columns:
+        hint = "n_permutations" if values.startswith("pvalue") else "n_resamples"
+        raise ValueError(
+            f"values={values!r}: df has no {values!r} column; alignment_matrix adds it when "
+            f"{hint} > 0. Got columns {list(df.columns)}."
+        )
+    if "fold" in df.columns:
+        means = (df["fold"] == MEAN_FOLD).to_numpy()
+        if means.any():
+            # the mean rows repeat the fold rows' information as one cross-validated
+            # score; averaging them in with the folds would count it twice
+            df = df[~means] if values == "score" else df[means]
     if "scorer" in df.columns:
         present = list(pd.unique(df["scorer"]))
         if scorer is None:
@@ -324,10 +444,10 @@ def pivot_alignment(df, scorer=None):
     if df.empty:
         raise ValueError("df has no rows to pivot.")
 
-    groups = df.groupby(["a", "b"], sort=False)["score"]
+    groups = df.groupby(["a", "b"], sort=False)[values]
     means = groups.mean()
     # a failed fold must not be averaged away into a number over the other folds
-    means[df["score"].isna().groupby([df["a"], df["b"]], sort=False).any()] = np.nan
+    means[df[values].isna().groupby([df["a"], df["b"]], sort=False).any()] = np.nan
     rows = list(pd.unique(df["a"]))
     cols = list(pd.unique(df["b"]))
     square = set(rows) == set(cols)
@@ -533,9 +653,12 @@ class _Plan:
     """Everything one run schedules: the validated layers, scorers, folds and cells.
 
     ``cells`` lists every cell of the result in output order as
-    ``(scorer index, row layer, column layer, fold)``, fold -1 without ``cv``.
-    ``scorer_keys`` holds the parameter digests of the scorers, which key the rows
-    of a checkpoint.
+    ``(scorer index, row layer, column layer, fold)``, fold -1 without ``cv``;
+    with ``cv`` and inference, each scorer's fold cells are followed by its mean
+    cells (fold ``_MEAN``), which carry the cross-validated score and its
+    inference. ``scorer_keys`` holds the parameter digests of the scorers, which
+    key the rows of a checkpoint (with the inference settings for the cells that
+    carry inference).
     """
 
     scorers: list
@@ -548,10 +671,18 @@ class _Plan:
     self_compare: bool
     folds: list | None
     n_jobs: int | None
+    splitter: object = None
+    n_permutations: int = 0
+    n_resamples: int = 0
+    confidence_level: float = 0.95
+    random_state: object = None
     cells: list = dataclasses.field(init=False)
+    index: dict = dataclasses.field(init=False)
 
     def __post_init__(self):
         fold_ids = [-1] if self.folds is None else list(range(len(self.folds)))
+        if self.folds is not None and self.inference:
+            fold_ids.append(_MEAN)
         self.cells = []
         for s, est in enumerate(self.scorers):
             for f in fold_ids:
@@ -561,15 +692,30 @@ class _Plan:
                     else:
                         js = range(len(self.names_b))
                     self.cells.extend((s, i, j, f) for j in js)
+        self.index = {cell: k for k, cell in enumerate(self.cells)}
+
+    @property
+    def inference(self):
+        return bool(self.n_permutations or self.n_resamples)
+
+    def carries_inference(self, k):
+        """Whether cell ``k`` gets p-values and intervals (stored once they are done)."""
+        return self.inference and self.cells[k][3] in (-1, _MEAN)
 
     def key(self, k):
         """The checkpoint key of cell ``k``: every part as text, the fold as int."""
         s, i, j, f = self.cells[k]
+        params = self.scorer_keys[s]
+        if self.carries_inference(k):
+            params = (
+                f"{params} n_permutations={self.n_permutations} n_resamples={self.n_resamples} "
+                f"confidence_level={self.confidence_level!r} random_state={_seed_text(self.random_state)}"
+            )
         return (
             str(self.names_a[i]),
             str(self.names_b[j]),
             self.scorer_names[s],
-            self.scorer_keys[s],
+            params,
             int(f),
         )
 
@@ -583,12 +729,14 @@ class _Plan:
             return self.arrays_a, self.names_a, "reps_a"
         return self.arrays_b, self.names_b, "reps_b"
 
-    def describe_cell(self, k):
+    def describe_cell(self, k, what="failed on"):
         s, i, j, f = self.cells[k]
         text = (
-            f"alignment_matrix failed on a={self.names_a[i]!r}, b={self.names_b[j]!r} with "
+            f"alignment_matrix {what} a={self.names_a[i]!r}, b={self.names_b[j]!r} with "
             f"scorer {self.scorer_names[s]!r}"
         )
+        if f == _MEAN:
+            return f"{text}, cross-validated mean"
         return text if f < 0 else f"{text}, fold {f}"
 
     def describe_preparation(self, s, side, idx, f):
@@ -598,6 +746,40 @@ class _Plan:
             f"{self.scorer_names[s]!r}"
         )
         return text if f < 0 else f"{text}, fold {f}"
+
+
+#: Fold code of the cells that hold a cross-validated mean (``fold='mean'`` rows).
+_MEAN = -2
+
+
+def _seed_text(random_state):
+    """``random_state`` as checkpoint-key text (a RandomState has no stable text)."""
+    if random_state is None or isinstance(random_state, Integral):
+        return repr(None if random_state is None else int(random_state))
+    return type(random_state).__name__
+
+
+def _nan_values(score=np.nan):
+    """The values of a cell without inference: its score, then NaN p-value and interval."""
+    return (float(score),) + (np.nan,) * len(INFERENCE_COLUMNS)
+
+
+def _warn_few_draws(n_permutations, n_resamples, confidence_level):
+    if n_permutations and 1.0 / (n_permutations + 1) > _LEVEL:
+        warnings.warn(
+            f"n_permutations={n_permutations}: the smallest p-value it can give is "
+            f"{1.0 / (n_permutations + 1):.3g}, above {_LEVEL}; use at least "
+            f"{round(1 / _LEVEL) - 1} to reach p = {_LEVEL}.",
+            UserWarning,
+            stacklevel=4,
+        )
+    if n_resamples and (1.0 - confidence_level) / 2.0 * (n_resamples + 1) < 1.0:
+        warnings.warn(
+            f"n_resamples={n_resamples} is too few for a {confidence_level:g} interval: its tails "
+            "hold less than one resample each; the interval is then the range of the resamples.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 # -- tasks ---------------------------------------------------------------------------
@@ -717,14 +899,23 @@ def _parallel(n_jobs, batch_size="auto"):
 def _run(plan, todo, results, store, on_error, verbose):
     """Prepare what the pending cells need, then score them as they finish.
 
-    Fills ``results`` with ``k -> (score, None)`` or, when ``on_error='skip'``,
-    ``k -> (nan, reason)``; finished scores also go to ``store``.
+    Fills ``results`` with ``k -> (values, None)`` or, when ``on_error='skip'``,
+    ``k -> (NaN values, reason)`` (values: score, then NaN inference columns);
+    finished scores of cells without inference also go to ``store``. Returns
+    the prepared representations and the reasons of failed preparations, both
+    keyed by (scorer, side, layer, fold), for the inference pass.
     """
     # Preparations keyed by (scorer, side, layer, fold); a self comparison has one side.
     needed = {}
     for k in todo:
         s, i, j, f = plan.cells[k]
         if plan.fitted_with_cv(s):
+            continue
+        if f == _MEAN:
+            # the cross-validated null reuses the prepared test rows of the row layers
+            if plan.n_permutations:
+                for fold in range(len(plan.folds)):
+                    needed.setdefault((s, "a", i, fold), None)
             continue
         needed.setdefault((s, "a", i, f), None)
         needed.setdefault((s, "a" if plan.self_compare else "b", j, f), None)
@@ -752,6 +943,8 @@ def _run(plan, todo, results, store, on_error, verbose):
     calls = []
     for k in todo:
         s, i, j, f = plan.cells[k]
+        if f == _MEAN:
+            continue  # from its fold cells, in the inference pass
         if plan.fitted_with_cv(s):
             train, test = plan.folds[f]
             A, B = plan.arrays_a[i], plan.arrays_b[j]
@@ -762,7 +955,7 @@ def _run(plan, todo, results, store, on_error, verbose):
         ka, kb = (s, "a", i, f), (s, "a" if plan.self_compare else "b", j, f)
         reason = failed.get(ka) or failed.get(kb)
         if reason is not None:
-            results[k] = (np.nan, reason)
+            results[k] = (_nan_values(), reason)
             continue
         calls.append(
             delayed(_guarded)(k, _combine_task, k, plan.scorers[s], prepared[ka], prepared[kb])
@@ -770,12 +963,13 @@ def _run(plan, todo, results, store, on_error, verbose):
 
     batch_size = 1 if largest > _BATCH_MAX_BYTES else "auto"
     finished = _parallel(plan.n_jobs, batch_size)(calls) if calls else []
+    n_scored = sum(1 for cell in plan.cells if cell[3] != _MEAN)
     reported = progress(
         finished,
-        total=len(plan.cells),
+        total=n_scored,
         verbose=verbose,
         desc="alignment_matrix",
-        initial=len(plan.cells) - len(calls),
+        initial=n_scored - len(calls),
         unit="pair",
     )
     with _closing(reported, finished):
@@ -783,12 +977,13 @@ def _run(plan, todo, results, store, on_error, verbose):
             if exc is not None:
                 if on_error == "raise":
                     raise _with_context(exc, plan.describe_cell(k))
-                results[k] = (np.nan, f"{plan.describe_cell(k)}: {_reason(exc)}")
+                results[k] = (_nan_values(), f"{plan.describe_cell(k)}: {_reason(exc)}")
                 continue
             value = value[1]
-            results[k] = (value, None)
-            if store is not None:
+            results[k] = (_nan_values(value), None)
+            if store is not None and not plan.carries_inference(k):
                 store.add(plan.key(k), value)
+    return prepared, failed
 
 
 @contextlib.contextmanager
@@ -808,3 +1003,327 @@ def _closing(*iterators):
                 close = getattr(it, "close", None)
                 if close is not None:
                     close()
+
+
+# -- the inference pass --------------------------------------------------------------
+@dataclasses.dataclass
+class _InferenceJob:
+    """What a chunk task of one scorer needs: its cells, layers and prepared layers.
+
+    Layers are named by ids, ``('a', i)`` and ``('b', j)`` (``('a', j)`` in a self
+    comparison, so that a layer on both sides is prepared once per draw).
+    ``pairs`` lists ``(a id, b id)`` per inferred cell, in the scorer's order;
+    ``prepared`` maps an id to its prepared layer (no ``cv``), ``fold_prepared`` an
+    (id, fold) to its prepared test rows (stateless scorers with ``cv``).
+    """
+
+    scorer: object
+    pairs: list
+    arrays: dict
+    labels: dict
+    prepared: dict
+    fold_prepared: dict
+    folds: list | None
+    splitter: object
+    fitted: bool
+
+    def values(self, kind, draw, errors):
+        """The statistic of every cell on one draw (a permutation or resampled rows)."""
+        out = np.full(len(self.pairs), np.nan)
+        if self.folds is None:
+            if kind == "perm":
+                self._permuted(draw, out, errors)
+            else:
+                self._on_rows(draw, out, errors)
+            return out
+        if kind == "perm":
+            splits = [(draw[train], draw[test], train, test) for train, test in self.folds]
+        else:
+            # split the distinct stimuli, so that copies of one stay on one side
+            stimuli, where = np.unique(draw, return_inverse=True)
+            splits = []
+            for train, test in self.splitter.split(np.empty((stimuli.size, 1))):
+                tr = draw[np.flatnonzero(np.isin(where, train))]
+                te = draw[np.flatnonzero(np.isin(where, test))]
+                splits.append((tr, te, tr, te))
+        per_fold = [[] for _ in self.pairs]
+        for f, (b_train, b_test, a_train, a_test) in enumerate(splits):
+            self._fold(kind, f, b_train, b_test, a_train, a_test, per_fold, errors)
+        for c, scores in enumerate(per_fold):
+            if c not in errors:
+                out[c] = float(np.mean(scores))
+        return out
+
+    def _live(self, members, errors):
+        return [(c, ia) for c, ia in members if c not in errors]
+
+    def _columns(self):
+        columns = {}
+        for c, (ia, ib) in enumerate(self.pairs):
+            columns.setdefault(ib, []).append((c, ia))
+        return columns
+
+    def _permuted(self, perm, out, errors):
+        scorer = self.scorer
+        for ib, members in self._columns().items():
+            live = self._live(members, errors)
+            if not live:
+                continue
+            try:
+                P = scorer.permute_prepared(self.prepared[ib], perm)
+                if P is None:
+                    P = scorer.prepare(self.arrays[ib][perm], name=self.labels[ib])
+            except Exception as exc:
+                _note_traceback(exc)
+                errors.update(dict.fromkeys((c for c, _ in live), exc))
+                continue
+            for c, ia in live:
+                try:
+                    out[c] = float(scorer.combine(self.prepared[ia], P))
+                except Exception as exc:
+                    errors[c] = _note_traceback(exc)
+
+    def _on_rows(self, rows, out, errors):
+        cache = {}
+        for c, (ia, ib) in enumerate(self.pairs):
+            if c in errors:
+                continue
+            try:
+                PA, PB = (self._prepared_rows(cache, ident, rows) for ident in (ia, ib))
+                out[c] = float(self.scorer.combine(PA, PB))
+            except Exception as exc:
+                errors[c] = _note_traceback(exc)
+
+    def _prepared_rows(self, cache, ident, rows):
+        if ident not in cache:
+            cache[ident] = self.scorer.prepare(self.arrays[ident][rows], name=self.labels[ident])
+        return cache[ident]
+
+    def _fold(self, kind, f, b_train, b_test, a_train, a_test, per_fold, errors):
+        scorer = self.scorer
+        if self.fitted:
+            for c, (ia, ib) in enumerate(self.pairs):
+                if c in errors:
+                    continue
+                A, B = self.arrays[ia], self.arrays[ib]
+                try:
+                    est = clone(scorer).fit(A[a_train], B[b_train])
+                    per_fold[c].append(float(est.score(A[a_test], B[b_test])))
+                except Exception as exc:
+                    errors[c] = _note_traceback(exc)
+            return
+        if kind == "boot":
+            cache = {}
+            for c, (ia, ib) in enumerate(self.pairs):
+                if c in errors:
+                    continue
+                try:
+                    PA, PB = (self._prepared_rows(cache, ident, a_test) for ident in (ia, ib))
+                    per_fold[c].append(float(scorer.combine(PA, PB)))
+                except Exception as exc:
+                    errors[c] = _note_traceback(exc)
+            return
+        # a permutation: the row layers' test rows are as prepared for the scores
+        for ib, members in self._columns().items():
+            live = self._live(members, errors)
+            if not live:
+                continue
+            try:
+                P = scorer.prepare(self.arrays[ib][b_test], name=self.labels[ib])
+            except Exception as exc:
+                _note_traceback(exc)
+                errors.update(dict.fromkeys((c for c, _ in live), exc))
+                continue
+            for c, ia in live:
+                try:
+                    per_fold[c].append(float(scorer.combine(self.fold_prepared[(ia, f)], P)))
+                except Exception as exc:
+                    errors[c] = _note_traceback(exc)
+
+
+def _note_traceback(exc):
+    # the traceback does not travel back from a worker process; its text does
+    exc.add_note("".join(traceback.format_exception(exc)).rstrip())
+    return exc
+
+
+def _inference_task(job, kind, draws):
+    """The statistic of every cell of ``job`` on each draw, and the cells that failed."""
+    errors = {}
+    with pair_warnings_off():
+        values = np.stack([job.values(kind, draw, errors) for draw in draws])
+    return values, errors
+
+
+def _draws(plan, n):
+    """The permutations and both kinds of resamples the run needs, drawn once.
+
+    With an int (or None) ``random_state`` each kind is drawn from a fresh
+    generator seeded with it, so that they are the draws of
+    :func:`skalign.inference.permutation_test` and :func:`skalign.inference.bootstrap`
+    for that seed; a RandomState instance is drawn from in turn.
+    """
+    seed = plan.random_state
+
+    def generator():
+        return seed if isinstance(seed, np.random.RandomState) else check_random_state(seed)
+
+    draws = {}
+    if plan.n_permutations:
+        draws["perm"] = draw_permutations(n, plan.n_permutations, random_state=generator())
+    kinds = {_is_neighbourhood(est) for est in plan.scorers} if plan.n_resamples else set()
+    if False in kinds:
+        rs = generator()
+        draws["replace"] = np.stack(
+            [rs.randint(0, n, n).astype(np.intp) for _ in range(plan.n_resamples)]
+        )
+    if True in kinds:
+        rs = generator()
+        draws["half"] = np.stack(
+            [np.sort(rs.permutation(n)[: n // 2]).astype(np.intp) for _ in range(plan.n_resamples)]
+        )
+    return draws
+
+
+def _is_neighbourhood(scorer):
+    return "monotone_distance" in scorer.metadata()["invariances"]
+
+
+def _run_inference(plan, todo, results, store, on_error, verbose, prepared, failed):
+    """P-values and intervals of the pending cells that carry inference.
+
+    Each scorer's draws go to chunk tasks; once every chunk of a scorer is back,
+    its cells are finished (``results`` updated, rows stored).
+    """
+    n = plan.arrays_a[0].shape[0]
+    jobs, cells_of = {}, {}
+    for s, est in enumerate(plan.scorers):
+        ks = []
+        for k in todo:
+            cell = plan.cells[k]
+            if cell[0] != s or not plan.carries_inference(k):
+                continue
+            if cell[3] == _MEAN and not _mean_of_folds(plan, k, results):
+                continue
+            if results[k][1] is None and np.isfinite(results[k][0][0]):
+                ks.append(k)
+        if ks:
+            cells_of[s] = ks
+            jobs[s] = _inference_job(plan, s, ks, prepared)
+    if not jobs:
+        return
+    draws = _draws(plan, n)
+    n_chunks = 1 if effective_n_jobs(plan.n_jobs) == 1 else 4 * effective_n_jobs(plan.n_jobs)
+
+    calls, pending = [], {}
+    for s, job in jobs.items():
+        kinds = []
+        if plan.n_permutations:
+            kinds.append(("perm", draws["perm"]))
+        if plan.n_resamples:
+            kinds.append(("boot", draws["half" if _is_neighbourhood(plan.scorers[s]) else "replace"]))
+        for kind, arr in kinds:
+            bounds = np.linspace(0, len(arr), min(n_chunks, len(arr)) + 1).astype(int)
+            for c, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+                key = (s, kind, c)
+                pending.setdefault(s, set()).add(key)
+                calls.append(delayed(_guarded)(key, _inference_task, job, kind, arr[lo:hi]))
+    parts = {s: {} for s in jobs}
+    finished = _parallel(plan.n_jobs, batch_size=1)(calls)
+    reported = progress(
+        finished, total=len(calls), verbose=verbose, desc="alignment_matrix inference", unit="chunk"
+    )
+    with _closing(reported, finished):
+        for key, value, exc in reported:
+            s = key[0]
+            if exc is not None:
+                # outside the per-cell guards: every cell of the scorer is affected
+                value = (None, dict.fromkeys(range(len(cells_of[s])), exc))
+            parts[s][key] = value
+            pending[s].discard(key)
+            if not pending[s]:
+                _finish_scorer(plan, s, cells_of[s], parts.pop(s), results, store, on_error)
+
+
+def _mean_of_folds(plan, k, results):
+    """Fill the score of mean cell ``k`` from its folds; False when a fold failed."""
+    s, i, j, _ = plan.cells[k]
+    fold_ks = [plan.index[(s, i, j, f)] for f in range(len(plan.folds))]
+    bad = [f for f, fk in enumerate(fold_ks) if results[fk][1] is not None]
+    if bad:
+        results[k] = (_nan_values(), f"{plan.describe_cell(k)}: fold(s) {bad} failed")
+        return False
+    results[k] = (_nan_values(np.mean([results[fk][0][0] for fk in fold_ks])), None)
+    return True
+
+
+def _inference_job(plan, s, ks, prepared):
+    est = plan.scorers[s]
+    side_b = "a" if plan.self_compare else "b"
+    pairs, arrays, labels = [], {}, {}
+    for k in ks:
+        _, i, j, _ = plan.cells[k]
+        ia, ib = ("a", i), (side_b, j)
+        pairs.append((ia, ib))
+        for ident in (ia, ib):
+            side_arrays, names, arg = plan.side(ident[0])
+            arrays[ident] = side_arrays[ident[1]]
+            labels[ident] = f"{arg}[{names[ident[1]]!r}]"
+    fitted = plan.fitted_with_cv(s)
+    own, fold_own = {}, {}
+    if plan.folds is None:
+        own = {ident: prepared[(s, *ident, -1)] for pair in pairs for ident in pair}
+    elif not fitted and plan.n_permutations:
+        fold_own = {
+            (ia, f): prepared[(s, *ia, f)] for ia, _ in pairs for f in range(len(plan.folds))
+        }
+    return _InferenceJob(
+        scorer=est,
+        pairs=pairs,
+        arrays=arrays,
+        labels=labels,
+        prepared=own,
+        fold_prepared=fold_own,
+        folds=plan.folds,
+        splitter=plan.splitter,
+        fitted=fitted,
+    )
+
+
+def _finish_scorer(plan, s, ks, parts, results, store, on_error):
+    """P-values and intervals of scorer ``s``'s cells from its chunks, in draw order."""
+    errors, by_kind = {}, {}
+    for (_, kind, c), (values, errs) in sorted(parts.items(), key=lambda item: item[0][1:]):
+        errors.update({cell: exc for cell, exc in errs.items() if cell not in errors})
+        if values is not None:
+            by_kind.setdefault(kind, []).append(values)
+    stacked = {kind: np.concatenate(v) for kind, v in by_kind.items()}
+    neighbourhood = _is_neighbourhood(plan.scorers[s])
+    for c, k in enumerate(ks):
+        score = results[k][0][0]
+        exc = errors.get(c)
+        p = se = lo = hi = np.nan
+        if exc is None and "perm" in stacked:
+            p, se = permutation_pvalue(score, stacked["perm"][:, c], "greater")
+        if exc is None and "boot" in stacked:
+            dist = stacked["boot"][:, c]
+            if not np.isfinite(dist).all():
+                exc = ValueError(
+                    f"{int(np.sum(~np.isfinite(dist)))} bootstrap resamples gave a non-finite "
+                    "score; the scorer is undefined on some resamples (too few distinct rows?)."
+                )
+            else:
+                if neighbourhood:
+                    # a half-sample's level differs from the full sample's; its spread does not
+                    dist = dist - dist.mean() + score
+                lo, hi = resampled_interval(score, dist, plan.confidence_level, "percentile")
+        if exc is not None:
+            context = plan.describe_cell(k, "could not test")
+            if on_error == "raise":
+                raise _with_context(exc, context)
+            results[k] = (_nan_values(score), f"{context}: {_reason(exc)}")
+            continue
+        values = (score, p, se, lo, hi)
+        results[k] = (values, None)
+        if store is not None:
+            store.add(plan.key(k), values)

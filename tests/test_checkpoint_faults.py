@@ -301,7 +301,7 @@ def test_torn_last_csv_row_is_dropped_and_recomputed(rng, tmp_path):
     full = alignment_matrix(layers, others, scorer=skalign.CKAScorer(), checkpoint=path)
     text = path.read_text()
     last = text.rstrip("\n").split("\n")[-1]
-    score_field = last.split(",")[-2]
+    score_field = last.split(",")[skalign._checkpoint.COLUMNS.index("score")]
     assert len(score_field) > 6 and "." in score_field
     # cut inside the number, as a run killed while writing it leaves the file
     cut = len(text) - 1 - len(last) + last.rindex(score_field) + 4
@@ -326,8 +326,9 @@ def test_damaged_csv_row_fails_its_checksum(rng, tmp_path):
     full = alignment_matrix(layers, scorer=skalign.CKAScorer(), checkpoint=path)
     lines = path.read_text().split("\n")
     fields = lines[3].split(",")
-    value = float(fields[-2])
-    fields[-2] = repr(value + 0.25)  # a plausible score that is not the one computed
+    at = skalign._checkpoint.COLUMNS.index("score")
+    value = float(fields[at])
+    fields[at] = repr(value + 0.25)  # a plausible score that is not the one computed
     lines[3] = ",".join(fields)
     path.write_text("\n".join(lines))
     with pytest.warns(CheckpointWarning, match=r"line\(s\) \[4\] do not match their checksum"):
