@@ -62,6 +62,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import _get_feature_names, check_is_fitted, validate_data
 
+from ._dask import as_dask_arrays, is_dask_array
 from ._validation import (
     RepresentationWarning,
     check_nonconstant,
@@ -156,6 +157,11 @@ class BasePairedScorer(BaseEstimator):
     #: ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input is then
     #: validated and computed in its own library, on its own device.
     _array_api = False
+
+    #: whether ``fit``/``score`` take ``dask.array`` input lazily: the pair is then
+    #: checked for shape and dtype only, and the scorer's ``_fit``/``_score`` compute
+    #: on the cluster (values are checked in that one pass over the data).
+    _dask = False
 
     # -- the sklearn contract -------------------------------------------------
     def fit(self, X, y):
@@ -354,6 +360,8 @@ class BasePairedScorer(BaseEstimator):
 
     def _check_pair(self, X, y, reset):
         """Validate X and y once, record or compare widths and names, and warn about shapes."""
+        if self._dask and (is_dask_array(X) or is_dask_array(y)):
+            return self._check_dask_pair(X, y, reset)
         with pair_warnings_off():
             if self._array_api and X is not None and y is not None:
                 Xa, Ya, _ = check_representation_xp(X, y, min_samples=self._min_samples())
@@ -363,6 +371,15 @@ class BasePairedScorer(BaseEstimator):
         # fit and score are the public entries: the one place this warning is raised
         warn_pair_shapes(tuple(Xa.shape), tuple(Ya.shape), transposed=reset)
         return Xa, Ya
+
+    def _check_dask_pair(self, X, y, reset):
+        """Shape and dtype of a pair with a Dask side, without reading the data."""
+        if y is None:
+            raise ValueError("y is required: pass the second representation of the same samples.")
+        Xd, Yd = as_dask_arrays([X, y], ("X", "Y"), min_samples=self._min_samples())
+        self._check_widths(Xd, Yd, reset)
+        warn_pair_shapes(tuple(Xd.shape), tuple(Yd.shape), transposed=reset)
+        return Xd, Yd
 
     def _check_fitted_pair(self, X, y):
         """The entry of every method of a fitted scorer that takes a pair (``score``, ``distance``)."""

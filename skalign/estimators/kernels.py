@@ -7,9 +7,10 @@ public functions and holds no math of its own.
 
 from __future__ import annotations
 
+from .._dask import is_dask_array
 from .._validation import check_nonconstant, check_paired_on_host, pair_warnings_off
 from ..base import BasePairedScorer
-from ..kernels import CKA_PARAMETER_CONSTRAINTS, combine_cka, prepare_cka
+from ..kernels import CKA_PARAMETER_CONSTRAINTS, cka, combine_cka, prepare_cka
 from ..streaming import LinearCKAAccumulator, MinibatchCKAAccumulator
 
 __all__ = ["CKAScorer"]
@@ -79,6 +80,13 @@ class CKAScorer(BasePairedScorer):
     ``prepare``, ``combine``); the RBF kernel and :meth:`partial_fit` validate
     it there and compute on a host copy (see :mod:`skalign.kernels`).
 
+    ``dask.array`` input (linear kernel, either side or both): ``fit`` checks
+    shapes and dtypes without reading the data, and ``score`` computes the d x d
+    statistics as sums over row chunks on the cluster the arrays live on (one
+    read of each array, which also refuses NaN, inf and zero variance); the
+    score equals the in-memory one to rounding. :meth:`prepare` refuses Dask
+    arrays (it would hold the data in memory).
+
     Each representation is rescaled by a power of two before any product, so
     the score is the same for data at 1e-150 as at 1e150. With
     ``kernel='rbf', debiased=True`` the unbiased HSIC is computed directly on
@@ -115,6 +123,7 @@ class CKAScorer(BasePairedScorer):
         }
 
     _array_api = True
+    _dask = True
 
     _parameter_constraints: dict = {**CKA_PARAMETER_CONSTRAINTS}
 
@@ -128,8 +137,10 @@ class CKAScorer(BasePairedScorer):
         return 4 if self.debiased else 2
 
     def _fit(self, X, Y):
-        check_nonconstant(X, "X")
-        check_nonconstant(Y, "Y")
+        if not (is_dask_array(X) or is_dask_array(Y)):
+            # Dask data are read once, by score, which refuses zero variance there
+            check_nonconstant(X, "X")
+            check_nonconstant(Y, "Y")
         # a new fit starts a new stream
         for attr in ("_stream", "cka_", "n_samples_seen_"):
             self.__dict__.pop(attr, None)
@@ -144,12 +155,20 @@ class CKAScorer(BasePairedScorer):
             so that :meth:`combine` costs one (d_x x n)(n x d_y) product.
         """
         self._validate_params()
+        if is_dask_array(X):
+            raise TypeError(
+                f"{name} is a Dask array: prepare keeps a representation in memory. Score Dask arrays with "
+                "fit/score or skalign.metrics.cka, which sum the statistics over chunks on the cluster."
+            )
         return prepare_cka(
             X, kernel=self.kernel, sigma=self.sigma, sigma_fraction=self.sigma_fraction,
             debiased=self.debiased, name=name,
         )
 
     def _score(self, X, Y):
+        if is_dask_array(X) or is_dask_array(Y):
+            # the d x d statistics are sums over row chunks, computed where the chunks live
+            return cka(X, Y, kernel=self.kernel, debiased=self.debiased)
         # X and Y were validated by score: prepare without validating again
         kw = dict(kernel=self.kernel, sigma=self.sigma, sigma_fraction=self.sigma_fraction, debiased=self.debiased)
         PX = prepare_cka(X, name="X", validate=False, **kw)
