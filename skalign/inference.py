@@ -110,6 +110,7 @@ from .base import BasePairedScorer
 
 __all__ = [
     "ALTERNATIVES",
+    "STATISTICS",
     "LAYER_AGGREGATES",
     "INTERVAL_METHODS",
     "INFERENCE_PARAMETER_CONSTRAINTS",
@@ -132,6 +133,7 @@ __all__ = [
 ALTERNATIVES = ("greater", "less", "two-sided")
 INTERVAL_METHODS = ("percentile", "bca")
 LAYER_AGGREGATES = ("max", "mean")
+STATISTICS = ("score", "spectrum")
 
 #: Constraints of the parameters the inference functions share.
 INFERENCE_PARAMETER_CONSTRAINTS = {
@@ -151,6 +153,7 @@ INFERENCE_PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "alpha": [Interval(Real, 0, 1, closed="neither")],
     "aggregate": [StrOptions(set(LAYER_AGGREGATES))],
+    "statistic": [StrOptions(set(STATISTICS))],
     "reps_a": "no_validation",
     "reps_b": "no_validation",
 }
@@ -438,13 +441,23 @@ def permutation_pvalue(observed, null, alternative="greater"):
     ----------
     See the module docstring, [1]_.
     """
-    null = np.asarray(null, dtype=np.float64)
-    B = null.size
-    tol = _TIE * max(1.0, abs(observed))
-    greater = (1.0 + np.count_nonzero(null >= observed - tol)) / (1.0 + B)
-    less = (1.0 + np.count_nonzero(null <= observed + tol)) / (1.0 + B)
-    p = {"greater": greater, "less": less}.get(alternative, min(1.0, 2.0 * min(greater, less)))
-    return float(p), float(math.sqrt(p * (1.0 - p) / B))
+    p, se = _pvalues(float(observed), np.asarray(null, dtype=np.float64).ravel(), alternative)
+    return float(p), float(se)
+
+
+def _pvalues(observed, null, alternative):
+    """p and its error for a scalar statistic (null of shape (B,)) or a vector one (null (B, m))."""
+    B = null.shape[0]
+    tol = _TIE * np.maximum(1.0, np.abs(observed))
+    greater = (1.0 + np.count_nonzero(null >= observed - tol, axis=0)) / (1.0 + B)
+    less = (1.0 + np.count_nonzero(null <= observed + tol, axis=0)) / (1.0 + B)
+    if alternative == "greater":
+        p = greater
+    elif alternative == "less":
+        p = less
+    else:
+        p = np.minimum(1.0, 2.0 * np.minimum(greater, less))
+    return p, np.sqrt(p * (1.0 - p) / B)
 
 
 # ----------------------------------------------------------------------------- draws
@@ -563,9 +576,11 @@ class _Evaluator:
 
     ``reuse`` (stateless paired scorer, no cv): X and y are prepared once and a
     permutation costs one combine; otherwise a clone is fitted and scored per draw.
+    With ``statistic='spectrum'`` every value is the scorer's vector
+    ``combine_spectrum`` (one entry per neighbourhood size) instead of a number.
     """
 
-    def __init__(self, scorer, X, y, cv, groups, verbose=0):
+    def __init__(self, scorer, X, y, cv, groups, verbose=0, statistic="score"):
         self.scorer = scorer
         self.final = _final_scorer(scorer)
         self.X, self.y = X, y
@@ -576,6 +591,18 @@ class _Evaluator:
         self.reuse = cv is None and self.stateless
         self.verbose = verbose
         self.PX = self.PY = None
+        self.spectrum = statistic == "spectrum"
+        if self.spectrum and not (self.reuse and hasattr(self.final, "combine_spectrum")):
+            raise ValueError(
+                "statistic='spectrum' needs a stateless scorer with a spectrum (combine_spectrum and "
+                "spectrum_at, as TopologicalAlignmentSpectrum has), passed itself rather than in a Pipeline, "
+                f"and cv=None; got scorer={type(scorer).__name__}, cv={cv!r}."
+            )
+
+    def _value(self, PX, PY):
+        if self.spectrum:
+            return np.asarray(self.final.combine_spectrum(PX, PY), dtype=np.float64)
+        return float(self.final.combine(PX, PY))
 
     def _prepare(self):
         if self.reuse and self.PX is None:
@@ -602,7 +629,7 @@ class _Evaluator:
         if self.reuse:
             self._prepare()
             with pair_warnings_off():
-                return float(self.final.combine(self.PX, self.PY))
+                return self._value(self.PX, self.PY)
         return self._fit_score(self.X, self.y, self.splits)
 
     def permuted(self, perms):
@@ -615,7 +642,7 @@ class _Evaluator:
                     PY = self.final.permute_prepared(self.PY, perm)
                     if PY is None:
                         PY = self.final.prepare(_take(self.y, perm, self.pairwise), "Y")
-                    out.append(float(self.final.combine(self.PX, PY)))
+                    out.append(self._value(self.PX, PY))
             else:
                 out.append(self._fit_score(self.X, _take(self.y, perm, self.pairwise), self.splits))
             self._progress(b, len(perms))
@@ -634,6 +661,8 @@ class _Evaluator:
         X = self.X if X is None else X
         y = self.y if y is None else y
         Xr, yr = _take(X, rows, self.pairwise), _take(y, rows, self.pairwise)
+        if self.spectrum:
+            return self._spectrum_on_rows(Xr, yr, np.unique(rows).size)
         if self.cv is None:
             if self.reuse:
                 with pair_warnings_off():
@@ -645,6 +674,21 @@ class _Evaluator:
             for tr, te in self.cv.split(np.empty((stimuli.size, 1)))
         ]
         return self._fit_score(Xr, yr, splits)
+
+    def _spectrum_on_rows(self, Xr, yr, m):
+        """The spectrum of a resample of m distinct rows, each size at the same fraction of the rows.
+
+        A full-sample size k is the fraction k / (n - 1) of the other rows; on m
+        rows it is resolved as a fractional ``n_neighbors`` is on a
+        cross-validation fold, :math:`\\operatorname{round}(k (m - 1) / (n - 1))`
+        clipped to ``[1, m - 2]``, so every entry measures the same scale.
+        """
+        self._prepare()
+        n = self.X.shape[0]
+        ks = np.asarray(self.PX.ks, dtype=np.float64)
+        scaled = np.clip(np.round(ks * (m - 1) / (n - 1)), 1, m - 2).astype(np.int64)
+        with pair_warnings_off():
+            return np.asarray(self.final.spectrum_at(Xr, yr, scaled), dtype=np.float64)
 
     def _progress(self, b, total):
         if self.verbose and (b + 1) % max(1, total // 10) == 0:
@@ -668,7 +712,8 @@ def _group_members(groups):
 
 # ----------------------------------------------------------------------------- permutation test
 @validate_params(
-    _constraints("scorer", "X", "y", "n_permutations", "groups", "cv", "alternative", "random_state", "n_jobs", "verbose"),
+    _constraints("scorer", "X", "y", "n_permutations", "groups", "cv", "alternative", "random_state", "n_jobs", "verbose",
+                 "statistic"),
     prefer_skip_nested_validation=True,
 )
 def permutation_test(
@@ -683,6 +728,7 @@ def permutation_test(
     random_state=None,
     n_jobs=None,
     verbose=0,
+    statistic="score",
 ):
     """Test whether the alignment of X and y exceeds chance, by permuting their pairing.
 
@@ -726,11 +772,18 @@ def permutation_test(
         Workers (joblib) over chunks of permutations.
     verbose : int, default=0
         Print progress every tenth of the permutations.
+    statistic : {'score', 'spectrum'}, default='score'
+        ``'score'``: the scorer's score. ``'spectrum'``: the whole spectrum of a
+        scorer that has one (:class:`~skalign.TopologicalAlignmentSpectrum`, its
+        ``combine_spectrum``), tested at every neighbourhood size over the same
+        permutations (the held ranks of y relabelled); no Pipeline, no ``cv``.
 
     Returns
     -------
     PermutationTestResult
-        ``statistic``, ``pvalue``, ``pvalue_se``, ``null_distribution``.
+        ``statistic``, ``pvalue``, ``pvalue_se``, ``null_distribution``; with
+        ``statistic='spectrum'`` arrays with one entry per size (the null of
+        shape (B, n_sizes)).
 
     Raises
     ------
@@ -756,12 +809,15 @@ def permutation_test(
     """
     X, y, codes = _prepare_inputs(scorer, X, y, groups)
     _warn_floor(n_permutations, alternative, "n_permutations", codes)
-    ev = _Evaluator(scorer, X, y, cv, groups, verbose)
+    ev = _Evaluator(scorer, X, y, cv, groups, verbose, statistic)
     observed = ev.observed()
     rs = check_random_state(random_state)
     n = X.shape[0]
     null = _run(ev.permuted, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs)
-    p, se = permutation_pvalue(observed, null, alternative)
+    if ev.spectrum:
+        p, se = _pvalues(observed, null, alternative)
+    else:
+        p, se = permutation_pvalue(observed, null, alternative)
     return PermutationTestResult(observed, p, se, null, alternative)
 
 
@@ -787,8 +843,10 @@ def _interval(observed, dist, confidence_level, method, jackknife):
         a = float(np.sum(d**3) / den) if den > 0 else 0.0
         z = ndtri(np.array([alpha, 1.0 - alpha]))
         lo, hi = ndtr(z0 + (z0 + z) / (1.0 - a * (z0 + z)))
-    low, high = np.quantile(dist, [lo, hi])
-    return ConfidenceInterval(float(low), float(high))
+    low, high = np.quantile(dist, [lo, hi], axis=0)
+    if dist.ndim == 1:
+        return ConfidenceInterval(float(low), float(high))
+    return ConfidenceInterval(low, high)
 
 
 def _warn_tails(B, confidence_level):
@@ -833,12 +891,13 @@ def _finish(observed, dist, neighbourhood):
         )
     if neighbourhood:
         # a half-sample's level differs from the full sample's (fewer stimuli, other k); its spread does not
-        dist = dist - dist.mean() + observed
+        dist = dist - dist.mean(axis=0) + observed
     return dist
 
 
 @validate_params(
-    _constraints("scorer", "X", "y", "n_resamples", "confidence_level", "method", "groups", "cv", "random_state", "n_jobs"),
+    _constraints("scorer", "X", "y", "n_resamples", "confidence_level", "method", "groups", "cv", "random_state", "n_jobs",
+                 "statistic"),
     prefer_skip_nested_validation=True,
 )
 def bootstrap(
@@ -853,6 +912,7 @@ def bootstrap(
     cv=None,
     random_state=None,
     n_jobs=None,
+    statistic="score",
 ):
     """Confidence interval of an alignment score by resampling stimuli.
 
@@ -893,12 +953,20 @@ def bootstrap(
         Seeds the resamples; the results are the same for any ``n_jobs``.
     n_jobs : int or None, default=None
         Workers (joblib) over chunks of resamples.
+    statistic : {'score', 'spectrum'}, default='score'
+        ``'spectrum'``: an interval at every neighbourhood size of a scorer with
+        a spectrum (:class:`~skalign.TopologicalAlignmentSpectrum`), percentile
+        method only. Each half-sample of m rows reads the full sample's size k
+        at the same fraction of the rows, :math:`\\operatorname{round}(k (m - 1)
+        / (n - 1))` clipped to ``[1, m - 2]``, as a fractional ``n_neighbors``
+        is resolved on a cross-validation fold.
 
     Returns
     -------
     BootstrapResult
         ``statistic``, ``confidence_interval`` (``low``, ``high``),
-        ``standard_error``, ``bootstrap_distribution``.
+        ``standard_error``, ``bootstrap_distribution``; arrays over the sizes
+        with ``statistic='spectrum'``.
 
     References
     ----------
@@ -906,7 +974,9 @@ def bootstrap(
     """
     X, y, codes = _prepare_inputs(scorer, X, y, groups)
     _warn_tails(n_resamples, confidence_level)
-    ev = _Evaluator(scorer, X, y, cv, groups)
+    ev = _Evaluator(scorer, X, y, cv, groups, statistic=statistic)
+    if ev.spectrum and method != "percentile":
+        raise ValueError(f"statistic='spectrum' supports method='percentile' only; got method={method!r}.")
     observed = ev.observed()
     neighbourhood = _is_neighbourhood(scorer)
     rs = check_random_state(random_state)
@@ -914,7 +984,10 @@ def bootstrap(
     dist = _finish(observed, _bootstrap_values(ev, rs, n, codes, n_resamples, n_jobs, neighbourhood), neighbourhood)
     jack = _jackknife(ev, n, codes) if method == "bca" else None
     ci = _interval(observed, dist, confidence_level, method, jack)
-    se = float(np.std(dist, ddof=1)) if dist.size > 1 else float("nan")
+    if ev.spectrum:
+        se = np.std(dist, axis=0, ddof=1) if dist.shape[0] > 1 else np.full(observed.shape, np.nan)
+    else:
+        se = float(np.std(dist, ddof=1)) if dist.size > 1 else float("nan")
     return BootstrapResult(observed, ci, se, dist, float(confidence_level), method)
 
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BasePairedScorer
+from ..inference import INFERENCE_PARAMETER_CONSTRAINTS, bootstrap, permutation_test
 from ..spectrum import (
     MIN_SAMPLES,
     TAS_PARAMETER_CONSTRAINTS,
+    combine_neighborhoods,
     combine_tas,
     prepare_neighborhoods,
+    tas_chance,
+    tas_from_jaccard,
     tas_spectrum,
 )
 
@@ -53,9 +61,19 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         Neighbour backend; 'auto' is exact up to 50,000 samples.
     n_permutations : int, default=0
         Permutations of Y's rows in :meth:`fit` and :meth:`spectrum` for a p-value at
-        every k; X's ranks are reused.
+        every k (:func:`skalign.inference.permutation_test` with
+        ``statistic='spectrum'``: every k over the same permutations, Y's held
+        ranks relabelled, never recomputed).
+    n_resamples : int, default=0
+        Half-sample resamples in :meth:`fit` and :meth:`spectrum` for a confidence
+        interval at every k (:func:`skalign.inference.bootstrap` with
+        ``statistic='spectrum'``); 0 skips them. A half-sample of m rows reads each
+        k at the same fraction of its rows, ``round(k (m - 1) / (n - 1))``, as a
+        fractional ``n_neighbors`` is resolved on a cross-validation fold.
+    confidence_level : float in (0, 1), default=0.95
+        Coverage of the per-k intervals.
     random_state : int, RandomState or None, default=None
-        Seeds the permutations and the approximate search.
+        Seeds the permutations, the resamples and the approximate search.
     n_jobs : int or None, default=None
         Threads of the approximate neighbour search.
     verbose : int, default=0
@@ -73,6 +91,8 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         Chance level at ``ks_``.
     pvalues_ : ndarray
         Permutation p-value at ``ks_``; only when ``n_permutations > 0``.
+    ci_low_, ci_high_ : ndarray
+        Percentile half-sample interval of TAS at ``ks_``; only when ``n_resamples > 0``.
     n_samples_fit_ : int
     n_features_in_, n_features_y_ : int
 
@@ -117,7 +137,11 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
             "stateless": True,
         }
 
-    _parameter_constraints: dict = {**TAS_PARAMETER_CONSTRAINTS}
+    _parameter_constraints: dict = {
+        **TAS_PARAMETER_CONSTRAINTS,
+        "n_resamples": [Interval(Integral, 0, None, closed="left")],
+        "confidence_level": INFERENCE_PARAMETER_CONSTRAINTS["confidence_level"],
+    }
 
     def __init__(
         self,
@@ -127,6 +151,8 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         metric="euclidean",
         algorithm="auto",
         n_permutations=0,
+        n_resamples=0,
+        confidence_level=0.95,
         random_state=None,
         n_jobs=None,
         verbose=0,
@@ -137,6 +163,8 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         self.metric = metric
         self.algorithm = algorithm
         self.n_permutations = n_permutations
+        self.n_resamples = n_resamples
+        self.confidence_level = confidence_level
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -145,21 +173,44 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         return MIN_SAMPLES
 
     def _spectrum(self, X, Y):
-        return tas_spectrum(
+        """The spectrum, with per-k p-values and intervals from :mod:`skalign.inference`."""
+        res = tas_spectrum(
             X,
             Y,
             self.n_neighbors,
             chance=self.chance,
             metric=self.metric,
             algorithm=self.algorithm,
-            n_permutations=self.n_permutations,
             random_state=self.random_state,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
+        res.ci_low = res.ci_high = None
+        if self.n_permutations:
+            res.p_value = permutation_test(
+                self,
+                X,
+                Y,
+                n_permutations=self.n_permutations,
+                random_state=self.random_state,
+                verbose=self.verbose,
+                statistic="spectrum",
+            ).pvalue
+        if self.n_resamples:
+            res.ci_low, res.ci_high = bootstrap(
+                self,
+                X,
+                Y,
+                n_resamples=self.n_resamples,
+                confidence_level=self.confidence_level,
+                random_state=self.random_state,
+                statistic="spectrum",
+            ).confidence_interval
+        return res
 
     def _fit(self, X, Y):
-        self.__dict__.pop("pvalues_", None)  # a refit without permutations has none
+        for name in ("pvalues_", "ci_low_", "ci_high_"):
+            self.__dict__.pop(name, None)  # a refit without them has none
         res = self._spectrum(X, Y)
         self.ks_ = res.k
         self.spectrum_ = res.tas
@@ -167,6 +218,8 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         self.chance_ = res.chance
         if res.p_value is not None:
             self.pvalues_ = res.p_value
+        if res.ci_low is not None:
+            self.ci_low_, self.ci_high_ = res.ci_low, res.ci_high
         self.n_samples_fit_ = res.n_samples
 
     def prepare(self, X, name="X"):
@@ -194,6 +247,45 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         (:func:`skalign.spectrum.combine_tas`)."""
         return combine_tas(PX, PY, summary=self.summary, chance=self.chance)
 
+    def combine_spectrum(self, PX, PY):
+        """TAS at every size both were prepared for (``PX.ks``), of two prepared representations.
+
+        The vector statistic of :func:`skalign.inference.permutation_test` with
+        ``statistic='spectrum'`` (built on
+        :func:`skalign.spectrum.combine_neighborhoods`, :func:`~skalign.spectrum.tas_chance`
+        and :func:`~skalign.spectrum.tas_from_jaccard`).
+
+        Returns
+        -------
+        tas : ndarray of shape (n_sizes,)
+        """
+        mean = combine_neighborhoods(PX, PY)
+        return tas_from_jaccard(mean.jaccard, tas_chance(mean.k, PX.n_samples, self.chance))
+
+    def spectrum_at(self, X, Y, ks):
+        """TAS of X and Y at the neighbour counts ``ks``, in their order (repeats allowed).
+
+        What :func:`skalign.inference.bootstrap` with ``statistic='spectrum'``
+        evaluates on every resample, after scaling the full sample's sizes to
+        the resample's rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_x)
+        Y : array-like of shape (n_samples, n_features_y)
+        ks : array-like of int
+            Neighbour counts in ``[1, n_samples - 2]``.
+
+        Returns
+        -------
+        tas : ndarray of shape (len(ks),)
+        """
+        ks = np.asarray(ks, dtype=np.int64)
+        sizes = np.unique(ks)
+        est = clone(self).set_params(n_neighbors=sizes.tolist())
+        tas = est.combine_spectrum(est.prepare(X, "X"), est.prepare(Y, "Y"))
+        return tas[np.searchsorted(sizes, ks)]
+
     def score(self, X, y):
         """``summary`` of TAS over the swept k, on the rows given.
 
@@ -214,7 +306,8 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         return super().score(X, y)
 
     def spectrum(self, X, Y):
-        """The spectrum of X and Y as a table (with p-values when ``n_permutations > 0``).
+        """The spectrum of X and Y as a table (p-values when ``n_permutations > 0``,
+        intervals when ``n_resamples > 0``).
 
         Needs no fitting; computes on the rows given.
 
@@ -222,22 +315,18 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
         -------
         table : pandas.DataFrame
             Columns ``k``, ``tas``, ``jaccard``, ``chance`` and ``p_value`` (NaN when
-            ``n_permutations=0``), one row per neighbourhood size.
+            ``n_permutations=0``), one row per neighbourhood size, and
+            ``ci_low``, ``ci_high`` when ``n_resamples > 0``.
         """
         import pandas as pd
 
         self._validate_params()
         res = self._spectrum(X, Y)  # validated there, once
         pv = np.full(res.k.shape, np.nan) if res.p_value is None else res.p_value
-        return pd.DataFrame(
-            {
-                "k": res.k,
-                "tas": res.tas,
-                "jaccard": res.jaccard,
-                "chance": res.chance,
-                "p_value": pv,
-            }
-        )
+        columns = {"k": res.k, "tas": res.tas, "jaccard": res.jaccard, "chance": res.chance, "p_value": pv}
+        if res.ci_low is not None:
+            columns.update(ci_low=res.ci_low, ci_high=res.ci_high)
+        return pd.DataFrame(columns)
 
     def plot(self, ax=None, *, x="k", **kwargs):
         """Draw the fitted spectrum; see :func:`skalign.plotting.plot_spectrum`."""
