@@ -253,13 +253,13 @@ def alignment_matrix(
 
     Inference. The B permutations are drawn once
     (:func:`skalign.inference.draw_permutations`) and applied to every pair: the
-    null value of pair (a, b) under permutation :math:`\pi_b` is its score with
+    null value of pair (a, b) under permutation :math:`\\pi_b` is its score with
     the rows of b reordered, ``b[perm]``, and
 
     .. math::
 
-        p = \frac{1 + \#\{b : s_b \ge s\}}{1 + B},
-        \qquad \operatorname{se}(p) = \sqrt{p (1 - p) / B},
+        p = \\frac{1 + \\#\\{b : s_b \\ge s\\}}{1 + B},
+        \\qquad \\operatorname{se}(p) = \\sqrt{p (1 - p) / B},
 
     which is what :func:`skalign.inference.permutation_test` gives for that pair
     with the same int ``random_state`` (and with the same ``cv``). The R

@@ -667,3 +667,287 @@ def test_progress_helper(capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[x] 3/8 pairs done"
     assert out[-1].startswith("[x] 8/8 pairs done")
+
+
+# -- inference: p-values and intervals per cell -------------------------------------------
+from skalign.inference import bootstrap, draw_permutations, permutation_test  # noqa: E402
+
+
+@pytest.fixture
+def loose(rng):
+    """Layers whose pairs range from unrelated to clearly related (intermediate p-values)."""
+    base = rng.normal(size=(40, 4))
+    return {
+        "u0": rng.normal(size=(40, 4)),
+        "w": base + 2.5 * rng.normal(size=(40, 4)),
+        "u1": rng.normal(size=(40, 3)),
+        "s": base @ rng.normal(size=(4, 5)) + 0.3 * rng.normal(size=(40, 5)),
+    }
+
+
+def _row(df, a, b, fold=None):
+    rows = df[(df.a == a) & (df.b == b)]
+    if fold is not None:
+        rows = rows[rows.fold == fold]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def _pairs(df):
+    return [(a, b) for a, b in zip(df.a, df.b) if a != b]
+
+
+class FailsToPermute(MeanCorr):
+    """MeanCorr whose prepared layers refuse to be permuted."""
+
+    def permute_prepared(self, P, perm):
+        raise RuntimeError("cannot permute this layer")
+
+
+@pytest.mark.parametrize(
+    "make", [skalign.CKAScorer, MeanCorr, RidgeR2], ids=["permute-hook", "re-prepare", "fitted"]
+)
+def test_pvalue_of_each_cell_equals_permutation_test(loose, make):
+    df = alignment_matrix(loose, scorer=make(), n_permutations=39, random_state=7)
+    assert list(df.columns) == ["a", "b", "scorer", "score", "pvalue", "pvalue_se"]
+    seen = set()
+    for a, b in _pairs(df):
+        row = _row(df, a, b)
+        res = permutation_test(make(), loose[a], loose[b], n_permutations=39, random_state=7)
+        assert row.score == pytest.approx(res.statistic, rel=1e-12)
+        assert row.pvalue == res.pvalue and row.pvalue_se == res.pvalue_se
+        seen.add(res.pvalue)
+    assert len(seen) >= 3  # the pairs do not all sit at the floor, so the test can fail
+
+
+def test_pvalue_brute_force_over_the_drawn_permutations(loose):
+    df = alignment_matrix(loose, scorer=MeanCorr(), n_permutations=59, random_state=3)
+    perms = draw_permutations(40, 59, random_state=3)
+    for a, b in _pairs(df):
+        A, B = loose[a], loose[b]
+        s = mean_corr_brute(A, B)
+        null = np.array([mean_corr_brute(A, B[perm]) for perm in perms])
+        p = (1 + np.sum(null >= s - 1e-12)) / 60
+        row = _row(df, a, b)
+        assert row.pvalue == pytest.approx(p, abs=1e-15)
+        assert row.pvalue_se == pytest.approx(np.sqrt(p * (1 - p) / 59), rel=1e-12)
+
+
+def test_structure_reaches_the_floor_and_independence_does_not(rng):
+    X = rng.normal(size=(60, 5))
+    reps = {
+        "x": X,
+        "rotated": X @ np.linalg.qr(rng.normal(size=(5, 5)))[0] + 0.1 * rng.normal(size=(60, 5)),
+        "independent": rng.normal(size=(60, 5)),
+    }
+    df = alignment_matrix(reps, scorer=skalign.CKAScorer(), n_permutations=99, random_state=0)
+    assert _row(df, "x", "rotated").pvalue == pytest.approx(1 / 100)
+    assert _row(df, "x", "independent").pvalue > 0.05
+
+
+def test_interval_brute_force_over_resamples_with_replacement(loose):
+    df = alignment_matrix(loose, scorer=MeanCorr(), n_resamples=49, confidence_level=0.9, random_state=5)
+    assert list(df.columns) == ["a", "b", "scorer", "score", "ci_low", "ci_high"]
+    rs = np.random.RandomState(5)
+    draws = [rs.randint(0, 40, 40) for _ in range(49)]
+    for a, b in _pairs(df):
+        A, B = loose[a], loose[b]
+        dist = [mean_corr_brute(A[r], B[r]) for r in draws]
+        lo, hi = np.quantile(dist, [0.05, 0.95])
+        row = _row(df, a, b)
+        assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi), rel=1e-10)
+        assert row.ci_low < row.ci_high
+
+
+@pytest.mark.parametrize(
+    "make", [skalign.CKAScorer, RidgeR2, skalign.MutualKNNScorer],
+    ids=["resampled", "fitted", "neighbourhood-half-samples"],
+)
+def test_interval_of_each_cell_equals_bootstrap(loose, make):
+    df = alignment_matrix(loose, scorer=make(), n_resamples=39, random_state=11)
+    for a, b in _pairs(df)[:3]:
+        res = bootstrap(make(), loose[a], loose[b], n_resamples=39, random_state=11)
+        row = _row(df, a, b)
+        assert (row.ci_low, row.ci_high) == pytest.approx(tuple(res.confidence_interval), rel=1e-12)
+
+
+@pytest.mark.parametrize("make", [skalign.CKAScorer, RidgeR2], ids=["stateless", "fitted"])
+def test_cv_inference_is_on_the_mean_rows_and_equals_the_cross_validated_tests(loose, make):
+    cv = KFold(2)
+    df = alignment_matrix(
+        loose, scorer=make(), cv=cv, n_permutations=19, n_resamples=39, random_state=2
+    )
+    assert list(df.columns) == [
+        "a", "b", "scorer", "score", "fold", "pvalue", "pvalue_se", "ci_low", "ci_high"
+    ]
+    folds, means = df[df.fold != "mean"], df[df.fold == "mean"]
+    assert set(folds.fold) == {0, 1} and len(means) == len(folds) // 2
+    assert folds[["pvalue", "ci_low"]].isna().all().all()
+    assert df.index[df.fold == "mean"].min() > df.index[df.fold != "mean"].max()
+    for a, b in _pairs(means)[:3]:
+        row = _row(df, a, b, "mean")
+        assert row.score == pytest.approx(folds[(folds.a == a) & (folds.b == b)].score.mean(), rel=1e-12)
+        res = permutation_test(make(), loose[a], loose[b], n_permutations=19, cv=cv, random_state=2)
+        assert row.score == pytest.approx(res.statistic, rel=1e-12)
+        assert row.pvalue == res.pvalue
+        boot = bootstrap(make(), loose[a], loose[b], n_resamples=39, cv=cv, random_state=2)
+        assert (row.ci_low, row.ci_high) == pytest.approx(tuple(boot.confidence_interval), rel=1e-12)
+    # pivoting: scores from the fold rows, p-values from the mean rows
+    M = pivot_alignment(df)
+    P = pivot_alignment(df, values="pvalue")
+    a, b = _pairs(means)[0]
+    assert M.loc[a, b] == pytest.approx(_row(df, a, b, "mean").score, rel=1e-12)
+    assert P.loc[a, b] == _row(df, a, b, "mean").pvalue
+
+
+def test_inference_parallel_equals_sequential(loose):
+    kwargs = dict(scorer=[skalign.CKAScorer(), MeanCorr()], n_permutations=19, n_resamples=39,
+                  random_state=4)
+    one = alignment_matrix(loose, **kwargs)
+    two = alignment_matrix(loose, n_jobs=2, **kwargs)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    # the draws do not depend on which pairs are scored or in what order
+    names = list(loose)[::-1]
+    rev = alignment_matrix({k: loose[k] for k in names}, scorer=MeanCorr(), n_permutations=19,
+                           n_resamples=39, random_state=4)
+    for a, b in _pairs(rev):
+        r = _row(rev, a, b)
+        o = one[(one.scorer == "MeanCorr") & (((one.a == a) & (one.b == b)) | ((one.a == b) & (one.b == a)))]
+        if (o.a.iloc[0], o.b.iloc[0]) == (a, b):
+            assert (r.pvalue, r.ci_low, r.ci_high) == (o.pvalue.iloc[0], o.ci_low.iloc[0], o.ci_high.iloc[0])
+
+
+@pytest.mark.filterwarnings("ignore:n_permutations=6:UserWarning")
+def test_each_layer_prepared_once_and_permuted_at_most_once_per_permutation(layers, monkeypatch):
+    seen = []
+    original = MeanCorr.prepare
+
+    def counting(self, X, name="X"):
+        seen.append(name)
+        return original(self, X, name)
+
+    monkeypatch.setattr(MeanCorr, "prepare", counting)
+    reps_b = {"x": layers["l0"], "y": layers["l1"]}
+    alignment_matrix(layers, reps_b, scorer=MeanCorr(), n_permutations=6, random_state=0)
+    # MeanCorr's prepared tuple has no permute hook: one new preparation per b layer per permutation
+    assert sorted(seen) == sorted(
+        [f"reps_a[{k!r}]" for k in layers] + ["reps_b['x']", "reps_b['y']"] * 7
+    )
+
+    cka_seen = []
+    cka_prepare = skalign.CKAScorer.prepare
+
+    def cka_counting(self, X, name="X"):
+        cka_seen.append(name)
+        return cka_prepare(self, X, name)
+
+    monkeypatch.setattr(skalign.CKAScorer, "prepare", cka_counting)
+    alignment_matrix(layers, scorer=skalign.CKAScorer(), n_permutations=6, random_state=0)
+    assert sorted(cka_seen) == sorted(f"reps_a[{k!r}]" for k in layers)  # permuted by its hook
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_permutations=-1), "n_permutations"),
+        (dict(n_resamples=-3), "n_resamples"),
+        (dict(n_resamples=9, confidence_level=1.0), "confidence_level"),
+        (dict(n_resamples=9, confidence_level=0), "confidence_level"),
+        (dict(n_permutations=9, random_state="seed"), "random_state"),
+    ],
+)
+def test_bad_inference_arguments_are_named(layers, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        alignment_matrix(layers, scorer=MeanCorr(), **kwargs)
+
+
+def test_too_few_permutations_warn_in_one_line(layers):
+    with pytest.warns(UserWarning, match=r"n_permutations=9: the smallest p-value it can give is 0\.1") as rec:
+        alignment_matrix(layers, scorer=MeanCorr(), n_permutations=9, random_state=0)
+    assert all("\n" not in str(w.message) for w in rec)
+
+
+def test_failed_inference_keeps_the_score(layers):
+    df = alignment_matrix(layers, scorer=FailsToPermute(), n_permutations=19, random_state=0,
+                          on_error="skip")
+    plain = alignment_matrix(layers, scorer=MeanCorr())
+    np.testing.assert_array_equal(df.score, plain.score)
+    assert df.pvalue.isna().all()
+    assert df.error.str.contains("could not test a=.*cannot permute this layer").all()
+    with pytest.raises(RuntimeError, match=r"could not test a='l0', b='l0'.*cannot permute"):
+        alignment_matrix(layers, scorer=FailsToPermute(), n_permutations=19, random_state=0)
+
+
+def test_pivot_of_an_inference_column(loose):
+    df = alignment_matrix(loose, scorer=MeanCorr(), n_permutations=19, n_resamples=39, random_state=0)
+    for column in ("pvalue", "ci_high"):
+        M = pivot_alignment(df, values=column)
+        for a, b, v in zip(df.a, df.b, df[column]):
+            assert M.loc[a, b] == v and M.loc[b, a] == v  # mirrored: symmetric scorer
+    with pytest.raises(ValueError, match="'values' parameter"):
+        pivot_alignment(df, values="nope")
+    with pytest.raises(ValueError, match="n_resamples > 0"):
+        pivot_alignment(alignment_matrix(loose, scorer=MeanCorr()), values="ci_low")
+
+
+@pytest.mark.parametrize("ext", [".parquet", ".csv"])
+def test_checkpoint_resume_with_inference_equals_an_uninterrupted_run(loose, tmp_path, ext):
+    path = tmp_path / f"inference{ext}"
+    settings = dict(n_permutations=19, n_resamples=39, random_state=1)
+    scorers = {"ok": MeanCorr(), "late": InterruptedMeanCorr()}
+    everything = alignment_matrix(loose, scorer=scorers, **settings)
+
+    n_cells = len(loose) * (len(loose) + 1) // 2
+    # the second scorer fails in its inference pass, after every score is in
+    InterruptedMeanCorr.log, InterruptedMeanCorr.limit = [], n_cells + 30
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        alignment_matrix(loose, scorer=scorers, checkpoint=path, **settings)
+    saved = pd.read_parquet(path) if ext == ".parquet" else pd.read_csv(path)
+    assert list(saved.columns[:10]) == skalign._checkpoint.COLUMNS
+    assert len(saved) == n_cells and set(saved.scorer) == {"ok"}  # stored once tested
+    assert saved.pvalue.notna().all() and saved.ci_low.notna().all()
+
+    MeanCorr.log, InterruptedMeanCorr.log, InterruptedMeanCorr.limit = [], [], None
+    resumed = alignment_matrix(loose, scorer=scorers, checkpoint=path, **settings)
+    assert MeanCorr.log == []  # the finished scorer is read back, with its inference
+    pd.testing.assert_frame_equal(resumed, everything, check_exact=True)
+
+    # other inference settings are other rows: recomputed
+    for other in (dict(settings, n_permutations=29), dict(settings, random_state=2),
+                  dict(settings, confidence_level=0.9)):
+        MeanCorr.log = []
+        alignment_matrix(loose, scorer={"ok": MeanCorr()}, checkpoint=path, **other)
+        assert MeanCorr.log
+
+
+def test_checkpoint_with_cv_and_inference(loose, tmp_path):
+    path = tmp_path / "cv.csv"
+    kwargs = dict(scorer=RidgeR2(), cv=2, n_permutations=5, random_state=0, checkpoint=path)
+    with pytest.warns(UserWarning, match="n_permutations=5"):
+        first = alignment_matrix(loose, **kwargs)
+    RidgeR2.fits = []
+    with pytest.warns(UserWarning, match="n_permutations=5"):
+        second = alignment_matrix(loose, **kwargs)
+    assert RidgeR2.fits == []
+    pd.testing.assert_frame_equal(first, second, check_exact=True)
+
+
+def test_score_only_checkpoint_is_read_and_upgraded(loose, tmp_path):
+    from skalign._checkpoint import _SCORE_COLUMNS, _crc, _format_line
+
+    path = tmp_path / "old.csv"
+    full = alignment_matrix(loose, scorer=MeanCorr())
+    key = skalign._checkpoint.scorer_params_key(MeanCorr())
+    lines = [_format_line(_SCORE_COLUMNS + ["crc"])]
+    for a, b, score in zip(full.a, full.b, full.score):
+        fields = [a, b, "MeanCorr", key, "-1", repr(float(score))]
+        lines.append(_format_line(fields + [_crc(fields)]))
+    path.write_text("".join(lines))
+    MeanCorr.log = []
+    again = alignment_matrix(loose, scorer=MeanCorr(), checkpoint=path)
+    assert MeanCorr.log == []
+    pd.testing.assert_frame_equal(again, full)
+    alignment_matrix(loose, scorer=MeanCorr(), n_permutations=19, random_state=0, checkpoint=path)
+    upgraded = pd.read_csv(path)
+    assert list(upgraded.columns) == skalign._checkpoint.COLUMNS + ["crc"]
+    assert len(upgraded) == 2 * len(full)
