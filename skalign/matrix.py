@@ -480,6 +480,7 @@ def plot_alignment_matrix(
     annot=None,
     fmt=".2f",
     colorbar=True,
+    alpha=None,
 ):
     """Heatmap of a layer x layer alignment matrix.
 
@@ -501,6 +502,12 @@ def plot_alignment_matrix(
     fmt : str, default=".2f"
         Format of the annotations.
     colorbar : bool, default=True
+    alpha : float in (0, 1), default=None
+        Significance level. When given, ``data`` must be a tidy table with a
+        ``pvalue`` column (``alignment_matrix(..., n_permutations=B)``), and every
+        cell with ``p >= alpha`` (not significant at that level) is hatched; the
+        title says what the hatching means. Cells without a p-value are not
+        hatched. The hatch patches carry the gid ``'not significant'``.
 
     Returns
     -------
@@ -510,7 +517,13 @@ def plot_alignment_matrix(
     ------
     ImportError
         When matplotlib is not installed (``pip install 'skalign[plot]'``).
+    ValueError
+        When ``alpha`` is not in (0, 1), or is given for data without p-values.
     """
+    if alpha is not None and not (
+        isinstance(alpha, Real) and not isinstance(alpha, bool) and 0 < alpha < 1
+    ):
+        raise ValueError(f"alpha must be a significance level in (0, 1), e.g. 0.05; got {alpha!r}.")
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
@@ -535,6 +548,18 @@ def plot_alignment_matrix(
             "data must be the DataFrame returned by alignment_matrix or by pivot_alignment; "
             f"got {type(data).__name__}."
         )
+    not_significant = None
+    if alpha is not None:
+        if "a" not in data.columns or "pvalue" not in data.columns:
+            raise ValueError(
+                "alpha= marks cells by their p-value, so data must be the tidy table of "
+                "alignment_matrix(..., n_permutations=B) with its 'pvalue' column; got columns "
+                f"{list(data.columns)}."
+            )
+        pvalues = pivot_alignment(data, scorer=scorer, values="pvalue")
+        pvalues = pvalues.reindex(index=matrix.index, columns=matrix.columns)
+        with np.errstate(invalid="ignore"):
+            not_significant = pvalues.to_numpy(dtype=np.float64) >= alpha
 
     values = matrix.to_numpy(dtype=np.float64)
     if ax is None:
@@ -564,6 +589,18 @@ def plot_alignment_matrix(
                         fontsize=7,
                         color="black" if v > mid else "white",
                     )
+    if not_significant is not None:
+        from matplotlib.patches import Rectangle
+
+        for r, c in zip(*np.nonzero(not_significant)):
+            ax.add_patch(
+                Rectangle(
+                    (c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.6",
+                    linewidth=0, gid="not significant",
+                )
+            )
+        note = f"hatched: p \u2265 {alpha:g} (not significant)"
+        ax.set_title(f"{ax.get_title()}\n{note}" if ax.get_title() else note, fontsize=9)
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label=str(label))
     return ax

@@ -951,3 +951,32 @@ def test_score_only_checkpoint_is_read_and_upgraded(loose, tmp_path):
     upgraded = pd.read_csv(path)
     assert list(upgraded.columns) == skalign._checkpoint.COLUMNS + ["crc"]
     assert len(upgraded) == 2 * len(full)
+
+
+def test_plot_hatches_exactly_the_cells_that_are_not_significant(loose):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = alignment_matrix(loose, scorer=MeanCorr(), n_permutations=99, random_state=0)
+    P = pivot_alignment(df, values="pvalue").to_numpy()
+    expected = {(r, c) for r in range(P.shape[0]) for c in range(P.shape[1]) if P[r, c] >= 0.05}
+    assert expected and len(expected) < P.size  # both kinds of cell are present
+    ax = plot_alignment_matrix(df, alpha=0.05)
+    try:
+        hatched = [p for p in ax.patches if p.get_gid() == "not significant"]
+        cells = {(round(p.get_y() + 0.5), round(p.get_x() + 0.5)) for p in hatched}
+        assert cells == expected and len(hatched) == len(expected)
+        assert all(p.get_hatch() for p in hatched)
+        assert "not significant" in ax.get_title() and "0.05" in ax.get_title()
+    finally:
+        plt.close(ax.figure)
+    ax = plot_alignment_matrix(df)
+    try:
+        assert not [p for p in ax.patches if p.get_gid() == "not significant"]
+    finally:
+        plt.close(ax.figure)
+    with pytest.raises(ValueError, match="alpha must be"):
+        plot_alignment_matrix(df, alpha=5)
+    with pytest.raises(ValueError, match="'pvalue' column"):
+        plot_alignment_matrix(alignment_matrix(loose, scorer=MeanCorr()), alpha=0.05)
