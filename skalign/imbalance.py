@@ -39,7 +39,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._validation import check_n_neighbors, check_nonconstant, check_same_samples
-from .neighbors import METRICS, PreparedPoints, kneighbors, prepare_search, search_target_ranks
+from .neighbors import DISTANCE_METRICS, PreparedPoints, kneighbors, prepare_search, search_target_ranks
 
 __all__ = [
     "prepare_information_imbalance",
@@ -55,7 +55,8 @@ IMBALANCE_DIRECTIONS = ("both", "x_to_y", "y_to_x")
 #: :class:`skalign.InformationImbalance`.
 IMBALANCE_PARAMETER_CONSTRAINTS = {
     "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-    "metric": [StrOptions(set(METRICS))],
+    # ranks in B need distances: not the inner product
+    "metric": [StrOptions(set(DISTANCE_METRICS))],
     "direction": [StrOptions(set(IMBALANCE_DIRECTIONS))],
     "working_memory": [Interval(Real, 0, None, closed="neither"), None],
 }

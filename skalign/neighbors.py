@@ -4,8 +4,9 @@ Every neighbourhood method (TAS, mutual k-NN, information imbalance, intrinsic
 dimension) gets its neighbours from here, so the conventions hold everywhere:
 
 * the point itself is never its own neighbour;
-* neighbours are sorted by distance, and **ties are broken by sample index**
-  (the lower index is nearer), so results are deterministic;
+* neighbours are sorted by distance (for ``metric='ip'``, by decreasing inner
+  product), and **ties are broken by sample index** (the lower index is nearer),
+  so results are deterministic;
 * on the exact backends the order is that of the exact distances of the values
   given, whatever their offset or magnitude (see *Exact order* below);
 * the exact path works in row blocks sized by scikit-learn's ``working_memory``
@@ -29,6 +30,19 @@ Backends (``algorithm``):
 ``'auto'``
     ``'brute'`` up to :data:`AUTO_EXACT_MAX_SAMPLES` samples, ``'pynndescent'``
     above.
+
+Inner-product neighbours
+------------------------
+``metric='ip'`` ranks the other rows j by decreasing :math:`x_i \\cdot x_j`, the
+raw inner product, not normalised: the neighbours of Huh et al.'s mutual k-NN
+code on the features as given (on L2-normalised rows it is the cosine order). It
+is no distance: :math:`x_i \\cdot x_j` may exceed :math:`x_i \\cdot x_i`, and the
+point itself is excluded all the same. The order is unchanged by a positive scale
+factor and by rotations, but not by a translation. The layer works with the
+negated product :math:`-x_i \\cdot x_j` as its "distance" (ascending, self at
+:math:`-\\infty`), and returns it as such. It is computed exactly (blocked BLAS
+products); pynndescent's ``'dot'`` normalises the rows first (its cosine), and
+cuML's inner product is not checked here, so the approximate backends refuse it.
 
 Exact order
 -----------
@@ -57,7 +71,13 @@ twice that bound is re-sorted by distances computed pair by pair (from coordinat
 differences, exact for float32 and integer data; for cosine, ``1 - u . v`` of the
 unit rows in one fixed summation order, so equal operands give equal values), then
 by index; a gap wider than twice the bound cannot be an inversion of the exact
-order. Where the pair-by-pair values are themselves too close to trust (within
+order. For ``'ip'`` the Gram value is the product itself, with the error bound
+:math:`(2d + 8)\\, u\\, \\lVert x_i\\rVert \\max_j \\lVert x_j\\rVert`, and the exact
+order is that of the exact products of the values given: runs are re-sorted by
+products summed pair by pair in float64, and products within their rounding of
+each other (:math:`(d + 3) u \\lVert x_i\\rVert \\lVert x_j\\rVert`) are compared in
+exact rational arithmetic, unless the data lie on a grid coarse enough for every
+float64 product and sum to be exact. Where the pair-by-pair values are themselves too close to trust (within
 their own rounding, :math:`(d + 3) u` relatively) and the data are not on a grid
 coarse enough for float64 to be exact (as integer and lattice data are), the
 Euclidean comparison is made in exact rational arithmetic. For data in general
@@ -95,6 +115,7 @@ from ._validation import (
 
 __all__ = [
     "AUTO_EXACT_MAX_SAMPLES",
+    "DISTANCE_METRICS",
     "METRICS",
     "ALGORITHMS",
     "NEIGHBOR_PARAMETER_CONSTRAINTS",
@@ -121,7 +142,11 @@ AUTO_EXACT_MAX_SAMPLES = 50_000
 #: pynndescent builds a graph of at least this many neighbours, then keeps the k asked for.
 PYNNDESCENT_MIN_GRAPH = 40
 
-METRICS = ("euclidean", "sqeuclidean", "cosine", "precomputed")
+METRICS = ("euclidean", "sqeuclidean", "cosine", "ip", "precomputed")
+
+#: The metrics that are distances (every one but the inner product), for the
+#: methods that need distances themselves and not only an order.
+DISTANCE_METRICS = tuple(m for m in METRICS if m != "ip")
 ALGORITHMS = ("auto", "brute", "pynndescent", "cuml")
 
 #: Constraints of the search parameters, shared by every function (and estimator)
@@ -159,16 +184,19 @@ class PreparedPoints:
         For 'euclidean' and 'sqeuclidean', the values given multiplied by
         ``2**-exponent`` with far-from-zero columns translated (both exact, see
         the module docstring); for 'cosine', the rows scaled to unit length; for
-        'precomputed', the (n_samples, n_samples) distance matrix as given.
+        'ip', the values given multiplied by ``2**-exponent`` (not translated: the
+        inner product is not translation-invariant); for 'precomputed', the
+        (n_samples, n_samples) distance matrix as given.
     aux : ndarray of shape (n_samples,) or None
-        Squared row norms of ``points`` (float64) for the Euclidean metrics.
+        Squared row norms of ``points`` (float64) for the Euclidean metrics and
+        'ip' (whose error bounds they set).
     metric : str
     exponent : int
         Distances of ``points`` times ``2**exponent`` are the distances of the
-        values given.
+        values given (for 'ip', products times ``4**exponent``).
     exact_grid : bool
-        Whether every squared distance computed from coordinate differences in
-        float64 is exact (all values on one grid coarse enough, as for integer or
+        Whether every squared distance computed from coordinate differences (for
+        'ip', every inner product) in float64 is exact (all values on one grid coarse enough, as for integer or
         lattice data); otherwise runs those values cannot order are settled in
         exact rational arithmetic.
     """
@@ -213,6 +241,18 @@ def _scale_exponent(A):
     """e such that ``A * 2**-e`` has its largest absolute value in [1/2, 1) (0 for all zeros)."""
     amax = max(float(A.max()), -float(A.min())) if A.size else 0.0
     return int(np.frexp(amax)[1]) if amax > 0 else 0
+
+
+def _scaled(X):
+    """Float64 copy of X scaled exactly by a power of two into [-1, 1), and its exponent.
+
+    A positive scale multiplies every inner product alike, so their order is kept.
+    """
+    Z = np.array(X, dtype=np.float64, order="C")
+    e = _scale_exponent(Z)
+    if e:
+        np.ldexp(Z, -e, out=Z)
+    return Z, e
 
 
 def _condition(X):
@@ -263,7 +303,7 @@ def prepare_search(X, metric="euclidean", *, name="X", min_samples=2, check_stru
     ----------
     X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) when
         ``metric='precomputed'``
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
     name : str, default='X'
         Argument name for error messages.
     min_samples : int, default=2
@@ -297,16 +337,21 @@ def prepare_search(X, metric="euclidean", *, name="X", min_samples=2, check_stru
         warn_duplicates(X, name)
     if metric == "cosine":
         return PreparedPoints(_unit_rows(X, name), None, metric)
+    if metric == "ip":
+        Z, e = _scaled(X)
+        return PreparedPoints(Z, _sq_norms(Z), metric, e, _on_exact_grid(Z))
     Z, e = _condition(X)
     return PreparedPoints(Z, _sq_norms(Z), metric, e, _on_exact_grid(Z))
 
 
 def _on_exact_grid(Z):
-    """Whether float64 differences, squares and sums of Z's coordinates are all exact.
+    """Whether float64 differences, squares, products and sums of Z's coordinates are all exact.
 
     Every value is a multiple of ``2**low`` and below ``2**top`` in magnitude, so a
     squared distance is an integer multiple of ``4**low`` below
-    ``d * 4**(top - low + 1)``: exact in float64 when that fits in 53 bits.
+    ``d * 4**(top - low + 1)``: exact in float64 when that fits in 53 bits. An
+    inner product is a multiple of ``4**low`` below ``d * 4**top``, so the same
+    test covers it, whatever the summation order (BLAS blocking, FMA).
     """
     nz = Z[Z != 0]
     if nz.size == 0:
@@ -326,7 +371,7 @@ def prepare_points(X, metric, name="X"):
     ----------
     X : array-like
         As in :func:`prepare_search`.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}
         Distance between samples.
     name : str, default='X'
         Argument name for error messages.
@@ -368,18 +413,28 @@ def resolve_algorithm(algorithm, n_samples, metric="euclidean"):
         See the module docstring.
     n_samples : int
         Samples to search among.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
 
     Returns
     -------
     backend : {'brute', 'pynndescent', 'cuml'}
+        'auto' is always 'brute' for 'precomputed' and 'ip', which only the exact
+        backend serves.
     """
     if algorithm == "auto":
-        if metric == "precomputed" or n_samples <= AUTO_EXACT_MAX_SAMPLES:
+        if metric in ("precomputed", "ip") or n_samples <= AUTO_EXACT_MAX_SAMPLES:
             return "brute"
         return "pynndescent"
     if metric == "precomputed" and algorithm != "brute":
         raise ValueError(f"metric='precomputed' needs algorithm='brute' or 'auto'; got {algorithm!r}.")
+    if metric == "ip" and algorithm != "brute":
+        # pynndescent's 'dot' normalises the rows (it is the cosine order), and cuML's
+        # inner product is untested here: neither would give the raw-product order
+        raise ValueError(
+            f"metric='ip' (raw inner products) needs algorithm='brute' or 'auto'; got "
+            f"algorithm={algorithm!r}, whose inner product normalises the rows or is not "
+            "supported. Use metric='cosine' for approximate search on normalised rows."
+        )
     return algorithm
 
 
@@ -391,6 +446,9 @@ def _distance_rows(points, aux, metric, rows):
         D = np.array(points[rows], dtype=np.float64)
     elif metric == "cosine":
         D = 1.0 - (points[rows] @ points.T).astype(np.float64, copy=False)
+    elif metric == "ip":
+        D = (points[rows] @ points.T).astype(np.float64, copy=False)
+        np.negative(D, out=D)
     else:  # euclidean, sqeuclidean
         D = (points[rows] @ points.T).astype(np.float64, copy=False)
         D *= -2.0
@@ -462,6 +520,8 @@ def _tie_tolerance(P, idx, ours=True):
     if P.metric == "precomputed" or (ours and P.exact_grid):
         return None
     d = P.points.shape[1]
+    if P.metric == "ip":  # |fl(x.y) - x.y| <= gamma_d |x| |y|
+        return (2 * d + 8) * _U * np.sqrt(P.aux[idx]) * np.sqrt(P.aux.max())
     if P.aux is None:  # unit rows
         reach = np.full(np.size(idx), 2.0)
     else:
@@ -475,6 +535,7 @@ def _direct_distances(P, r, c):
     Euclidean: from coordinate differences, exact for differences of float32 or
     integer data. Cosine: ``1 - u . v`` of the unit rows, one fixed summation per
     pair, so that equal operands (duplicates, disjoint supports) give equal values.
+    Inner product: ``-x . y`` in the same fixed order.
     """
     out = np.empty(r.size)
     if not r.size:
@@ -484,6 +545,8 @@ def _direct_distances(P, r, c):
         A, B = P.points[r[sl]], P.points[c[sl]]
         if P.metric == "cosine":
             out[sl] = 1.0 - np.einsum("ij,ij->i", A, B)
+        elif P.metric == "ip":
+            out[sl] = -np.einsum("ij,ij->i", A, B)
         else:
             diff = A - B
             out[sl] = np.einsum("ij,ij->i", diff, diff)
@@ -578,17 +641,23 @@ def _settle_exactly(P, r, cols, exact, run):
     """Order, in place, the candidates whose direct distances are too close to trust.
 
     A squared distance from float64 coordinate differences is within
-    ``(d + 3) u`` of its exact value, relatively. Consecutive candidates of a run
-    closer than that (and not both at 0, which is exact) are compared in exact
-    rational arithmetic of the prepared values, which are exact images of the
-    values given.
+    ``(d + 3) u`` of its exact value, relatively; an inner product within
+    ``(d + 3) u |x| |y|`` (its terms may cancel, so the bound is not relative to the
+    value). Consecutive candidates of a run closer than their two bounds (and, for
+    distances, not both at 0, which is exact) are compared in exact rational
+    arithmetic of the prepared values, which are exact images of the values given.
     """
     from fractions import Fraction
 
     d = P.points.shape[1]
     close = run[1:] == run[:-1]
-    close &= exact[1:] - exact[:-1] <= (d + 3) * _U * 1.01 * (exact[1:] + exact[:-1])
-    close &= exact[1:] > 0
+    ip = P.metric == "ip"
+    if ip:
+        err = (d + 3) * _U * 1.01 * np.sqrt(P.aux[r] * P.aux[cols])
+        close &= exact[1:] - exact[:-1] <= err[1:] + err[:-1]
+    else:
+        close &= exact[1:] - exact[:-1] <= (d + 3) * _U * 1.01 * (exact[1:] + exact[:-1])
+        close &= exact[1:] > 0
     if not close.any():
         return
     pos, starts = _close_runs(close)
@@ -605,10 +674,16 @@ def _settle_exactly(P, r, cols, exact, run):
     bounds = np.append(starts, pos.size)
     for g in np.flatnonzero(mixed):
         at = pos[bounds[g] : bounds[g + 1]]
-        keyed = sorted(
-            (sum((a - b) ** 2 for a, b in zip(exact_row(int(r[m])), exact_row(int(cols[m])))), int(cols[m]))
-            for m in at
-        )
+        if ip:  # the larger product is nearer
+            keyed = sorted(
+                (-sum(a * b for a, b in zip(exact_row(int(r[m])), exact_row(int(cols[m])))), int(cols[m]))
+                for m in at
+            )
+        else:
+            keyed = sorted(
+                (sum((a - b) ** 2 for a, b in zip(exact_row(int(r[m])), exact_row(int(cols[m])))), int(cols[m]))
+                for m in at
+            )
         cols[at] = [c for _, c in keyed]
         exact[at] = np.sort(exact[at])
 
@@ -651,7 +726,7 @@ def _finish_distances(sq, P):
     """Distances of the values given from squared (or cosine) distances of the prepared points."""
     if P.metric == "euclidean":
         return np.ldexp(np.sqrt(sq), P.exponent)
-    if P.metric == "sqeuclidean":
+    if P.metric in ("sqeuclidean", "ip"):
         return np.ldexp(sq, 2 * P.exponent)
     return sq
 
@@ -682,7 +757,8 @@ def search_kneighbors(P, n_neighbors, backend, *, random_state=None, n_jobs=None
         As in :func:`kneighbors`.
     """
     k = int(n_neighbors)
-    if backend == "brute" and P.metric == "precomputed":
+    if backend == "brute" and P.metric in ("precomputed", "ip"):
+        # scikit-learn's brute force has no inner-product order: our blocked path
         sq, ind = _kneighbors_blocked(P, k, working_memory)
     elif backend == "brute":
         sq, ind = _kneighbors_argkmin(P, k, working_memory)
@@ -724,8 +800,9 @@ def kneighbors(
         A :class:`PreparedPoints` is used as it is, without validating again.
     n_neighbors : int
         Neighbours per point, in ``[1, n_samples - 1]``.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
-        Cosine distance is ``1 - cos``.
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
+        Cosine distance is ``1 - cos``; 'ip' orders by decreasing inner product
+        (see the module docstring) and needs the exact backend.
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         See the module docstring.
     random_state : int, RandomState or None, default=None
@@ -742,7 +819,8 @@ def kneighbors(
     Returns
     -------
     distances : ndarray of shape (n_samples, n_neighbors), float64
-        Only when ``return_distance``; ascending along each row.
+        Only when ``return_distance``; ascending along each row. For 'ip', the
+        negated inner products ``-x_i . x_j``.
     indices : ndarray of shape (n_samples, n_neighbors), intp
         ``indices[i, r]`` is the (r+1)-th nearest neighbour of sample i. On the
         exact path, in the order of the exact distances, ties broken by index.
@@ -1097,7 +1175,7 @@ def iter_rank_blocks(X, *, metric="euclidean", working_memory=None, n_copies=4, 
     ----------
     X : array-like of shape (n_samples, n_features), or a square distance matrix
         with ``metric='precomputed'``, or PreparedPoints
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
     working_memory : float or None, default=None
         MiB per block; None takes scikit-learn's config value.
     n_copies : int, default=4

@@ -36,6 +36,9 @@ k > (n-1)/2 and :math:`\ge -k/(2(n-1-k))` below, so it never goes under -1/2.
 
 Siblings sharing the same machinery: the mutual k-NN alignment of Huh et al.
 (2024), the mean of :math:`o_i(k)/k`, and the raw k-NN Jaccard :math:`J(k)`.
+Every member takes ``metric='ip'``, neighbours by decreasing inner product (the
+setting of Huh et al.'s code on features as given); it is exact only, and its
+order is not invariant to translation.
 
 One pass for every k
 --------------------
@@ -470,7 +473,7 @@ def prepare_neighborhoods(
         ``metric='precomputed'``
     n_neighbors : None, int, float in (0, 1) or array-like, default=None
         See :func:`resolve_n_neighbors`.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Exact backends rank every pair; approximate ones give k_max-neighbour lists.
     random_state : int, RandomState or None, default=None
@@ -826,7 +829,7 @@ def tas_spectrum(
         ``[1, n - 2]`` on the exact path.
     chance : {'paper', 'exact'}, default='paper'
         Chance level; see :func:`tas_chance`.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Neighbour backend (:mod:`skalign.neighbors`).
     n_permutations : int, default=0
@@ -907,7 +910,7 @@ def tas_score(
         Reduction over the swept sizes.
     chance : {'paper', 'exact'}, default='paper'
         Chance level; see :func:`tas_chance`.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
         Distance between samples.
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Neighbour backend (:mod:`skalign.neighbors`).
@@ -963,6 +966,8 @@ def mutual_knn_alignment(
 
     The fraction of each sample's k neighbours in X that are also among its k
     neighbours in Y (Huh et al. 2024). In [0, 1]; about ``k / (n - 1)`` by chance.
+    ``metric='ip'`` takes the neighbours of largest inner product, Huh et al.'s
+    setting on the features as given (on L2-normalised features it is 'cosine').
 
     Parameters
     ----------
@@ -972,7 +977,7 @@ def mutual_knn_alignment(
         The same samples in a second representation.
     n_neighbors : int, float in (0, 1) or array-like, default=10
         As in :func:`resolve_n_neighbors` (None is not allowed).
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
         Distance between samples.
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Neighbour backend (:mod:`skalign.neighbors`).
@@ -1018,7 +1023,7 @@ def knn_jaccard(
         The same samples in a second representation.
     n_neighbors : int, float in (0, 1) or array-like, default=10
         As in :func:`resolve_n_neighbors` (None is not allowed).
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
         Distance between samples.
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Neighbour backend (:mod:`skalign.neighbors`).

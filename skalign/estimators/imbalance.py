@@ -11,7 +11,7 @@ from ..imbalance import (
     information_imbalance_score,
     prepare_information_imbalance,
 )
-from ..neighbors import METRICS
+from ..neighbors import DISTANCE_METRICS
 
 __all__ = ["InformationImbalance"]
 
@@ -92,7 +92,7 @@ class InformationImbalance(BasePairedScorer):
         "n_neighbors": IMBALANCE_PARAMETER_CONSTRAINTS["n_neighbors"],
         "direction": IMBALANCE_PARAMETER_CONSTRAINTS["direction"],
         # score(X, Y) takes feature rows: distance matrices cannot be split by cross-validation
-        "metric": [StrOptions({m for m in METRICS if m != "precomputed"})],
+        "metric": [StrOptions({m for m in DISTANCE_METRICS if m != "precomputed"})],
     }
 
     def __init__(self, n_neighbors=1, direction="both", metric="euclidean"):

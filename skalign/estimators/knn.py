@@ -35,6 +35,11 @@ class CKNNAScorer(BasePairedScorer):
         Seeds the approximate search.
     n_jobs : int or None, default=None
         Threads of the approximate search.
+    metric : {'cosine', 'ip'}, default='cosine'
+        The kernel the neighbours and the HSIC terms come from: cosine similarities
+        of the L2-normalised rows (Huh et al.'s pipeline), or raw inner products of
+        the features as given (their function on unnormalised features; exact
+        search only).
 
     Attributes
     ----------
@@ -70,11 +75,12 @@ class CKNNAScorer(BasePairedScorer):
     _parameter_constraints: dict = {**CKNNA_PARAMETER_CONSTRAINTS}
     _needs_variation = True
 
-    def __init__(self, n_neighbors=10, algorithm="auto", random_state=None, n_jobs=None):
+    def __init__(self, n_neighbors=10, algorithm="auto", random_state=None, n_jobs=None, metric="cosine"):
         self.n_neighbors = n_neighbors
         self.algorithm = algorithm
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.metric = metric
 
     def _metadata(self):
         return {
@@ -82,6 +88,8 @@ class CKNNAScorer(BasePairedScorer):
             # so Cauchy-Schwarz does not bound the ratio: values a little above 1 occur
             # (1.003 seen on 30 rows); near [-1, 1] in practice, 1 for identical kernels
             "score_range": (-float("inf"), float("inf")),
+            # both kernels (cosine, raw inner product) are kept by rotations and a positive
+            # scale (which CKA's normalisation removes), neither by a translation
             "invariances": ("isotropic_scaling", "orthogonal", "permutation", "sample_permutation"),
             # the term 1^T A B 1 of the unbiased HSIC changes when the two masked
             # (non-symmetric) kernels swap places: a small but real asymmetry
@@ -101,14 +109,15 @@ class CKNNAScorer(BasePairedScorer):
         """
         self._validate_params()
         return prepare_cknna(
-            X, self.n_neighbors, algorithm=self.algorithm, random_state=self.random_state,
-            n_jobs=self.n_jobs, name=name,
+            X, self.n_neighbors, metric=self.metric, algorithm=self.algorithm,
+            random_state=self.random_state, n_jobs=self.n_jobs, name=name,
         )
 
     def combine(self, PX, PY):
         """CKNNA of two prepared representations (sparse work of O(n k))."""
         self._check_prepared_settings(
-            PreparedCKNNA, (PX, PY), n_neighbors=int(self.n_neighbors), algorithm=str(self.algorithm)
+            PreparedCKNNA, (PX, PY), n_neighbors=int(self.n_neighbors), metric=str(self.metric),
+            algorithm=str(self.algorithm),
         )
         return combine_cknna(PX, PY)
 
@@ -136,7 +145,9 @@ class _NeighbourOverlapScorer(BasePairedScorer):
         if self.metric in ("euclidean", "sqeuclidean"):
             invariances = ("translation", "isotropic_scaling", "orthogonal", "permutation",
                            "monotone_distance", "sample_permutation")
-        elif self.metric == "cosine":
+        elif self.metric in ("cosine", "ip"):
+            # inner products are kept in order by a positive scale and rotations, not by
+            # a translation, which moves each product by a different amount
             invariances = ("isotropic_scaling", "orthogonal", "permutation", "sample_permutation")
         else:  # precomputed distances: only the order of the samples
             invariances = ("sample_permutation",)
@@ -181,7 +192,8 @@ class MutualKNNScorer(_NeighbourOverlapScorer):
     n_neighbors : int or float in (0, 1), default=10
         k, or a fraction of the number of samples as
         :func:`skalign.spectrum.resolve_n_neighbors` resolves it.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
+        'ip': neighbours by decreasing inner product (exact search only).
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
     random_state : int, RandomState or None, default=None
         Seeds the approximate search.
@@ -195,8 +207,10 @@ class MutualKNNScorer(_NeighbourOverlapScorer):
 
     Notes
     -----
-    In [0, 1]; about :math:`k / (n - 1)` by chance. Huh et al. use inner-product
-    neighbours of L2-normalised features, which is ``metric='cosine'`` here.
+    In [0, 1]; about :math:`k / (n - 1)` by chance. Huh et al.'s code takes the
+    neighbours of largest inner product of the features it is given:
+    ``metric='ip'`` here, which is ``metric='cosine'`` when those features are
+    L2-normalised. With 'ip' the score is not invariant to translation.
 
     References
     ----------
@@ -229,7 +243,8 @@ class KNNJaccardScorer(_NeighbourOverlapScorer):
     ----------
     n_neighbors : int or float in (0, 1), default=10
         k, or a fraction of the number of samples.
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
+        'ip': neighbours by decreasing inner product (exact search only).
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
     random_state : int, RandomState or None, default=None
         Seeds the approximate search.
