@@ -52,7 +52,8 @@ import numpy as np
 from ._array_api import pow2_exponent
 from ._validation import check_column_ranges, check_same_samples
 
-__all__ = ["is_dask_array", "dask_linear_statistics", "as_dask_arrays", "dask_moments", "dask_scaled_moments"]
+__all__ = ["is_dask_array", "dask_linear_statistics", "as_dask_arrays", "dask_moments", "dask_scaled_moments",
+           "dask_row_sum"]
 
 
 def is_dask_array(X):
@@ -183,11 +184,13 @@ def as_dask_arrays(arrays, names, *, min_samples=1, same_samples=True):
     return out
 
 
-def _block_moments(blocks, exponents, centres, grams, crosses):
+def _block_moments(blocks, exponents, centres, grams, crosses, derive):
     """Moments of one row block: see :func:`dask_moments`. None for a block without rows."""
     n = blocks[0].shape[0]
     if n == 0:
         return None
+    if derive is not None:
+        blocks = derive[0](blocks, *derive[1:])
     part = {"n": n, "max": [], "min": [], "mean": [], "m2": [], "cross": {}}
     dev = []
     # overflow here is detected on the host from the column extremes, and the pass rerun scaled
@@ -234,7 +237,41 @@ def _merge_moments(*parts):
     return acc
 
 
-def dask_moments(arrays, *, exponents=None, centres=None, grams=None, crosses=(), fan_in=8):
+def _row_blocks(arrays):
+    """Delayed row blocks of each array at full width, on the row chunks of the first."""
+    rows = arrays[0].chunks[0]
+    return list(zip(*[A.rechunk({0: rows, 1: -1}).to_delayed().ravel() for A in arrays]))
+
+
+def _tree(parts, merge, fan_in=8):
+    from dask import delayed
+
+    while len(parts) > 1:
+        parts = [delayed(merge, pure=True)(*parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return parts[0]
+
+
+def _sum_parts(*parts):
+    parts = [p for p in parts if p is not None]
+    return None if not parts else sum(parts[1:], parts[0])
+
+
+def dask_row_sum(arrays, func, *args):
+    """``sum_b func(blocks_b, *args)`` over the row blocks ``b`` of Dask arrays on the same rows.
+
+    ``func`` (a module-level function, so that it pickles) gets the list of the
+    arrays' blocks of one row range, at full width, and returns a NumPy array
+    (or None for a block without rows); the sums are formed in a tree.
+    """
+    import dask
+    from dask import delayed
+
+    parts = [delayed(func, pure=True)(list(blocks), *args) for blocks in _row_blocks(arrays)]
+    (result,) = dask.compute(_tree(parts, _sum_parts))
+    return result
+
+
+def dask_moments(arrays, *, exponents=None, centres=None, grams=None, crosses=(), derive=None, fan_in=8):
     """Column extremes, means and centred second moments of Dask arrays on the same rows, in one pass.
 
     With :math:`D_i = x_i 2^{-e_i} - c_i` (float64) for array :math:`i`, its mean
@@ -258,6 +295,11 @@ def dask_moments(arrays, *, exponents=None, centres=None, grams=None, crosses=()
         diagonal); default True.
     crosses : sequence of (int, int)
         Pairs ``(i, j)`` whose cross-product is wanted.
+    derive : tuple, optional
+        ``(func, *args)``: the moments are those of ``func(blocks, *args)``, a list
+        of blocks formed from each row block of ``arrays`` (a module-level
+        function, so that it pickles); ``exponents`` and the rest then refer
+        to its outputs.
 
     Returns
     -------
@@ -268,17 +310,13 @@ def dask_moments(arrays, *, exponents=None, centres=None, grams=None, crosses=()
     import dask
     from dask import delayed
 
-    k = len(arrays)
+    k = len(arrays) if derive is None else len(centres if centres is not None else grams)
     exponents = [0] * k if exponents is None else [int(e) for e in exponents]
     centres = [None] * k if centres is None else list(centres)
     grams = [True] * k if grams is None else [bool(g) for g in grams]
-    rows = arrays[0].chunks[0]
-    columns = [A.rechunk({0: rows, 1: -1}).to_delayed().ravel() for A in arrays]
-    parts = [delayed(_block_moments, pure=True)(list(blocks), exponents, centres, grams, list(crosses))
-             for blocks in zip(*columns)]
-    while len(parts) > 1:
-        parts = [delayed(_merge_moments, pure=True)(*parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
-    (result,) = dask.compute(parts[0])
+    parts = [delayed(_block_moments, pure=True)(list(blocks), exponents, centres, grams, list(crosses), derive)
+             for blocks in _row_blocks(arrays)]
+    (result,) = dask.compute(_tree(parts, _merge_moments, fan_in))
     return result
 
 
@@ -291,7 +329,7 @@ def _peak_exponent(result, i, dtype):
 
 
 def dask_scaled_moments(arrays, names, *, grams=None, crosses=(), nonconstant=True, exponent=None,
-                        centre=None):
+                        centre=None, derive=None, dtypes=None, checked=None):
     """:func:`dask_moments` at the power-of-two scale of the in-memory routes, with their checks.
 
     A first pass at the guessed exponents; when the column extremes it returns
@@ -302,16 +340,22 @@ def dask_scaled_moments(arrays, names, *, grams=None, crosses=(), nonconstant=Tr
     ----------
     arrays : list of dask.array.Array
     names : list of str
-    grams, crosses
+    names : list of str
+        One per array whose moments are formed (the outputs of ``derive``, if given).
+    grams, crosses, derive
         As in :func:`dask_moments`.
     nonconstant : bool
         Raise when an array has zero variance.
     exponent : callable, optional
-        ``exponent(i, e)``: the exponent to use for array ``i`` when its
-        in-memory exponent is ``e`` (default ``e``). Called with ``e=None``
-        for the first guess, which it must give without the data.
+        ``exponent(es)``: the list of exponents to use when the in-memory
+        exponents of the arrays are ``es`` (default ``es``). Called with
+        ``es=None`` for the first guess, which it must give without the data.
     centre : callable, optional
         ``centre(i, e)``: :math:`c_i` for exponent ``e`` (default None).
+    dtypes : list of dtype, optional
+        The dtypes the exponents are chosen for (default: those of ``arrays``).
+    checked : list of bool, optional
+        Which arrays the NaN and zero-variance checks apply to (default all).
 
     Returns
     -------
@@ -319,20 +363,23 @@ def dask_scaled_moments(arrays, names, *, grams=None, crosses=(), nonconstant=Tr
         As :func:`dask_moments`.
     exponents : list of int
     """
-    exponent = (lambda i, e: 0 if e is None else e) if exponent is None else exponent
+    k = len(names)
+    exponent = (lambda es: [0] * k if es is None else es) if exponent is None else exponent
     centre = (lambda i, e: None) if centre is None else centre
-    k = len(arrays)
-    exps = [exponent(i, None) for i in range(k)]
+    dtypes = [A.dtype for A in arrays] if dtypes is None else dtypes
+    exps = exponent(None)
     while True:
         result = dask_moments(arrays, exponents=exps, centres=[centre(i, exps[i]) for i in range(k)],
-                              grams=grams, crosses=crosses)
+                              grams=grams, crosses=crosses, derive=derive)
         for i, name in enumerate(names):
+            if checked is not None and not checked[i]:
+                continue
             if not (np.isfinite(result["max"][i]).all() and np.isfinite(result["min"][i]).all()):
                 raise ValueError(f"{name} contains NaN or inf values; remove or impute them before comparing "
                                  "representations.")
             if nonconstant:
                 check_column_ranges(result["max"][i], result["min"][i], name, result["n"])
-        want = [exponent(i, _peak_exponent(result, i, arrays[i].dtype)) for i in range(k)]
+        want = exponent([_peak_exponent(result, i, dtypes[i]) for i in range(k)])
         if want == exps:
             return result, exps
         exps = want

@@ -52,6 +52,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._array_api import acc_dtype, centre, get_namespace, ldexp, pow2_exponent, sq_sum, to_numpy
+from ._dask import as_dask_arrays, dask_row_sum, dask_scaled_moments, is_dask_array
 from ._validation import check_nonconstant, check_representation_xp
 
 __all__ = [
@@ -112,13 +113,31 @@ def _fit_one(X, Y, a, cv, alpha_per_target, xp, names):
     # mean eigenvalue of the centred XᵀX, without forming it
     Xf = xp.astype(Xs, acc_dtype(xp, Xs), copy=False)
     scale = float(sq_sum(Xf - xp.mean(Xf, axis=0), xp)) / Xs.shape[1]
+    grid = _grid(a, scale)
+    model = RidgeCV(alphas=grid, cv=cv, alpha_per_target=alpha_per_target).fit(Xs, Ys)
+
+    def peaks():
+        return (max(float(xp.max(A)), -float(xp.min(A))) for A in (X, Y))
+
+    return _finish_fit(model, scale, grid, ex, ey, cv, xp, names, peaks)
+
+
+def _grid(a, scale):
     grid = a * scale
     if not np.all(np.isfinite(grid)):
         raise ValueError(
             f"alphas up to {a.max():g} times the mean eigenvalue of X's covariance ({scale:g}) exceed "
             "the float range; use smaller alphas."
         )
-    model = RidgeCV(alphas=grid, cv=cv, alpha_per_target=alpha_per_target).fit(Xs, Ys)
+    return grid
+
+
+def _finish_fit(model, scale, grid, ex, ey, cv, xp, names, peaks):
+    """A RidgeCV fitted on rows divided by ``2**ex`` and ``2**ey``, back in the data's units.
+
+    The in-memory and the Dask routes both finish here; ``peaks()`` gives the
+    largest magnitudes of X and Y for the error message.
+    """
     # per-target penalties on a device: a few numbers, kept on the host like the grid
     alpha = to_numpy(model.alpha_) if not isinstance(model.alpha_, float) else model.alpha_
     model.relative_alpha_ = np.asarray(alpha) / scale
@@ -132,7 +151,7 @@ def _fit_one(X, Y, a, cv, alpha_per_target, xp, names):
             if cv is None:  # leave-one-out's best_score_ is a mean squared error of Y
                 model.best_score_ = ldexp(model.best_score_, 2 * ey, xp)
         if not bool(xp.all(xp.isfinite(model.coef_))):
-            px, py = (max(float(xp.max(A)), -float(xp.min(A))) for A in (X, Y))
+            px, py = peaks()
             raise ValueError(
                 f"{names[0]} (largest |value| {px:.1e}) and {names[1]} ({py:.1e}) differ in magnitude "
                 f"by more than the float range allows: the ridge coefficients from {names[0]} to "
@@ -150,6 +169,136 @@ def _fit_both(X, Y, a, cv, alpha_per_target, symmetric, names):
     return forward, (_fit_one(Y, X, a, cv, alpha_per_target, xp, names[::-1]) if symmetric else None)
 
 
+# --------------------------------------------------------------------------- Dask arrays
+def _loo_block(blocks, directions, n):
+    """Sums of squared leave-one-out errors of one row block, per penalty and target, for each direction.
+
+    ``directions``: ``(i, j, e_i, e_j, mean_i, mean_j, V, lam, W, grid)`` fits array ``j``
+    from array ``i`` with the eigenvectors ``V`` and values ``lam`` of the centred Gram of
+    ``i`` and ``W = V^T X_i^{c T} X_j^c``.
+    """
+    if blocks[0].shape[0] == 0:
+        return None
+    out = []
+    for i, j, ei, ej, mi, mj, V, lam, W, grid in directions:
+        xc = np.ldexp(np.asarray(blocks[i], dtype=np.float64), -ei) - mi
+        yc = np.ldexp(np.asarray(blocks[j], dtype=np.float64), -ej) - mj
+        Z = xc @ V
+        Z2 = Z * Z
+        sums = np.empty((len(grid), yc.shape[1]))
+        for k, alpha in enumerate(grid):
+            D = 1.0 / (lam + alpha)
+            # RidgeCV's leave-one-out error with an intercept: (y - ŷ) / (1 - h_ii - 1/n)
+            loo = (yc - Z @ (D[:, None] * W)) / (1.0 - Z2 @ D - 1.0 / n)[:, None]
+            sums[k] = np.einsum("ij,ij->j", loo, loo)
+        out.append(sums.ravel())
+    return np.concatenate(out)
+
+
+def _dask_fit_both(X, Y, a, cv, alpha_per_target, symmetric, names):
+    """:func:`_fit_both` for Dask arrays: RidgeCV's leave-one-out fit from d x d sums and one pass over the rows.
+
+    The first pass forms the means, the centred Grams and the cross-product; the
+    eigendecomposition of the Gram gives every penalty's coefficients on the host;
+    a second pass sums the squared leave-one-out errors of every penalty, which
+    need each row's leverage (for both directions at once when ``symmetric``).
+    The model is then chosen, and expressed in the data's units, as for in-memory data.
+    """
+    if cv is not None:
+        raise ValueError(
+            f"cv={cv!r}: with Dask arrays the penalty is chosen by RidgeCV's leave-one-out only (cv=None), "
+            "which d x d sums and one pass over the rows give exactly; compute the arrays first for other "
+            "cross-validation."
+        )
+    X, Y = as_dask_arrays((X, Y), names, min_samples=3)
+    st, exps = dask_scaled_moments([X, Y], list(names), grams=[True, bool(symmetric)], crosses=[(0, 1)])
+    n = st["n"]
+    sides = [(0, 1, st["cross"][0, 1])] + ([(1, 0, st["cross"][0, 1].T)] if symmetric else [])
+    directions, fits = [], []
+    for i, j, C in sides:
+        M = st["m2"][i]
+        scale = float(np.trace(M)) / M.shape[0]
+        grid = _grid(a, scale)
+        lam, V = np.linalg.eigh(M)
+        W = V.T @ C
+        directions.append((i, j, exps[i], exps[j], st["mean"][i], st["mean"][j], V, lam, W, grid))
+        fits.append((scale, grid, lam, V, W))
+    sums = dask_row_sum([X, Y], _loo_block, directions, n)
+    arrays, models, start = (X, Y), [], 0
+    for (i, j, *_), (scale, grid, lam, V, W) in zip(directions, fits):
+        d_t = arrays[j].shape[1]
+        sq = sums[start:start + len(grid) * d_t].reshape(len(grid), d_t)
+        start += len(grid) * d_t
+        per_target = alpha_per_target and d_t > 1
+        score = -sq / n if per_target else -sq.sum(axis=1) / (n * d_t)
+        best = np.argmax(score, axis=0)  # the first of equal scores, as RidgeCV keeps it
+        coefs = [V @ ((1.0 / (lam + grid[k]))[:, None] * W) for k in range(len(grid))]
+        if per_target:
+            coef = np.stack([coefs[k][:, t] for t, k in enumerate(best)], axis=1)
+            alpha, best_score = grid[best], score[best, np.arange(d_t)]
+        else:
+            coef, alpha, best_score = coefs[best], float(grid[best]), float(score[best])
+        model = RidgeCV(alphas=grid, cv=None, alpha_per_target=alpha_per_target)
+        model.coef_ = coef.T.ravel() if d_t == 1 else coef.T
+        model.intercept_ = st["mean"][j] - st["mean"][i] @ model.coef_.T
+        model.alpha_, model.best_score_, model.n_features_in_ = alpha, best_score, arrays[i].shape[1]
+
+        def peaks(i=i, j=j):
+            return (max(float(st["max"][k].max()), -float(st["min"][k].min())) for k in (i, j))
+
+        models.append(_finish_fit(model, scale, grid, exps[i], exps[j], None, get_namespace(np.zeros(1)),
+                                  (names[i], names[j]), peaks))
+    return models[0], (models[1] if symmetric else None)
+
+
+def _predict_block(blocks, coef, intercept):
+    """Y's block, its prediction from X's block and the residual, in float64."""
+    x, y = (np.asarray(b, dtype=np.float64) for b in blocks)
+    p = x @ coef.T + intercept
+    return [y, p, y - p]
+
+
+def _dask_r2(model, X, Y, names=("X", "Y"), multioutput="uniform_average", score_method="r2"):
+    """:func:`_r2` for Dask rows: the residual and total sums of squares (and, for 'pearson',
+    the moments of the prediction) summed over row blocks in one pass."""
+    X, Y = as_dask_arrays((X, Y), names, min_samples=2)
+    coef = np.asarray(model.coef_, dtype=np.float64).reshape(-1, X.shape[1])
+    intercept = np.asarray(model.intercept_, dtype=np.float64).reshape(-1)
+    if coef.shape[0] != Y.shape[1]:
+        raise ValueError(f"{names[1]} has {Y.shape[1]} features but the model predicts {coef.shape[0]}.")
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        raise ValueError(f"The model from {names[0]} to {names[1]} has coefficients that are not finite.")
+    pred = f"the predictions of {names[1]} from {names[0]}"
+
+    def exponent(es):
+        # R² and r are unchanged when Y and its prediction are divided by Y's power of two
+        return [0, 0, 0] if es is None else [es[0]] * 3
+
+    st, _ = dask_scaled_moments([X, Y], [names[1], pred, pred], grams=[False] * 3,
+                                crosses=[(0, 1)] if score_method == "pearson" else [], nonconstant=False,
+                                exponent=exponent, derive=(_predict_block, coef, intercept),
+                                dtypes=[Y.dtype] * 3, checked=[True, False, False])
+    if not (np.isfinite(st["max"][1]).all() and np.isfinite(st["min"][1]).all()):
+        raise ValueError(
+            f"The predictions of {names[1]} from {names[0]} are not finite: the rows of {names[0]} are "
+            "far outside the range of the training rows."
+        )
+    n, sst = st["n"], st["m2"][0]
+    if score_method == "pearson":
+        cov, spp = np.diag(st["cross"][0, 1]), st["m2"][1]
+        ok = (sst > 0) & (spp > 0)
+        r = np.zeros_like(sst)
+        # two square roots, not one of the product, which could leave the float range
+        r[ok] = cov[ok] / np.sqrt(sst[ok]) / np.sqrt(spp[ok])
+        return _average_pearson(np.clip(r, -1.0, 1.0), sst, multioutput)
+    sse = st["m2"][2] + n * st["mean"][2] ** 2
+    return _r2_from_sums(sse, sst, multioutput, names)
+
+
+def _any_dask(*arrays):
+    return any(is_dask_array(A) for A in arrays)
+
+
 def _unit_columns(A, xp):
     """Centred columns of ``A`` scaled to unit norm (a constant column stays all zeros), in acc_dtype."""
     A = centre(xp.astype(A, acc_dtype(xp, A), copy=False), xp)
@@ -164,16 +313,50 @@ def _pearson(Y, P, multioutput, xp):
     """Correlation of each column of P with the same column of Y, and its mean or weighted mean."""
     r = xp.sum(_unit_columns(Y, xp) * _unit_columns(P, xp), axis=0)
     r = to_numpy(xp.clip(r, -1.0, 1.0), xp)
-    if multioutput == "raw_values":
-        return r
+    w = None
     if multioutput == "variance_weighted":
         w = to_numpy(sq_sum(centre(xp.astype(Y, acc_dtype(xp, Y), copy=False), xp), xp, axis=0), xp)
-        if w.sum() > 0:
-            return float(np.dot(w, r) / w.sum())
+    return _average_pearson(r, w, multioutput)
+
+
+def _average_pearson(r, sst, multioutput):
+    """The per-column correlations ``r`` (host), their mean, or their mean weighted by ``sst``."""
+    if multioutput == "raw_values":
+        return r
+    if multioutput == "variance_weighted" and sst.sum() > 0:
+        return float(np.dot(sst, r) / sst.sum())
     return float(r.mean())
 
 
+def _r2_from_sums(sse, sst, multioutput, names):
+    """R² of each column from its residual and total sums of squares (host vectors), and their average.
+
+    scikit-learn's conventions (:func:`sklearn.metrics.r2_score`, ``force_finite=True``): a
+    column with no residual scores 1, a constant column with a residual scores 0, and
+    'variance_weighted' falls back to the plain mean when every column is constant.
+    """
+    nonzero_sse, nonzero_sst = sse != 0, sst != 0
+    scores = np.ones(sse.shape, dtype=np.float64)
+    valid = nonzero_sse & nonzero_sst
+    scores[valid] = 1.0 - sse[valid] / sst[valid]
+    scores[nonzero_sse & ~nonzero_sst] = 0.0
+    if multioutput == "raw_values":
+        r2 = scores
+    elif multioutput == "variance_weighted" and nonzero_sst.any():
+        r2 = float(np.average(scores, weights=sst))
+    else:
+        r2 = float(np.mean(scores))
+    if not np.all(np.isfinite(r2)):
+        raise ValueError(
+            f"The predictions of {names[1]} from {names[0]} are so far from {names[1]} (more than "
+            "1e150 times its spread) that R² lies below the float range."
+        )
+    return r2
+
+
 def _r2(model, X, Y, names=("X", "Y"), multioutput="uniform_average", score_method="r2"):
+    if _any_dask(X, Y):
+        return _dask_r2(model, X, Y, names, multioutput, score_method)
     # lists and other array-likes become NumPy; Array API arrays stay in their library
     Y = Y if is_array_api_obj(Y) else np.asarray(Y)
     P = model.predict(X)
@@ -188,15 +371,13 @@ def _r2(model, X, Y, names=("X", "Y"), multioutput="uniform_average", score_meth
     Y, P = ldexp(Y, -e, xp), ldexp(P, -e, xp)
     if score_method == "pearson":
         return _pearson(Y, P, multioutput, xp)
-    # r2_score follows the namespace of Array API input
-    r2 = r2_score(Y, P, multioutput=multioutput)
-    r2 = to_numpy(r2, xp) if multioutput == "raw_values" else float(r2)
-    if not np.all(np.isfinite(r2)):
-        raise ValueError(
-            f"The predictions of {names[1]} from {names[0]} are so far from {names[1]} (more than "
-            "1e150 times its spread) that R² lies below the float range."
-        )
-    return r2
+    # the d_y sums on the device, as r2_score forms them (one target: both as columns); the rest on the host
+    Y, P = (xp.reshape(A, (A.shape[0], -1)) for A in (Y, P))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by name
+        sse = xp.sum((Y - P) ** 2, axis=0)
+        sst = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+    return _r2_from_sums(to_numpy(sse, xp).astype(np.float64), to_numpy(sst, xp).astype(np.float64),
+                         multioutput, names)
 
 
 def _pair_r2(model, reverse_model, X, Y, multioutput="uniform_average", score_method="r2"):
@@ -273,6 +454,8 @@ def fit_ridge_pair(X, Y, *, alphas=DEFAULT_RIDGE_ALPHAS, cv=None, alpha_per_targ
         Y -> X when ``symmetric``, else None.
     """
     a = _check_alphas(alphas, cv, alpha_per_target)
+    if _any_dask(X, Y):
+        return _dask_fit_both(X, Y, a, cv, alpha_per_target, symmetric, ("X", "Y"))
     if validate:
         X, Y, _ = check_representation_xp(X, Y, min_samples=3)
     return _fit_both(X, Y, a, cv, alpha_per_target, symmetric, ("X", "Y"))
@@ -393,10 +576,24 @@ def ridge_regression_score(
         R² in (-inf, 1] or r in [-1, 1]; higher = Y is better predicted linearly from X.
     """
     a = _check_alphas(alphas, cv, alpha_per_target)
-    X_train, Y_train, _ = check_representation_xp(X_train, Y_train, name="X_train", name_y="Y_train",
-                                                  min_samples=3)
     if (X_test is None) != (Y_test is None):
         raise ValueError("Pass both X_test and Y_test, or neither.")
+    if _any_dask(X_train, Y_train, X_test, Y_test):
+        names = ("X_train", "Y_train")
+        if _any_dask(X_train, Y_train):
+            models = _dask_fit_both(X_train, Y_train, a, cv, alpha_per_target, symmetric, names)
+        else:
+            X_train, Y_train, _ = check_representation_xp(X_train, Y_train, name=names[0], name_y=names[1],
+                                                          min_samples=3)
+            models = _fit_both(X_train, Y_train, a, cv, alpha_per_target, symmetric, names)
+        if X_test is None:
+            X_test, Y_test = X_train, Y_train
+        for name, tr, te in (("X", X_train, X_test), ("Y", Y_train, Y_test)):
+            if np.shape(tr)[1] != np.shape(te)[1]:
+                raise ValueError(f"{name}_test has {np.shape(te)[1]} features but {name}_train has {np.shape(tr)[1]}.")
+        return _pair_r2(*models, X_test, Y_test, multioutput, score_method)
+    X_train, Y_train, _ = check_representation_xp(X_train, Y_train, name="X_train", name_y="Y_train",
+                                                  min_samples=3)
     if X_test is None:
         X_test, Y_test = X_train, Y_train
     else:

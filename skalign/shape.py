@@ -648,8 +648,8 @@ def _dask_transfer(tx, ty, rotation, X, Y):
     # the exponent of each training unit; rows far larger are divided by their own power of two
     base = [math.frexp(t.unit)[1] - 1 for t in transforms]
 
-    def exponent(i, e):
-        return base[i] if e is None else max(base[i], e)
+    def exponent(es):
+        return base if es is None else [max(b, e) for b, e in zip(base, es)]
 
     def centre(i, e):
         mean = transforms[i].mean
