@@ -45,6 +45,11 @@ COMPARE_METRICS = {
 }
 DEFAULT_METRICS = ("tas", "tas_peak", "cka", "procrustes")
 
+#: Coverage of the --bootstrap interval.
+_CONFIDENCE = 0.95
+#: Level a --permutations p-value should be able to reach.
+_LEVEL = 0.05
+
 # name -> (transformer class in skalign.preprocessing, kwargs): how --reduce turns token
 # (n, t, d) or feature-map (n, c, h, w) arrays into 2-D; stateless, so applying it to all
 # rows before the folds leaks nothing
@@ -307,16 +312,25 @@ def _reduce(A, how, name):
 
 
 def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="skalign_compare.png",
-                random_state=0, stream=None, reduce="none"):
+                random_state=0, stream=None, reduce="none", permutations=0, bootstrap=0):
     """Score two representation files with every metric asked for; print and save the table.
 
     A metric that fails is kept in the table with its reason (column ``error``);
     the others are still computed. The paths are checked before any work.
+
+    ``permutations`` > 0 adds ``pvalue``, the permutation p-value of each score
+    (:func:`skalign.permutation_test`); ``bootstrap`` > 0 adds ``ci_low`` and
+    ``ci_high``, its 95% percentile bootstrap interval (:func:`skalign.bootstrap`).
+    Both are of the in-sample score, or of the held-out score with ``cv``, and
+    are seeded with ``random_state``. A metric whose inference fails keeps its
+    score and gets the reason in ``error``.
     """
     from sklearn.model_selection import KFold, cross_val_score
 
     from skalign import TopologicalAlignmentSpectrum
     from skalign._validation import check_paired
+    from skalign.inference import bootstrap as bootstrap_interval
+    from skalign.inference import permutation_test
 
     stream = stream or sys.stdout
     metrics = _resolve_metrics(metrics)
@@ -328,6 +342,16 @@ def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="s
         raise CLIError(f"--cv must be 0 (no held-out scores) or a number of folds of at least 2; got {cv}")
     if reduce not in REDUCTIONS:
         raise CLIError(f"--reduce must be one of {', '.join(REDUCTIONS)}; got {reduce!r}")
+    for option, value, what in (("--permutations", permutations, "permutations"),
+                                ("--bootstrap", bootstrap, "resamples")):
+        if value < 0:
+            raise CLIError(f"{option} must be 0 (off) or a number of {what}, at least 1; got {value}")
+    if permutations and 1.0 / (permutations + 1) > _LEVEL:
+        _note(f"warning: --permutations {permutations}: the smallest p-value it can give is "
+              f"{1.0 / (permutations + 1):.3g}, above {_LEVEL}; use at least {round(1 / _LEVEL) - 1}")
+    if bootstrap and (1.0 - _CONFIDENCE) / 2.0 * (bootstrap + 1) < 1.0:
+        _note(f"warning: --bootstrap {bootstrap}: too few resamples for a {_CONFIDENCE:g} interval, which "
+              f"is then their range; use at least {round(2 / (1 - _CONFIDENCE)) - 1}")
     A = _reduce(load_representation(a, key_a), reduce, os.path.basename(a))
     B = _reduce(load_representation(b, key_b), reduce, os.path.basename(b))
     seen = set()
@@ -371,16 +395,48 @@ def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="s
                     row.update(cv_mean=s.mean(), cv_std=s.std())
                 except Exception as exc:  # noqa: BLE001
                     row["error"] = f"held out ({cv} folds of about {n // cv} rows): {_one_line(exc)}"
+            # of the score the inference is about: in-sample, or held out with --cv
+            tested = est is not None and (folds is None or np.isfinite(row.get("cv_mean", np.nan)))
+            if tested and (permutations or bootstrap):
+                # said once above, for all metrics
+                warnings.filterwarnings("ignore", message=r"n_permutations=\d+: the smallest")
+                warnings.filterwarnings("ignore", message=r"n_resamples=\d+ is too few")
+            if tested and permutations:
+                row["pvalue"] = np.nan
+                try:
+                    res = permutation_test(est, A, B, n_permutations=permutations, cv=folds,
+                                           random_state=random_state)
+                    row["pvalue"] = res.pvalue
+                except Exception as exc:  # noqa: BLE001 (the score stays; the reason goes to the table)
+                    row["error"] = _joined(row.get("error"), f"permutation test: {_one_line(exc)}")
+            if tested and bootstrap:
+                row["ci_low"] = row["ci_high"] = np.nan
+                try:
+                    with warnings.catch_warnings():
+                        # about the copies a resample makes, not about the files: one per resample
+                        warnings.filterwarnings("ignore", message=r".*duplicated row")
+                        res = bootstrap_interval(est, A, B, n_resamples=bootstrap, confidence_level=_CONFIDENCE,
+                                                 cv=folds, random_state=random_state)
+                    row["ci_low"], row["ci_high"] = res.confidence_interval
+                except Exception as exc:  # noqa: BLE001
+                    row["error"] = _joined(row.get("error"), f"bootstrap: {_one_line(exc)}")
         lo, hi = (est or _estimator(m if m != "tas_peak" else "tas")).score_range
         row["range"] = f"[{lo:g}, {hi:g}]"
         row["how to read"] = COMPARE_METRICS[m][2]
         rows.append(row)
     table = pd.DataFrame(rows).set_index("metric")
-    table = table[[c for c in ("in_sample", "k", "cv_mean", "cv_std", "range", "how to read", "error") if c in table]]
+    columns = ("in_sample", "k", "cv_mean", "cv_std", "pvalue", "ci_low", "ci_high", "range", "how to read", "error")
+    table = table[[c for c in columns if c in table]]
     if "k" in table:
         table["k"] = table["k"].astype("Int64")
     print(f"{a} {A.shape} vs {b} {B.shape}\n", file=stream)
     print(_display(table).to_string(float_format=lambda v: f"{v:.4f}", na_rep="", max_colwidth=100), file=stream)
+    of = f"the held-out score ({cv}-fold mean)" if cv else "the in-sample score"
+    if permutations:
+        print(f"\npvalue: permutation test of {of}, {permutations} permutations of the rows of B", file=stream)
+    if bootstrap:
+        print(f"{'' if permutations else chr(10)}ci_low, ci_high: {_CONFIDENCE:g} percentile bootstrap interval "
+              f"of {of}, {bootstrap} resamples of the rows", file=stream)
     table.to_csv(out)
     print(f"\nTable written to {os.path.abspath(out)}", file=stream)
     if report:
@@ -390,6 +446,11 @@ def run_compare(a, b, metrics, key_a=None, key_b=None, cv=0, out=None, report="s
         else:
             print(f"Report written to {path}", file=stream)
     return table
+
+
+def _joined(old, new):
+    """Two reasons in one ``error`` cell."""
+    return new if not isinstance(old, str) else f"{old}; {new}"
 
 
 def _display(table):
@@ -434,9 +495,18 @@ def _write_report(path, table, spectrum, A, B, name_a, name_b, cv):
     ypos = np.arange(len(table))[::-1]
     # a failed metric gets no bar, and says so in its label
     ax2.barh(ypos + 0.18, table["in_sample"].fillna(0.0), height=0.35, label="all rows", color="0.6")
+    interval = "ci_low" in table
     if "cv_mean" in table:
-        ax2.barh(ypos - 0.18, table["cv_mean"].fillna(0.0), height=0.35, xerr=table["cv_std"].fillna(0.0),
-                 capsize=3, label=f"held out ({cv}-fold mean ± sd)", color="C0")
+        # with an interval the bars carry it instead of the spread over folds
+        spread = None if interval else table["cv_std"].fillna(0.0)
+        ax2.barh(ypos - 0.18, table["cv_mean"].fillna(0.0), height=0.35, xerr=spread, capsize=3,
+                 label=f"held out ({cv}-fold mean{'' if interval else ' ± sd'})", color="C0")
+    if interval:
+        lo, hi = table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        at = (ypos - 0.18) if "cv_mean" in table else (ypos + 0.18)
+        ax2.errorbar((lo + hi)[ok] / 2, at[ok], xerr=(hi - lo)[ok] / 2, fmt="none", ecolor="k", capsize=3,
+                     lw=1, label=f"{_CONFIDENCE:.0%} bootstrap interval")
     failed = table["in_sample"].isna()
     ax2.set_yticks(ypos, [f"{m} (failed)" if bad else m for m, bad in zip(table.index, failed)])
     ax2.axvline(0, color="0.3", lw=0.8)
@@ -491,7 +561,15 @@ def _parser():
                    help="PNG report: TAS spectrum, scores with their CV spread, how to read each "
                    "(default: %(default)s; needs matplotlib; '' to skip)")
     c.add_argument("--random-state", type=int, default=0,
-                   help="seed of the shuffle that makes the --cv folds (default: %(default)s)")
+                   help="seed of the shuffle that makes the --cv folds, and of --permutations and "
+                   "--bootstrap (default: %(default)s)")
+    c.add_argument("--permutations", type=int, default=0, metavar="B",
+                   help="add a column pvalue: the permutation p-value of each score (of the held-out "
+                   "score with --cv) from B permutations of the rows of B, (1 + #{null >= score}) / (1 + B) "
+                   "(default: 0, none)")
+    c.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="add columns ci_low, ci_high: the 95%% percentile bootstrap interval of each score "
+                   "(of the held-out score with --cv) from B resamples of the rows (default: 0, none)")
     c.add_argument("--reduce", default="none", choices=list(REDUCTIONS),
                    help="reduce token (n, t, d) or feature-map (n, c, h, w) arrays to 2-D first, with the "
                    "transformers of skalign.preprocessing; NaN rows of a token array are padding "
@@ -508,7 +586,7 @@ def main(argv=None):
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
             table = run_compare(args.a, args.b, metrics, key_a=args.key_a, key_b=args.key_b, cv=args.cv,
                                 out=args.out, report=args.report, random_state=args.random_state,
-                                reduce=args.reduce)
+                                reduce=args.reduce, permutations=args.permutations, bootstrap=args.bootstrap)
             if table["in_sample"].isna().all():
                 print("skalign: error: no metric could be computed (the reasons are in the table)",
                       file=sys.stderr)

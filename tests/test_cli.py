@@ -310,3 +310,124 @@ def test_reduce_pools_token_files_like_the_transformer(tmp_path, monkeypatch):
     assert table.loc["cka", "in_sample"] == pytest.approx(CKAScorer().fit(pa, pb).score(pa, pb), rel=1e-9)
     # without --reduce the 3-D file is refused, naming the way out
     assert main(["compare", "a.npy", "b.npy", "--metrics", "cka", "--report", ""]) == 2
+
+
+# -- --permutations and --bootstrap -----------------------------------------------------
+@pytest.fixture
+def related_and_not(tmp_path, rng):
+    X = rng.normal(size=(40, 4))
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", X @ rng.normal(size=(4, 3)) + 0.2 * rng.normal(size=(40, 3)))
+    np.save(tmp_path / "z.npy", rng.normal(size=(40, 3)))
+    return tmp_path
+
+
+def test_permutations_and_bootstrap_use_the_inference_functions(related_and_not, capsys, monkeypatch):
+    from sklearn.model_selection import KFold
+
+    from skalign import CKAScorer, ProcrustesScorer, bootstrap, permutation_test
+
+    tmp = related_and_not
+    monkeypatch.chdir(tmp)
+    X, Z = np.load(tmp / "x.npy"), np.load(tmp / "z.npy")
+    assert main(["compare", "x.npy", "z.npy", "--metrics", "cka,procrustes", "--permutations", "19",
+                 "--bootstrap", "39", "--random-state", "3", "--report", ""]) == 0
+    table = pd.read_csv(tmp / "skalign_compare.csv", index_col=0)
+    assert list(table.columns[:3]) == ["in_sample", "pvalue", "ci_low"]
+    for m, make in (("cka", CKAScorer), ("procrustes", ProcrustesScorer)):
+        res = permutation_test(make(), X, Z, n_permutations=19, random_state=3)
+        assert table.loc[m, "pvalue"] == pytest.approx(res.pvalue, abs=1e-12)
+        ci = bootstrap(make(), X, Z, n_resamples=39, random_state=3).confidence_interval
+        assert (table.loc[m, "ci_low"], table.loc[m, "ci_high"]) == pytest.approx(tuple(ci), rel=1e-9)
+    assert table.loc["cka", "pvalue"] > 0.05
+    out = capsys.readouterr().out
+    assert "pvalue: permutation test of the in-sample score, 19 permutations" in out
+
+    # with --cv both are of the held-out score, on the same folds
+    assert main(["compare", "x.npy", "z.npy", "--metrics", "cka", "--cv", "2", "--permutations", "19",
+                 "--bootstrap", "39", "--report", ""]) == 0
+    table = pd.read_csv(tmp / "skalign_compare.csv", index_col=0)
+    folds = KFold(2, shuffle=True, random_state=0)
+    res = permutation_test(CKAScorer(), X, Z, n_permutations=19, cv=folds, random_state=0)
+    assert res.statistic == pytest.approx(table.loc["cka", "cv_mean"], rel=1e-9)
+    assert table.loc["cka", "pvalue"] == pytest.approx(res.pvalue, abs=1e-12)
+    ci = bootstrap(CKAScorer(), X, Z, n_resamples=39, cv=folds, random_state=0).confidence_interval
+    assert table.loc["cka", "ci_low"] == pytest.approx(ci.low, rel=1e-9)
+    assert "held-out score (2-fold mean)" in capsys.readouterr().out
+
+
+def test_related_pair_reaches_the_floor(related_and_not, capsys, monkeypatch):
+    monkeypatch.chdir(related_and_not)
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "cka,tas10", "--permutations", "19",
+                 "--report", ""]) == 0
+    table = pd.read_csv(related_and_not / "skalign_compare.csv", index_col=0)
+    np.testing.assert_allclose(table["pvalue"], 1 / 20)
+    assert "ci_low" not in table
+
+
+def test_without_the_options_the_table_is_unchanged(related_and_not, capsys, monkeypatch):
+    monkeypatch.chdir(related_and_not)
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "cka", "--cv", "2", "--report", ""]) == 0
+    table = pd.read_csv(related_and_not / "skalign_compare.csv", index_col=0)
+    assert list(table.columns) == ["in_sample", "cv_mean", "cv_std", "range", "how to read"]
+    assert "pvalue" not in capsys.readouterr().out
+
+
+def test_too_few_permutations_warn_once_in_one_line(related_and_not, capsys, monkeypatch):
+    monkeypatch.chdir(related_and_not)
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "cka,procrustes,tas10", "--permutations", "9",
+                 "--report", ""]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "smallest p-value" in line]
+    assert len(lines) == 1 and lines[0].startswith("skalign: warning: --permutations 9")
+
+
+def test_failed_inference_keeps_the_score(related_and_not, capsys, monkeypatch):
+    import skalign.inference
+
+    def broken(*args, **kwargs):
+        raise ValueError("no resample today")
+
+    monkeypatch.setattr(skalign.inference, "bootstrap", broken)
+    monkeypatch.chdir(related_and_not)
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "cka", "--permutations", "19",
+                 "--bootstrap", "39", "--report", ""]) == 0
+    table = pd.read_csv(related_and_not / "skalign_compare.csv", index_col=0)
+    assert np.isfinite(table.loc["cka", "in_sample"]) and np.isfinite(table.loc["cka", "pvalue"])
+    assert np.isnan(table.loc["cka", "ci_low"])
+    assert table.loc["cka", "error"] == "bootstrap: no resample today"
+
+
+@pytest.mark.parametrize("option", ["--permutations", "--bootstrap"])
+def test_negative_draws_fail_before_any_work(related_and_not, capsys, monkeypatch, option):
+    import skalign.cli
+
+    monkeypatch.chdir(related_and_not)
+    monkeypatch.setattr(skalign.cli, "load_representation", lambda *a, **k: pytest.fail("read the files"))
+    assert main(["compare", "x.npy", "y.npy", option, "-1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{option} must be 0" in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_draws_the_interval(related_and_not, capsys, monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(related_and_not)
+    drawn = []
+    original = matplotlib.axes.Axes.errorbar
+
+    def spy(self, x, y, *args, **kwargs):
+        drawn.append((np.asarray(x), np.asarray(kwargs.get("xerr"))))
+        return original(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "errorbar", spy)
+    assert main(["compare", "x.npy", "y.npy", "--metrics", "cka,procrustes", "--bootstrap", "39",
+                 "--report", "r.png"]) == 0
+    table = pd.read_csv(related_and_not / "skalign_compare.csv", index_col=0)
+    intervals = [d for d in drawn if d[0].size == 2]
+    assert len(intervals) == 1
+    mid, half = intervals[0]
+    np.testing.assert_allclose(mid - half, table["ci_low"], rtol=1e-12)
+    np.testing.assert_allclose(mid + half, table["ci_high"], rtol=1e-12)
+    assert plt.get_fignums() == []  # the report closed its figure
