@@ -100,6 +100,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._validation import (
+    _caller_stacklevel,
     check_paired,
     check_random_state,
     check_representation,
@@ -396,7 +397,7 @@ def _warn_floor(B, alternative, name, groups):
             f"{name}={B}: the smallest p-value it can give is {floor:.3g}, above {_LEVEL}; use at least "
             f"{int(math.ceil((2.0 if alternative == 'two-sided' else 1.0) / _LEVEL)) - 1} to reach p = {_LEVEL}.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
     if groups is not None:
         counts = np.bincount(groups)
@@ -407,7 +408,7 @@ def _warn_floor(B, alternative, name, groups):
                 f"{name}={B}; the same permutations repeat and p cannot fall below "
                 f"{1.0 / math.exp(log_distinct):.3g}.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
 
 
@@ -855,7 +856,7 @@ def _warn_tails(B, confidence_level):
             f"n_resamples={B} is too few for a {confidence_level:g} interval: its tails hold less than one "
             "resample each; the interval is then the range of the resamples.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
 
 
@@ -972,11 +973,11 @@ def bootstrap(
     ----------
     See the module docstring, [3]_ and [4]_.
     """
+    if statistic == "spectrum" and method != "percentile":
+        raise ValueError(f"statistic='spectrum' supports method='percentile' only; got method={method!r}.")
     X, y, codes = _prepare_inputs(scorer, X, y, groups)
     _warn_tails(n_resamples, confidence_level)
     ev = _Evaluator(scorer, X, y, cv, groups, statistic=statistic)
-    if ev.spectrum and method != "percentile":
-        raise ValueError(f"statistic='spectrum' supports method='percentile' only; got method={method!r}.")
     observed = ev.observed()
     neighbourhood = _is_neighbourhood(scorer)
     rs = check_random_state(random_state)
@@ -1135,7 +1136,7 @@ def _warn_alpha(K, alpha):
             f"{K + 1} scores, the observed one included, so the calibrated score is always 0; use at least "
             f"{int(math.ceil(1.0 / alpha)) - 1} permutations.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
 
 
