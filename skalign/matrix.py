@@ -40,6 +40,15 @@ Fitted scorers (``stateless = False``) with ``cv`` learn on training rows, so
 nothing can be prepared once for a layer: each (pair, fold) task clones the
 scorer, fits it on the training rows and scores the test rows.
 
+With ``n_permutations`` or ``n_resamples``, a third pass tests every cell: the
+permutations and resamples are drawn once for the run and every pair sees the
+same ones; one task per (scorer, chunk of draws) scores every cell of its scorer
+on each draw of its chunk, permuting (or re-preparing) each column layer once
+per permutation and preparing each layer once per resample, and the caller turns
+the values into p-values (:func:`skalign.inference.permutation_pvalue`) and
+intervals (:func:`skalign.inference.resampled_interval`). The values of a draw
+do not depend on how the draws are chunked, so ``n_jobs`` changes no number.
+
 Every task returns its exception instead of raising it, so that the caller can
 name the failed pair, scorer and fold, and with ``on_error='skip'`` go on with
 the others. Finished scores go to the checkpoint file (:mod:`skalign._checkpoint`)
