@@ -6,12 +6,19 @@
    time of one ``combine`` of the held ranks (target <= 1.5x).
 3. Bootstrap of Procrustes with 5-fold CV, n = 2,000: time per resample relative
    to one ``cross_val_score``.
+4. Per-k TAS p-values of ``TopologicalAlignmentSpectrum(n_permutations=B).fit``,
+   n = 2,000 (now computed by ``permutation_test(statistic='spectrum')``), against
+   the spectrum module's own loop ``tas_spectrum(n_permutations=B)``; the
+   estimator prepares each side once more than that loop does.
 
-Run ``python benchmarks/bench_inference.py [--small | --fewer]``; ``--small``
-shrinks every case (n / 4, B / 10) for a quick check on a busy machine, ``--fewer``
-keeps the sizes and divides the CKA and Procrustes B by 10 (the ratios are per
-permutation, so B only sets how long the run takes). Each line prints the
-load average before and after, since the machine may be shared.
+Run ``python benchmarks/bench_inference.py [--quick | --small | --fewer]``. The
+default is the full run (999 permutations of n x d = 10,000 x 256 for CKA, 199
+for TAS at n = 2,000, 99 Procrustes resamples). ``--quick`` is a smoke run of a
+few seconds (tiny sizes: the ratios mean little); ``--small`` shrinks every case
+(n / 4, B / 10) for a check on a busy machine; ``--fewer`` keeps the sizes and
+divides the CKA and Procrustes B by 10 (the ratios are per permutation, so B
+only sets how long the run takes). Each line prints the load average, since the
+machine may be shared.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from sklearn.model_selection import KFold, cross_val_score
 
 from skalign import CKAScorer, ProcrustesScorer, TopologicalAlignmentSpectrum
 from skalign.inference import bootstrap, permutation_test
+from skalign.spectrum import tas_spectrum
 
 
 def cka_case(n, d, B):
@@ -107,15 +115,44 @@ def procrustes_case(n, B):
     )
 
 
-def main(small=False, fewer=False):
+def tas_estimator_case(n, B):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 10))
+    Y = X + rng.normal(size=(n, 10))
+    est = TopologicalAlignmentSpectrum(n_permutations=B, random_state=0)
+    timings, _ = interleaved_best_of(
+        {
+            "estimator": lambda: est.fit(X, Y),
+            "loop": lambda: tas_spectrum(X, Y, n_permutations=B, random_state=0),
+        },
+        repeat=1,
+    )
+    same = np.array_equal(est.fit(X, Y).pvalues_, tas_spectrum(X, Y, n_permutations=B, random_state=0).p_value)
+    print(
+        f"TAS estimator per-k p-values n={n} B={B}: fit {timings['estimator']:.2f} s, tas_spectrum loop "
+        f"{timings['loop']:.2f} s, ratio {timings['estimator'] / timings['loop']:.2f}; same p-values: {same}"
+        f"   [{load()}]",
+        flush=True,
+    )
+
+
+def main(small=False, fewer=False, quick=False):
     machine_report()
+    if quick:
+        cka_case(1_000, 32, 19)
+        tas_case(200, 9)
+        procrustes_case(200, 3)
+        tas_estimator_case(200, 9)
+        print(load())
+        return
     s = 4 if small else 1
     b = 10 if small or fewer else 1
     cka_case(10_000 // s, 256, max(9, 999 // b))
     tas_case(2_000 // s, max(9, 199 // (10 if small else 1)))
     procrustes_case(2_000 // s, max(9, 99 // b))
+    tas_estimator_case(2_000 // s, max(9, 199 // (10 if small else 1)))
     print(load())
 
 
 if __name__ == "__main__":
-    main(small="--small" in sys.argv, fewer="--fewer" in sys.argv)
+    main(small="--small" in sys.argv, fewer="--fewer" in sys.argv, quick="--quick" in sys.argv)

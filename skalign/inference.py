@@ -107,6 +107,7 @@ from ._validation import (
     check_same_samples,
     pair_warnings_off,
 )
+from ._progress import progress
 from .base import BasePairedScorer
 
 __all__ = [
@@ -171,7 +172,7 @@ def _constraints(*names):
 
 # ----------------------------------------------------------------------------- results
 class ConfidenceInterval(NamedTuple):
-    """A two-sided confidence interval: ``low`` and ``high`` (floats)."""
+    """A two-sided confidence interval: ``low`` and ``high`` (floats, or arrays for a spectrum)."""
 
     low: float
     high: float
@@ -181,15 +182,18 @@ class ConfidenceInterval(NamedTuple):
 class PermutationTestResult:
     """Result of :func:`permutation_test`.
 
+    With ``statistic='spectrum'`` every field but ``alternative`` has one entry
+    per neighbourhood size (the null one column per size).
+
     Attributes
     ----------
-    statistic : float
+    statistic : float or ndarray
         The observed score.
-    pvalue : float
+    pvalue : float or ndarray
         ``(1 + #{null as extreme as observed}) / (1 + B)``.
-    pvalue_se : float
+    pvalue_se : float or ndarray
         Monte-Carlo standard error of ``pvalue``, ``sqrt(p (1 - p) / B)``.
-    null_distribution : ndarray of shape (B,)
+    null_distribution : ndarray of shape (B,) or (B, n_sizes)
         The score of every permutation, in the order drawn.
     alternative : str
         The alternative the p-value is for.
@@ -206,15 +210,18 @@ class PermutationTestResult:
 class BootstrapResult:
     """Result of :func:`bootstrap`.
 
+    With ``statistic='spectrum'`` the statistic, both interval ends and the
+    standard error have one entry per neighbourhood size.
+
     Attributes
     ----------
-    statistic : float
+    statistic : float or ndarray
         The score on all rows.
     confidence_interval : ConfidenceInterval
         ``(low, high)``.
-    standard_error : float
+    standard_error : float or ndarray
         Standard deviation of ``bootstrap_distribution`` (ddof=1).
-    bootstrap_distribution : ndarray of shape (B,)
+    bootstrap_distribution : ndarray of shape (B,) or (B, n_sizes)
         The score of every resample (recentred half-samples for neighbourhood measures).
     confidence_level : float
         Coverage the interval aims at.
@@ -562,13 +569,22 @@ def _chunks(draw, B, n_jobs):
         done += k
 
 
-def _run(fn, draws_chunks, n_jobs):
+def _run(fn, draws_chunks, n_jobs, verbose=0, desc="skalign", total=None, unit="permutation"):
+    """``fn`` over the chunks of draws, in order; a progress report over draws when ``verbose``."""
     if n_jobs in (None, 1):
-        return np.concatenate([np.asarray(fn(chunk), dtype=np.float64) for chunk in draws_chunks])
-    from joblib import Parallel, delayed
+        if not verbose:
+            return np.concatenate([np.asarray(fn(chunk), dtype=np.float64) for chunk in draws_chunks])
+        # one draw per call, so that the report moves with every draw (same draws, same order)
+        draws = (draw for chunk in draws_chunks for draw in chunk)
+        parts = (fn([draw]) for draw in draws)
+    else:
+        from joblib import Parallel, delayed
 
-    parts = Parallel(n_jobs=n_jobs)(delayed(fn)(chunk) for chunk in draws_chunks)
-    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+        parts = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(chunk) for chunk in draws_chunks)
+        if not verbose:
+            return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+    values = (value for part in parts for value in np.asarray(part, dtype=np.float64))
+    return np.asarray(list(progress(values, total, verbose=verbose, desc=desc, unit=unit)), dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -637,7 +653,7 @@ class _Evaluator:
         out = []
         if self.reuse:
             self._prepare()
-        for b, perm in enumerate(perms):
+        for perm in perms:
             if self.reuse:
                 with pair_warnings_off():
                     PY = self.final.permute_prepared(self.PY, perm)
@@ -646,7 +662,6 @@ class _Evaluator:
                     out.append(self._value(self.PX, PY))
             else:
                 out.append(self._fit_score(self.X, _take(self.y, perm, self.pairwise), self.splits))
-            self._progress(b, len(perms))
         return out
 
     def with_y(self, Y):
@@ -691,9 +706,6 @@ class _Evaluator:
         with pair_warnings_off():
             return np.asarray(self.final.spectrum_at(Xr, yr, scaled), dtype=np.float64)
 
-    def _progress(self, b, total):
-        if self.verbose and (b + 1) % max(1, total // 10) == 0:
-            print(f"[inference] {b + 1}/{total}")
 
 
 def _prepare_inputs(scorer, X, y, groups, names=("X", "Y")):
@@ -772,7 +784,8 @@ def permutation_test(
     n_jobs : int or None, default=None
         Workers (joblib) over chunks of permutations.
     verbose : int, default=0
-        Print progress every tenth of the permutations.
+        Report progress over the permutations when > 0 (a tqdm bar when tqdm is
+        installed, printed lines otherwise).
     statistic : {'score', 'spectrum'}, default='score'
         ``'score'``: the scorer's score. ``'spectrum'``: the whole spectrum of a
         scorer that has one (:class:`~skalign.TopologicalAlignmentSpectrum`, its
@@ -814,7 +827,8 @@ def permutation_test(
     observed = ev.observed()
     rs = check_random_state(random_state)
     n = X.shape[0]
-    null = _run(ev.permuted, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs)
+    null = _run(ev.permuted, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs,
+                verbose, "permutation_test", n_permutations)
     if ev.spectrum:
         p, se = _pvalues(observed, null, alternative)
     else:
@@ -860,7 +874,7 @@ def _warn_tails(B, confidence_level):
         )
 
 
-def _bootstrap_values(ev, rs, n, codes, B, n_jobs, neighbourhood, pair=None):
+def _bootstrap_values(ev, rs, n, codes, B, n_jobs, neighbourhood, pair=None, verbose=0, desc="bootstrap"):
     members = _group_members(codes)
     draw = _half_sample if neighbourhood else _resample
 
@@ -869,7 +883,7 @@ def _bootstrap_values(ev, rs, n, codes, B, n_jobs, neighbourhood, pair=None):
             return [ev.on_rows(rows) for rows in chunk]
         return [ev.on_rows(rows) - ev.on_rows(rows, y=pair) for rows in chunk]
 
-    return _run(fn, _chunks(lambda: draw(rs, n, codes, members), B, n_jobs), n_jobs)
+    return _run(fn, _chunks(lambda: draw(rs, n, codes, members), B, n_jobs), n_jobs, verbose, desc, B, "resample")
 
 
 def _jackknife(ev, n, codes, pair=None):
@@ -898,7 +912,7 @@ def _finish(observed, dist, neighbourhood):
 
 @validate_params(
     _constraints("scorer", "X", "y", "n_resamples", "confidence_level", "method", "groups", "cv", "random_state", "n_jobs",
-                 "statistic"),
+                 "statistic", "verbose"),
     prefer_skip_nested_validation=True,
 )
 def bootstrap(
@@ -914,6 +928,7 @@ def bootstrap(
     random_state=None,
     n_jobs=None,
     statistic="score",
+    verbose=0,
 ):
     """Confidence interval of an alignment score by resampling stimuli.
 
@@ -961,6 +976,9 @@ def bootstrap(
         at the same fraction of the rows, :math:`\\operatorname{round}(k (m - 1)
         / (n - 1))` clipped to ``[1, m - 2]``, as a fractional ``n_neighbors``
         is resolved on a cross-validation fold.
+    verbose : int, default=0
+        Report progress over the resamples when > 0 (a tqdm bar when tqdm is
+        installed, printed lines otherwise).
 
     Returns
     -------
@@ -982,7 +1000,9 @@ def bootstrap(
     neighbourhood = _is_neighbourhood(scorer)
     rs = check_random_state(random_state)
     n = X.shape[0]
-    dist = _finish(observed, _bootstrap_values(ev, rs, n, codes, n_resamples, n_jobs, neighbourhood), neighbourhood)
+    dist = _finish(
+        observed, _bootstrap_values(ev, rs, n, codes, n_resamples, n_jobs, neighbourhood, verbose=verbose), neighbourhood
+    )
     jack = _jackknife(ev, n, codes) if method == "bca" else None
     ci = _interval(observed, dist, confidence_level, method, jack)
     if ev.spectrum:
@@ -1211,7 +1231,8 @@ def calibrated_score(
     n_jobs : int or None, default=None
         Workers (joblib).
     verbose : int, default=0
-        Print progress when > 0.
+        Report progress over the permutations when > 0 (a tqdm bar when tqdm is
+        installed, printed lines otherwise).
 
     Returns
     -------
@@ -1357,7 +1378,8 @@ def calibrated_layers(
     n_jobs : int or None, default=None
         Workers (joblib) over chunks of permutations.
     verbose : int, default=0
-        Print progress when > 0.
+        Report progress over the permutations when > 0 (a tqdm bar when tqdm is
+        installed, printed lines otherwise).
 
     Returns
     -------
@@ -1416,14 +1438,10 @@ def calibrated_layers(
     rs = check_random_state(random_state)
 
     def fn(chunk):
-        out = []
-        for b, perm in enumerate(chunk):
-            out.append(float(reduce(layers.matrix(perm)[mask])))
-            if verbose and (b + 1) % max(1, len(chunk) // 10) == 0:
-                print(f"[calibrated_layers] {b + 1}/{len(chunk)}")
-        return out
+        return [float(reduce(layers.matrix(perm)[mask])) for perm in chunk]
 
-    null = _run(fn, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs)
+    null = _run(fn, _chunks(lambda: _permutation(rs, n, codes), n_permutations, n_jobs), n_jobs,
+                verbose, "calibrated_layers", n_permutations)
     top = _score_top(scorer)
     value, tau, p, se = _calibrate(observed, null, alpha, top)
     best = None

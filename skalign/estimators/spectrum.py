@@ -77,7 +77,7 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
     n_jobs : int or None, default=None
         Threads of the approximate neighbour search.
     verbose : int, default=0
-        Print permutation progress when > 0.
+        Show progress over the rank blocks, the permutations and the resamples when > 0.
 
     Attributes
     ----------
@@ -205,6 +205,7 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
                 confidence_level=self.confidence_level,
                 random_state=self.random_state,
                 statistic="spectrum",
+                verbose=self.verbose,
             ).confidence_interval
         return res
 
