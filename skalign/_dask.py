@@ -191,7 +191,7 @@ def _block_moments(blocks, exponents, centres, grams, crosses, derive):
         return None
     if derive is not None:
         blocks = derive[0](blocks, *derive[1:])
-    part = {"n": n, "max": [], "min": [], "mean": [], "m2": [], "cross": {}}
+    part = {"n": n, "max": [], "min": [], "shift": [], "mean": [], "m2": [], "cross": {}}
     dev = []
     # overflow here is detected on the host from the column extremes, and the pass rerun scaled
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -203,8 +203,13 @@ def _block_moments(blocks, exponents, centres, grams, crosses, derive):
             D = np.ldexp(b.astype(np.float64), -e) if e else b.astype(np.float64, copy=True)
             if c is not None:
                 D -= c
+            # the mean as the block's first row plus the mean of the differences from it: at an
+            # offset far above the spread a rounded mean would carry an error of eps x offset
+            s = D[0].copy()
+            D -= s
             m = D.mean(axis=0)
             D -= m
+            part["shift"].append(s)
             part["mean"].append(m)
             part["m2"].append(D.T @ D if g else np.einsum("ij,ij->j", D, D))
             dev.append(D)
@@ -218,11 +223,11 @@ def _merge_two(a, b):
     n = na + nb
     f = na * nb / n
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        delta = [mb - ma for ma, mb in zip(a["mean"], b["mean"])]
+        delta = [(sb - sa) + (mb - ma) for sa, sb, ma, mb in zip(a["shift"], b["shift"], a["mean"], b["mean"])]
         m2 = [A + B + (np.outer(d, d) if A.ndim == 2 else d * d) * f for A, B, d in zip(a["m2"], b["m2"], delta)]
         cross = {(i, j): C + b["cross"][i, j] + np.outer(delta[i], delta[j]) * f for (i, j), C in a["cross"].items()}
         mean = [ma + d * (nb / n) for ma, d in zip(a["mean"], delta)]
-    return {"n": n, "max": [np.maximum(x, y) for x, y in zip(a["max"], b["max"])],
+    return {"n": n, "shift": a["shift"], "max": [np.maximum(x, y) for x, y in zip(a["max"], b["max"])],
             "min": [np.minimum(x, y) for x, y in zip(a["min"], b["min"])],
             "mean": mean, "m2": m2, "cross": cross}
 
@@ -317,6 +322,7 @@ def dask_moments(arrays, *, exponents=None, centres=None, grams=None, crosses=()
     parts = [delayed(_block_moments, pure=True)(list(blocks), exponents, centres, grams, list(crosses), derive)
              for blocks in _row_blocks(arrays)]
     (result,) = dask.compute(_tree(parts, _merge_moments, fan_in))
+    result["mean"] = [s + m for s, m in zip(result.pop("shift"), result["mean"])]
     return result
 
 

@@ -90,7 +90,7 @@ def test_permuted_prepared_uncentred_representation():
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as c:
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as c:
         yield c
 
 
@@ -143,3 +143,258 @@ def test_zarr_store_through_dask(client, tmp_path):
     da.from_array(X, chunks=(50, 6)).to_zarr(str(tmp_path / "x.zarr"))
     Xz = da.from_zarr(str(tmp_path / "x.zarr"))
     assert cka(Xz, Y) == pytest.approx(cka(X, Y), abs=1e-10)
+
+
+# ----------------------------------------------------------------------------- shape metrics and ridge
+from skalign.regression import fit_ridge, fit_ridge_pair, ridge_r2, ridge_regression_score  # noqa: E402
+from skalign.shape import (  # noqa: E402
+    fit_shape_pair, fit_shape_transform, prepare_shape, procrustes_score, shape_distance, transfer_shape_alignment,
+)
+
+OFFSET = 1e6
+
+
+def _offset_pair(rng, n=257, dx=7, dy=6, offset=OFFSET):
+    """Data with column offsets of ``offset`` times the spread, and the offsets themselves.
+
+    ``X - ox`` is exact (both terms within a factor of two), so the in-memory
+    scores of the shifted data are an oracle free of the offset's rounding.
+    """
+    base = rng.normal(size=(n, dx)) * rng.uniform(0.5, 2.0, dx)
+    Yb = np.tanh(base[:, :5]) @ rng.normal(size=(5, dy)) + 0.5 * rng.normal(size=(n, dy))
+    ox = offset * rng.choice([-1.0, 1.0], size=dx)
+    oy = np.full(dy, 3.0 * offset)
+    X, Y = base + ox, Yb + oy
+    return X, Y, X - ox, Y - oy
+
+
+def _chunked(X, Y):
+    da = pytest.importorskip("dask.array")
+    # small, uneven chunks, split across features too, and different rows for Y
+    return da.from_array(X, chunks=(40, 4)), da.from_array(Y, chunks=(64, 6))
+
+
+SHAPE_SETTINGS = [
+    {}, {"alpha": 0.5}, {"alpha": 0.0}, {"width": "pca"}, {"alpha": 0.3, "width": "pca"},
+    {"scale": False, "score_method": "euclidean"}, {"score_method": "euclidean"},
+]
+
+
+@pytest.mark.parametrize("kw", SHAPE_SETTINGS)
+def test_dask_procrustes_equals_in_memory(client, kw):
+    rng = np.random.default_rng(11)
+    X, Y, X0, Y0 = _offset_pair(rng)
+    Xd, Yd = _chunked(X, Y)
+    oracle = procrustes_score(X0, Y0, **kw)
+    got = procrustes_score(Xd, Yd, **kw)
+    assert got == pytest.approx(procrustes_score(X, Y, **kw), abs=1e-10)
+    # the per-block centring loses no digit to the offset
+    assert got == pytest.approx(oracle, abs=1e-12)
+    assert procrustes_score(Xd, Y, **kw) == pytest.approx(oracle, abs=1e-12)  # one side in memory
+    assert shape_distance(Xd, Yd, **kw) == pytest.approx(shape_distance(X, Y, **kw), abs=1e-10)
+
+
+@pytest.mark.parametrize("kw", [{"center": False}, {"center": False, "alpha": 0.5},
+                                {"center": False, "scale": False, "score_method": "euclidean"}])
+def test_dask_procrustes_without_centring(client, kw):
+    rng = np.random.default_rng(12)
+    _, _, X, Y = _offset_pair(rng)
+    X = X + 0.3  # a mean the uncentred shape keeps
+    Xd, Yd = _chunked(X, Y)
+    assert procrustes_score(Xd, Yd, **kw) == pytest.approx(procrustes_score(X, Y, **kw), abs=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{}, {"alpha": 0.5}, {"alpha": 0.2, "width": "pca"}])
+def test_dask_held_out_shape_alignment(client, kw):
+    rng = np.random.default_rng(13)
+    X, Y, X0, Y0 = _offset_pair(rng, n=300)
+    Xd, Yd = _chunked(X, Y)
+    tx, ty, Q, fitted = fit_shape_pair(X0[:200], Y0[:200], **kw)
+    expect = transfer_shape_alignment(tx, ty, Q, X0[200:], Y0[200:])
+    txd, tyd, Qd, fitted_d = fit_shape_pair(Xd[:200], Yd[:200], **kw)
+    assert fitted_d.cosine() == pytest.approx(fitted.cosine(), abs=1e-12)
+    got = transfer_shape_alignment(txd, tyd, Qd, Xd[200:], Yd[200:])
+    # the training mean, applied to new rows, is a float64 vector near the offset: its
+    # rounding (eps x 1e6) moves the held-out numbers by a few 1e-12
+    assert got.cosine() == pytest.approx(expect.cosine(), abs=1e-10)
+    assert got.euclidean() == pytest.approx(expect.euclidean(), abs=1e-10)
+    # in-memory maps score Dask rows, and Dask-learned maps score in-memory rows
+    tx, ty, Q, _ = fit_shape_pair(X[:200], Y[:200], **kw)
+    ref = transfer_shape_alignment(tx, ty, Q, X[200:], Y[200:]).cosine()
+    assert transfer_shape_alignment(tx, ty, Q, Xd[200:], Yd[200:]).cosine() == pytest.approx(ref, abs=1e-10)
+    assert transfer_shape_alignment(txd, tyd, Qd, X[200:], Y[200:]).cosine() == pytest.approx(ref, abs=1e-10)
+
+
+def test_dask_shape_transform_equals_in_memory(client):
+    rng = np.random.default_rng(14)
+    X, _, X0, _ = _offset_pair(rng)
+    Xd, _ = _chunked(X, X)
+    t = fit_shape_transform(X0, alpha=0.5, n_components=4)
+    td = fit_shape_transform(Xd, alpha=0.5, n_components=4)
+    assert td.factor == pytest.approx(t.factor, rel=1e-12)
+    # the columns are eigenvectors times weights: equal up to their signs
+    np.testing.assert_allclose(np.abs(td.matrix), np.abs(t.matrix), rtol=0, atol=1e-10 * np.abs(t.matrix).max())
+    assert np.allclose(td.mean, X.mean(axis=0), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_dask_shape_and_ridge_at_extreme_magnitudes(client, scale):
+    rng = np.random.default_rng(15)
+    _, _, X, Y = _offset_pair(rng, n=200)
+    Xd, Yd = _chunked(X * scale, Y)
+    kw = {"alpha": 0.5}
+    assert procrustes_score(Xd, Yd, **kw) == pytest.approx(procrustes_score(X, Y, **kw), abs=1e-12)
+    d = shape_distance(Xd, Yd, scale=False, score_method="euclidean")
+    assert d == pytest.approx(shape_distance(X * scale, Y, scale=False, score_method="euclidean"), rel=1e-10)
+    expect = ridge_regression_score(X[:150], Y[:150], X[150:], Y[150:])
+    assert ridge_regression_score(Xd[:150], Yd[:150], Xd[150:], Yd[150:]) == pytest.approx(expect, abs=1e-10)
+
+
+RIDGE_SETTINGS = [
+    {}, {"symmetric": True}, {"alpha_per_target": True}, {"multioutput": "uniform_average"},
+    {"score_method": "pearson"}, {"score_method": "pearson", "symmetric": True, "multioutput": "uniform_average"},
+]
+
+
+@pytest.mark.parametrize("kw", RIDGE_SETTINGS)
+def test_dask_ridge_held_out_equals_in_memory(client, kw):
+    rng = np.random.default_rng(16)
+    X, Y, X0, Y0 = _offset_pair(rng, n=300, dx=8)
+    Xd, Yd = _chunked(X, Y)
+    tr, te = slice(0, 200), slice(200, None)
+    oracle = ridge_regression_score(X0[tr], Y0[tr], X0[te], Y0[te], **kw)
+    got = ridge_regression_score(Xd[tr], Yd[tr], Xd[te], Yd[te], **kw)
+    assert got == pytest.approx(ridge_regression_score(X[tr], Y[tr], X[te], Y[te], **kw), abs=1e-10)
+    assert got == pytest.approx(oracle, abs=1e-10)
+    # in-sample, and one of the pair in memory
+    assert ridge_regression_score(Xd[tr], Yd[tr], **kw) == pytest.approx(
+        ridge_regression_score(X0[tr], Y0[tr], **kw), abs=1e-10)
+    assert ridge_regression_score(X[tr], Y[tr], Xd[te], Y[te], **kw) == pytest.approx(oracle, abs=1e-10)
+
+
+def test_dask_ridge_leave_one_out_against_refits(client):
+    """The penalty and best_score_ of the Dask fit against explicit leave-one-out refits."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(17)
+    X, Y, _, _ = _offset_pair(rng, n=40, dx=5, dy=3, offset=10.0)
+    Xd, Yd = _chunked(X, Y)
+    alphas = (1e-3, 1e-1, 1.0, 10.0)
+    model = fit_ridge(Xd, Yd, alphas=alphas)
+    scale = np.sum((X - X.mean(axis=0)) ** 2) / X.shape[1]
+
+    def loo(alpha):
+        err = [Y[i] - Ridge(alpha=alpha).fit(np.delete(X, i, 0), np.delete(Y, i, 0)).predict(X[i:i + 1])[0]
+               for i in range(len(X))]
+        return -np.mean(np.square(err))
+
+    scores = [loo(a * scale) for a in alphas]
+    best = int(np.argmax(scores))
+    assert model.relative_alpha_ == pytest.approx(alphas[best], rel=1e-12)
+    assert model.best_score_ == pytest.approx(scores[best], rel=1e-10)
+    ref = Ridge(alpha=alphas[best] * scale).fit(X, Y)
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-10)
+    # raw per-column R² of new rows against scikit-learn's r2_score
+    from sklearn.metrics import r2_score
+
+    Xn, Yn, _, _ = _offset_pair(np.random.default_rng(18), n=30, dx=5, dy=3, offset=10.0)
+    raw = ridge_r2(model, _chunked(Xn, Yn)[0], Yn, multioutput="raw_values")
+    np.testing.assert_allclose(raw, r2_score(Yn, model.predict(Xn), multioutput="raw_values"), atol=1e-12)
+
+
+_CALLS = []
+
+
+def _count_block(block, block_info=None):
+    # module level, so that it pickles by reference into the in-process worker
+    _CALLS.append((tuple(block_info[0]["chunk-location"]), block.shape))
+    return block
+
+
+def test_dask_reads_each_chunk_once_per_pass(client):
+    import collections
+
+    rng = np.random.default_rng(19)
+    X, Y, _, _ = _offset_pair(rng, n=300, dx=8)
+    Xd, Yd = _chunked(X, Y)
+    calls = _CALLS
+    calls.clear()
+    Xc = Xd.map_blocks(_count_block, dtype=Xd.dtype)  # records every block it hands on
+
+    def reads():
+        counts = collections.Counter(loc for loc, _ in calls)
+        shapes = {shape for _, shape in calls}
+        calls.clear()
+        # no block larger than a chunk, so the array is never materialised whole
+        assert all(s[0] <= 40 and s[1] <= 4 for s in shapes)
+        assert len(counts) == Xd.npartitions
+        return set(counts.values())
+
+    assert procrustes_score(Xc, Yd, alpha=0.5) == pytest.approx(procrustes_score(X, Y, alpha=0.5), abs=1e-10)
+    assert reads() == {1}
+    tx, ty, Q, _ = fit_shape_pair(Xc, Yd)
+    assert reads() == {1}
+    transfer_shape_alignment(tx, ty, Q, Xc, Yd)
+    assert reads() == {1}
+    models = fit_ridge_pair(Xc, Yd, symmetric=True)
+    assert reads() == {2}  # the moments, then the leave-one-out errors
+    ridge_r2(models[0], Xc, Yd)
+    assert reads() == {1}
+    procrustes_score(Xc * 1e200, Yd)
+    assert reads() == {2}  # the power of two is known only after the first pass
+
+
+def test_dask_shape_and_ridge_errors_name_the_argument(client):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(20)
+    X = da.from_array(rng.normal(size=(50, 4)), chunks=10)
+    Y = da.from_array(rng.normal(size=(50, 3)), chunks=10)
+    with pytest.raises(ValueError, match="same samples"):
+        procrustes_score(X, Y[:40])
+    with pytest.raises(ValueError, match="Y has zero variance"):
+        procrustes_score(X, da.ones((50, 3), chunks=10))
+    bad = rng.normal(size=(50, 4))
+    bad[3, 1] = np.inf
+    with pytest.raises(ValueError, match="Y contains NaN or inf"):
+        shape_distance(X, da.from_array(bad, chunks=10))
+    with pytest.raises(ValueError, match="X must be a 2-D"):
+        procrustes_score(X[:, 0], Y)
+    with pytest.raises(TypeError, match="prepare_shape"):
+        prepare_shape(X)
+    tx, ty, Q, _ = fit_shape_pair(X, Y)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        transfer_shape_alignment(tx, ty, Q, X[:, :3], Y)
+    with pytest.raises(ValueError, match="cv=5"):
+        fit_ridge_pair(X, Y, cv=5)
+    with pytest.raises(ValueError, match="X_train contains NaN"):
+        ridge_regression_score(da.from_array(bad, chunks=10), Y)
+    with pytest.raises(ValueError, match="X_test has 3 features"):
+        ridge_regression_score(X, Y, X[:, :3], Y)
+
+
+def test_zarr_store_through_dask_for_shape_and_ridge(client, tmp_path):
+    da = pytest.importorskip("dask.array")
+    pytest.importorskip("zarr", reason="zarr is not installed")
+    rng = np.random.default_rng(21)
+    X, Y, _, _ = _offset_pair(rng, n=200, dx=6, dy=5, offset=100.0)
+    da.from_array(X, chunks=(45, 6)).to_zarr(str(tmp_path / "x.zarr"))
+    da.from_array(Y, chunks=(60, 5)).to_zarr(str(tmp_path / "y.zarr"))
+    Xz, Yz = da.from_zarr(str(tmp_path / "x.zarr")), da.from_zarr(str(tmp_path / "y.zarr"))
+    assert procrustes_score(Xz, Yz, alpha=0.5) == pytest.approx(procrustes_score(X, Y, alpha=0.5), abs=1e-10)
+    assert ridge_regression_score(Xz[:150], Yz[:150], Xz[150:], Yz[150:]) == pytest.approx(
+        ridge_regression_score(X[:150], Y[:150], X[150:], Y[150:]), abs=1e-10)
+
+
+def test_dask_shape_and_ridge_on_a_process_cluster():
+    distributed = pytest.importorskip("dask.distributed")
+    rng = np.random.default_rng(22)
+    X, Y, _, _ = _offset_pair(rng, n=240, dx=6, dy=5, offset=100.0)
+    Xd, Yd = _chunked(X, Y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster):
+        got_shape = procrustes_score(Xd, Yd, alpha=0.5)
+        got_ridge = ridge_regression_score(Xd[:160], Yd[:160], Xd[160:], Yd[160:], symmetric=True)
+    assert got_shape == pytest.approx(procrustes_score(X, Y, alpha=0.5), abs=1e-10)
+    assert got_ridge == pytest.approx(ridge_regression_score(X[:160], Y[:160], X[160:], Y[160:], symmetric=True),
+                                      abs=1e-10)
