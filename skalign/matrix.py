@@ -60,6 +60,11 @@ Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
 representations revisited. ICML.
 Williams, Kunz, Kornblith & Linderman (2021). Generalized shape metrics on
 neural representations. NeurIPS.
+Phipson & Smyth (2010). Permutation p-values should never be zero: calculating
+exact p-values when permutations are randomly drawn. Statistical Applications
+in Genetics and Molecular Biology 9(1).
+McCarthy (1969). Pseudo-replication: half samples. Review of the International
+Statistical Institute 37(3), 239-264.
 """
 
 from __future__ import annotations
@@ -303,7 +308,7 @@ def alignment_matrix(
     ----------
     Kornblith et al. (2019), ICML (layer x layer CKA matrices); Williams et al.
     (2021), NeurIPS (per-representation preprocessing reused across pairs);
-    Phipson & Smyth (2010) (permutation p-values, see :mod:`skalign.inference`).
+    Phipson & Smyth (2010) (permutation p-values); McCarthy (1969) (half-samples).
     """
     scorer_names, scorers = _as_scorers(scorer)
     # token or feature-map tensors are left to scorers that reduce them (Paired with a
