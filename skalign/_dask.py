@@ -1,4 +1,4 @@
-"""Dask arrays: the d x d statistics of linear CKA as sums over row chunks.
+"""Dask arrays: the d x d statistics of linear CKA, the shape metrics and ridge as sums over row chunks.
 
 Linear CKA needs, of each representation, only the centred products
 XᶜᵀXᶜ, YᶜᵀYᶜ, XᶜᵀYᶜ and, for the debiased estimator, the traces and the sum of
@@ -16,9 +16,10 @@ sums the products. The numbers equal the in-memory ones to rounding.
 
 The shape metrics and ridge regression need the column means and the centred
 products of several arrays at once (:func:`dask_moments`): one task per row
-block computes, from that block alone, its mean and the products of the rows
-centred at that mean, and the blocks are merged pairwise with the update of
-Chan, Golub & LeVeque (1979),
+block computes, from that block alone, its mean (held as the block's first row
+plus the mean of the differences from it, so that an offset far above the spread
+does not round it) and the products of the rows centred at that mean, and the
+blocks are merged pairwise with the update of Chan, Golub & LeVeque (1979),
 
 .. math::
 

@@ -32,6 +32,20 @@ device. With a ``cv`` splitter instead of the default leave-one-out,
 scikit-learn fits Ridge with its 'svd' solver in the input's namespace (and
 warns that NumPy input would use 'cholesky'); the scores agree to rounding.
 
+Dask arrays: :func:`fit_ridge`, :func:`fit_ridge_pair`, :func:`ridge_r2`,
+:func:`ridge_pair_r2` and :func:`ridge_regression_score` accept ``dask.array``
+input (partners rechunked along rows to the first array's row chunks). The fit
+is RidgeCV's leave-one-out (``cv=None``; a ``cv`` splitter is refused): one pass
+over the row chunks forms the means, the centred :math:`X^\\top X` (and
+:math:`Y^\\top Y` when ``symmetric``) and :math:`X^{c\\top}Y^c`; their
+eigendecomposition gives every penalty's coefficients; a second pass sums the
+squared leave-one-out errors, :math:`(y_i - \\hat y_i)/(1 - h_{ii} - 1/n)`, which
+need each row's leverage :math:`h_{ii}`. The model returned is a fitted
+``RidgeCV`` with the attributes of the in-memory fit. Held-out scores sum, in one
+pass over the test rows, the residual and total sums of squares per column of Y
+(and, for ``'pearson'``, the moments of the prediction), and R² is formed from
+those sums by the same function as for in-memory rows.
+
 References
 ----------
 .. [1] Hoerl, A. E. & Kennard, R. W. (1970). Ridge regression: biased estimation for

@@ -60,6 +60,24 @@ input's precision with float64 for the small d x d factorisations where the devi
 only scalars (and the d eigenvalues, for the whitening checks) come back to the host.
 The learned ``ShapeTransform`` and rotation are arrays of the input's library.
 
+Dask arrays
+-----------
+:func:`procrustes_score`, :func:`shape_distance`, :func:`fit_shape_pair`,
+:func:`fit_shape_transform` and :func:`transfer_shape_alignment` accept
+``dask.array`` input (a NumPy partner is wrapped with the Dask array's row
+chunks; a Dask partner is rechunked along rows to the first array's chunks).
+Everything they need is :math:`d \\times d`: the column means, the centred Grams
+(only their traces when ``alpha=1`` without PCA) and :math:`X^{c\\top}Y^c` of the
+training rows, or the same products about the training means for new rows. One
+pass over the row chunks forms them all on the active Dask scheduler
+(see :mod:`skalign._dask`), and the host finishes with the code of in-memory
+data, so every ``alpha`` and ``width`` is available. The learned maps and
+rotation are NumPy arrays. The sums are formed in float64, so float32 input
+agrees with its in-memory score to float32 rounding; data whose squares would
+overflow or underflow are read a second time, at the exact power-of-two scale.
+:func:`prepare_shape` and :func:`optimal_rotation` return or take
+:math:`n \\times d` shapes and refuse Dask input.
+
 References
 ----------
 .. [1] Williams, A. H., Kunz, E., Kornblith, S. & Linderman, S. W. (2021). Generalized shape
