@@ -980,3 +980,15 @@ def test_plot_hatches_exactly_the_cells_that_are_not_significant(loose):
         plot_alignment_matrix(df, alpha=5)
     with pytest.raises(ValueError, match="'pvalue' column"):
         plot_alignment_matrix(alignment_matrix(loose, scorer=MeanCorr()), alpha=0.05)
+
+
+def test_skip_with_cv_leaves_the_mean_of_a_failed_pair_untested(layers):
+    df = alignment_matrix(layers, scorer=FailsOnPair(), cv=2, n_permutations=19, random_state=0,
+                          on_error="skip")
+    bad = (df.a == "l1") & (df.b == "l3")
+    means = df.fold == "mean"
+    assert df[bad & ~means].score.isna().all()
+    row = df[bad & means].iloc[0]
+    assert np.isnan(row.score) and np.isnan(row.pvalue) and "fold(s) [0, 1] failed" in row.error
+    ok = df[~bad & means]
+    assert ok.pvalue.notna().all() and ok.error.isna().all()
