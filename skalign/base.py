@@ -92,7 +92,13 @@ METADATA_DEFAULTS = {
     "invariances": (),
     "symmetric": True,
     "stateless": True,
+    # the score is built from each row's nearest neighbours, so a duplicated row
+    # would be its partner's neighbour: resampling then draws rows without replacement
+    "neighbourhood": False,
 }
+
+#: Metadata keys that are also attributes of every scorer.
+_DECLARED_KEYS = tuple(METADATA_DEFAULTS)
 
 
 def _settings_text(settings):
@@ -146,6 +152,9 @@ class BasePairedScorer(BaseEstimator):
     symmetric = _Declared()
     #: whether fit learns nothing beyond input checks.
     stateless = _Declared()
+    #: whether the score is built from nearest-neighbour sets (resampling then
+    #: draws rows without replacement, so no row is its own copy's neighbour).
+    neighbourhood = _Declared()
 
     _parameter_constraints: dict = {}
 
@@ -323,11 +332,12 @@ class BasePairedScorer(BaseEstimator):
         -------
         metadata : dict
             ``name`` (the class name), ``score_range`` (tuple of two floats),
-            ``invariances`` (tuple of str, see :data:`INVARIANCES`), ``symmetric``
-            and ``stateless`` (bool).
+            ``invariances`` (tuple of str, see :data:`INVARIANCES`), ``symmetric``,
+            ``stateless`` and ``neighbourhood`` (bool: the score is built from
+            nearest-neighbour sets, so resamples must not duplicate rows).
         """
         meta = {**METADATA_DEFAULTS, **self._metadata()}
-        for key in METADATA_DEFAULTS:
+        for key in _DECLARED_KEYS:
             # a subclass written for the older contract may still declare a constant as a
             # plain class attribute (or a property); it shadows the computed attribute
             if not isinstance(inspect.getattr_static(self, key), _Declared):
@@ -339,6 +349,7 @@ class BasePairedScorer(BaseEstimator):
             "invariances": tuple(meta["invariances"]),
             "symmetric": bool(meta["symmetric"]),
             "stateless": bool(meta["stateless"]),
+            "neighbourhood": bool(meta["neighbourhood"]),
         }
 
     # -- hooks -------------------------------------------------------------
