@@ -609,7 +609,9 @@ class _Evaluator:
         self.verbose = verbose
         self.PX = self.PY = None
         self.spectrum = statistic == "spectrum"
-        if self.spectrum and not (self.reuse and hasattr(self.final, "combine_spectrum")):
+        if self.spectrum and not (
+            self.reuse and hasattr(self.final, "combine_spectrum") and hasattr(self.final, "spectrum_at")
+        ):
             raise ValueError(
                 "statistic='spectrum' needs a stateless scorer with a spectrum (combine_spectrum and "
                 "spectrum_at, as TopologicalAlignmentSpectrum has), passed itself rather than in a Pipeline, "
@@ -1192,7 +1194,9 @@ def calibrated_score(
     y's rows permuted (as in :func:`permutation_test`, whose p-value comes with
     it), and :math:`\\tau` the :math:`\\lceil (1 - \\alpha)(K + 1) \\rceil`-th
     smallest of the K + 1 values :math:`\\{s, s_1, \\dots, s_K\\}` (this order
-    statistic, the observed score included, as in the authors' released code),
+    statistic, the observed score included, as in the authors' released code,
+    package ``calibrated_similarity``; their experiment scripts interpolate
+    between the two neighbouring order statistics instead),
 
     .. math::
 

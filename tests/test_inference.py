@@ -393,6 +393,8 @@ def test_calibrated_layers_one_permutation_for_every_layer():
     assert res.best_pair is None
     res = calibrated_layers(CKAScorer(), A, B, n_permutations=K, random_state=5)
     assert res.best_pair == (0, "b0")
+    two = calibrated_layers(CKAScorer(), A, B, n_permutations=K, random_state=5, n_jobs=2)
+    np.testing.assert_array_equal(two.null_distribution, res.null_distribution)
     # independent permutations per layer of B (a per-pair null) give other null values
     rs = np.random.RandomState(5)
     per_pair = [max(linear_cka(a, b[rs.permutation(30)]) for a in A for b in B.values()) for _ in range(K)]
@@ -521,3 +523,21 @@ def test_public_draws_are_the_permutation_tests_draws():
     np.testing.assert_allclose(res.null_distribution, brute, rtol=1e-12, atol=1e-15)
     # the p-value by its definition, counted by hand
     assert permutation_pvalue(res.statistic, brute)[0] == pytest.approx((1 + np.sum(brute >= res.statistic)) / 26)
+
+
+def test_verbose_reports_progress_and_changes_no_number(capsys):
+    rng = np.random.default_rng(30)
+    X = rng.normal(size=(30, 3))
+    Y = X + rng.normal(size=(30, 3))
+    quiet = permutation_test(CKAScorer(), X, Y, n_permutations=29, random_state=0)
+    assert capsys.readouterr().err == ""
+    for n_jobs in (None, 2):
+        loud = permutation_test(CKAScorer(), X, Y, n_permutations=29, random_state=0, verbose=1, n_jobs=n_jobs)
+        np.testing.assert_array_equal(loud.null_distribution, quiet.null_distribution)
+        out = capsys.readouterr()
+        assert "29" in out.err + out.out  # a tqdm bar (stderr) or printed lines (stdout) with the total
+    boot = bootstrap(CKAScorer(), X, Y, n_resamples=39, random_state=0)
+    loud = bootstrap(CKAScorer(), X, Y, n_resamples=39, random_state=0, verbose=1)
+    np.testing.assert_array_equal(loud.bootstrap_distribution, boot.bootstrap_distribution)
+    out = capsys.readouterr()
+    assert "39" in out.err + out.out
