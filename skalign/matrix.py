@@ -85,7 +85,7 @@ from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._checkpoint import Checkpoint, scorer_params_key
+from ._checkpoint import VALUE_COLUMNS, Checkpoint, scorer_params_key
 from ._progress import progress
 from ._validation import (
     check_random_state,
@@ -97,7 +97,9 @@ from .base import BasePairedScorer
 from .inference import draw_permutations, permutation_pvalue, resampled_interval
 
 __all__ = [
+    "INFERENCE_COLUMNS",
     "MATRIX_PARAMETER_CONSTRAINTS",
+    "MEAN_FOLD",
     "ON_ERROR_OPTIONS",
     "alignment_matrix",
     "pivot_alignment",
@@ -106,6 +108,12 @@ __all__ = [
 
 #: What to do when one pair cannot be scored.
 ON_ERROR_OPTIONS = ("raise", "skip")
+
+#: The columns the inference adds, in output order (as a checkpoint stores them after the score).
+INFERENCE_COLUMNS = tuple(VALUE_COLUMNS[1:])
+
+#: Label of the row that holds a cross-validated pair's mean score and its inference.
+MEAN_FOLD = "mean"
 
 #: Parameters of :func:`alignment_matrix` and :func:`pivot_alignment`. The
 #: containers and scorers are checked by hand instead, because their errors say
@@ -125,14 +133,9 @@ MATRIX_PARAMETER_CONSTRAINTS = {
     "confidence_level": [Interval(Real, 0, 1, closed="neither")],
     "random_state": ["random_state"],
     "df": [pd.DataFrame],
-    "values": [StrOptions({"score", "pvalue", "pvalue_se", "ci_low", "ci_high"})],
+    "values": [StrOptions({"score", *INFERENCE_COLUMNS})],
 }
 
-#: The columns the inference adds, in output order.
-INFERENCE_COLUMNS = ("pvalue", "pvalue_se", "ci_low", "ci_high")
-
-#: Label of the row that holds a cross-validated pair's mean score and its inference.
-MEAN_FOLD = "mean"
 
 #: Conventional level a permutation p-value should be able to reach.
 _LEVEL = 0.05
