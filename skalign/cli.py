@@ -563,13 +563,13 @@ def _parser():
     c.add_argument("--random-state", type=int, default=0,
                    help="seed of the shuffle that makes the --cv folds, and of --permutations and "
                    "--bootstrap (default: %(default)s)")
-    c.add_argument("--permutations", type=int, default=0, metavar="B",
+    c.add_argument("--permutations", type=int, default=0, metavar="N",
                    help="add a column pvalue: the permutation p-value of each score (of the held-out "
-                   "score with --cv) from B permutations of the rows of B, (1 + #{null >= score}) / (1 + B) "
+                   "score with --cv) from N permutations of the rows of B, (1 + #{null >= score}) / (1 + N) "
                    "(default: 0, none)")
-    c.add_argument("--bootstrap", type=int, default=0, metavar="B",
+    c.add_argument("--bootstrap", type=int, default=0, metavar="N",
                    help="add columns ci_low, ci_high: the 95%% percentile bootstrap interval of each score "
-                   "(of the held-out score with --cv) from B resamples of the rows (default: 0, none)")
+                   "(of the held-out score with --cv) from N resamples of the rows (default: 0, none)")
     c.add_argument("--reduce", default="none", choices=list(REDUCTIONS),
                    help="reduce token (n, t, d) or feature-map (n, c, h, w) arrays to 2-D first, with the "
                    "transformers of skalign.preprocessing; NaN rows of a token array are padding "

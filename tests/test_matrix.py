@@ -992,3 +992,11 @@ def test_skip_with_cv_leaves_the_mean_of_a_failed_pair_untested(layers):
     assert np.isnan(row.score) and np.isnan(row.pvalue) and "fold(s) [0, 1] failed" in row.error
     ok = df[~bad & means]
     assert ok.pvalue.notna().all() and ok.error.isna().all()
+
+
+def test_cv_inference_parallel_equals_sequential(loose):
+    kwargs = dict(scorer=[skalign.CKAScorer(), RidgeR2()], cv=2, n_permutations=19, n_resamples=39,
+                  random_state=4)
+    one = alignment_matrix(loose, **kwargs)
+    two = alignment_matrix(loose, n_jobs=2, **kwargs)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
