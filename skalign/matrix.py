@@ -281,8 +281,8 @@ def alignment_matrix(
     which is what :func:`skalign.inference.permutation_test` gives for that pair
     with the same int ``random_state`` (and with the same ``cv``). The R
     resamples are drawn once too: rows drawn with replacement, except for
-    neighbourhood measures (scorers whose ``metadata()["invariances"]`` holds
-    ``'monotone_distance'``), where a duplicated row would be its own neighbour:
+    neighbourhood measures (scorers whose metadata declares
+    ``neighbourhood=True``), where a duplicated row would be its own neighbour:
     those get half-samples without replacement whose values are recentred on the
     full-sample score, as in :func:`skalign.inference.bootstrap`, whose interval
     a cell's equals for the same int ``random_state``.
@@ -1240,7 +1240,7 @@ def _draws(plan, n):
 
 
 def _is_neighbourhood(scorer):
-    return "monotone_distance" in scorer.metadata()["invariances"]
+    return scorer.metadata()["neighbourhood"]
 
 
 def _run_inference(plan, todo, results, store, on_error, verbose, prepared, failed):

@@ -759,8 +759,36 @@ def test_interval_brute_force_over_resamples_with_replacement(loose):
         assert row.ci_low < row.ci_high
 
 
+class NeighbourhoodMeanCorr(MeanCorr):
+    """MeanCorr declared a neighbourhood measure, so that it is resampled by half-samples."""
+
+    def _metadata(self):
+        return {"neighbourhood": True}
+
+
+class DeclaredMutualKNN(skalign.MutualKNNScorer):
+    """MutualKNNScorer that declares itself a neighbourhood measure in its metadata."""
+
+    def _metadata(self):
+        return {**super()._metadata(), "neighbourhood": True}
+
+
+def test_neighbourhood_interval_brute_force_over_half_samples(loose):
+    df = alignment_matrix(loose, scorer=NeighbourhoodMeanCorr(), n_resamples=49, random_state=5)
+    rs = np.random.RandomState(5)
+    halves = [np.sort(rs.permutation(40)[:20]) for _ in range(49)]
+    for a, b in _pairs(df):
+        A, B = loose[a], loose[b]
+        s = mean_corr_brute(A, B)
+        dist = np.array([mean_corr_brute(A[h], B[h]) for h in halves])
+        dist = dist - dist.mean() + s  # recentred on the full-sample score
+        lo, hi = np.quantile(dist, [0.025, 0.975])
+        row = _row(df, a, b)
+        assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi), rel=1e-10)
+
+
 @pytest.mark.parametrize(
-    "make", [skalign.CKAScorer, RidgeR2, skalign.MutualKNNScorer],
+    "make", [skalign.CKAScorer, RidgeR2, DeclaredMutualKNN],
     ids=["resampled", "fitted", "neighbourhood-half-samples"],
 )
 def test_interval_of_each_cell_equals_bootstrap(loose, make):
