@@ -429,6 +429,7 @@ def test_calibrated_layers_more_layers_inflate_the_raw_max_not_the_calibrated_ra
     n, K, sets = 20, 39, 120
     raw = {1: [], 6: []}
     positive = {1: [], 6: []}
+    naive = []
     for seed in range(sets):
         rng = np.random.default_rng(3000 + seed)
         A = [rng.normal(size=(n, 3)) for _ in range(6)]
@@ -437,9 +438,13 @@ def test_calibrated_layers_more_layers_inflate_the_raw_max_not_the_calibrated_ra
             res = calibrated_layers(CKAScorer(), A[:L], B[:L], n_permutations=K, random_state=seed)
             raw[L].append(res.statistic)
             positive[L].append(res.calibrated_score > 0)
+        # the winner calibrated on its own null, blind to the search: what the aggregate null prevents
+        i, j = res.best_pair
+        naive.append(calibrated_score(CKAScorer(), A[i], B[j], n_permutations=K, random_state=seed).calibrated_score > 0)
     assert np.mean(raw[6]) > np.mean(raw[1]) + 0.05  # the best of 36 unrelated pairs looks aligned
     for L in (1, 6):
         assert 0.0 <= np.mean(positive[L]) <= 0.1
+    assert np.mean(naive) > 0.3
 
 
 def test_bad_input():
