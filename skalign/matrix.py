@@ -761,10 +761,10 @@ class _Plan:
         s, i, j, f = self.cells[k]
         params = self.scorer_keys[s]
         if self.carries_inference(k):
-            params = (
-                f"{params} n_permutations={self.n_permutations} n_resamples={self.n_resamples} "
-                f"confidence_level={self.confidence_level!r} random_state={_seed_text(self.random_state)}"
-            )
+            params = f"{params} n_permutations={self.n_permutations} n_resamples={self.n_resamples}"
+            if self.n_resamples:  # the level changes nothing else
+                params = f"{params} confidence_level={self.confidence_level!r}"
+            params = f"{params} random_state={_seed_text(self.random_state)}"
         return (
             str(self.names_a[i]),
             str(self.names_b[j]),
