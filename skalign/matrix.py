@@ -115,10 +115,10 @@ INFERENCE_COLUMNS = tuple(VALUE_COLUMNS[1:])
 #: Label of the row that holds a cross-validated pair's mean score and its inference.
 MEAN_FOLD = "mean"
 
-#: Parameters of :func:`alignment_matrix` and :func:`pivot_alignment`. The
-#: containers and scorers are checked by hand instead, because their errors say
-#: how to call the function right (one pair: ``scorer.fit(X, Y)``; a class:
-#: ``pass CKAScorer()``; the scorer interface).
+#: Parameters of :func:`alignment_matrix`, :func:`pivot_alignment` and
+#: :func:`plot_alignment_matrix`. The containers and scorers are checked by hand
+#: instead, because their errors say how to call the function right (one pair:
+#: ``scorer.fit(X, Y)``; a class: ``pass CKAScorer()``; the scorer interface).
 MATRIX_PARAMETER_CONSTRAINTS = {
     "reps_a": "no_validation",
     "reps_b": "no_validation",
@@ -134,6 +134,7 @@ MATRIX_PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "df": [pd.DataFrame],
     "values": [StrOptions({"score", *INFERENCE_COLUMNS})],
+    "alpha": [Interval(Real, 0, 1, closed="neither"), None],
 }
 
 
@@ -486,6 +487,7 @@ def pivot_alignment(df, scorer=None, values="score"):
     return matrix
 
 
+@validate_params(MATRIX_PARAMETER_CONSTRAINTS, prefer_skip_nested_validation=True)
 def plot_alignment_matrix(
     data,
     scorer=None,
@@ -537,10 +539,6 @@ def plot_alignment_matrix(
     ValueError
         When ``alpha`` is not in (0, 1), or is given for data without p-values.
     """
-    if alpha is not None and not (
-        isinstance(alpha, Real) and not isinstance(alpha, bool) and 0 < alpha < 1
-    ):
-        raise ValueError(f"alpha must be a significance level in (0, 1), e.g. 0.05; got {alpha!r}.")
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:

@@ -1004,8 +1004,9 @@ def test_plot_hatches_exactly_the_cells_that_are_not_significant(loose):
         assert not [p for p in ax.patches if p.get_gid() == "not significant"]
     finally:
         plt.close(ax.figure)
-    with pytest.raises(ValueError, match="alpha must be"):
-        plot_alignment_matrix(df, alpha=5)
+    for bad in (5, 0, 1.0, "0.05"):
+        with pytest.raises(ValueError, match="'alpha' parameter"):
+            plot_alignment_matrix(df, alpha=bad)
     with pytest.raises(ValueError, match="'pvalue' column"):
         plot_alignment_matrix(alignment_matrix(loose, scorer=MeanCorr()), alpha=0.05)
 
