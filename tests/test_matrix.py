@@ -862,6 +862,14 @@ def test_each_layer_prepared_once_and_permuted_at_most_once_per_permutation(laye
         [f"reps_a[{k!r}]" for k in layers] + ["reps_b['x']", "reps_b['y']"] * 7
     )
 
+    # per resample, each layer is prepared once on the resampled rows, whatever its pairs
+    seen.clear()
+    with pytest.warns(UserWarning, match="n_resamples=4"):
+        alignment_matrix(layers, reps_b, scorer=MeanCorr(), n_resamples=4, random_state=0)
+    assert sorted(seen) == sorted(
+        [f"reps_a[{k!r}]" for k in layers] * 5 + ["reps_b['x']", "reps_b['y']"] * 5
+    )
+
     cka_seen = []
     cka_prepare = skalign.CKAScorer.prepare
 
