@@ -27,8 +27,9 @@ units of the data; ordinary data are not divided at all. The internal CV is scik
 
 Array API (GPU): with ``sklearn.set_config(array_api_dispatch=True)``, CuPy or
 PyTorch input is checked, scaled, fitted (RidgeCV's leave-one-out route, which
-scikit-learn runs in the input's namespace) and scored (``r2_score``) on its own
-device. With a ``cv`` splitter instead of the default leave-one-out,
+scikit-learn runs in the input's namespace) and scored on its own device (the
+residual and total sums of squares of each column of Y; only those d_y pairs
+reach the host, where R² is formed with ``r2_score``'s conventions). With a ``cv`` splitter instead of the default leave-one-out,
 scikit-learn fits Ridge with its 'svd' solver in the input's namespace (and
 warns that NumPy input would use 'cholesky'); the scores agree to rounding.
 
@@ -56,13 +57,11 @@ References
 
 from __future__ import annotations
 
-import math
 from numbers import Real
 
 import numpy as np
 from sklearn.externals.array_api_compat import is_array_api_obj
 from sklearn.linear_model import RidgeCV
-from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._array_api import acc_dtype, centre, get_namespace, ldexp, pow2_exponent, sq_sum, to_numpy

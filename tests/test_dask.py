@@ -386,6 +386,7 @@ def test_zarr_store_through_dask_for_shape_and_ridge(client, tmp_path):
         ridge_regression_score(X[:150], Y[:150], X[150:], Y[150:]), abs=1e-10)
 
 
+@pytest.mark.slow
 def test_dask_shape_and_ridge_on_a_process_cluster():
     distributed = pytest.importorskip("dask.distributed")
     rng = np.random.default_rng(22)
