@@ -80,3 +80,25 @@ def test_dask_scorer_on_a_distributed_client():
         Xd, Yd = da.from_array(X, chunks=(61, -1)), da.from_array(Y, chunks=(77, -1))
         ours = CKAScorer(debiased=True).fit(Xd, Yd).score(Xd, Yd)
     assert abs(ours - CKAScorer(debiased=True).fit(X, Y).score(X, Y)) < 1e-10
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: __import__("skalign").ProcrustesScorer(),
+        lambda: __import__("skalign").ProcrustesScorer(alpha=0.5),
+        lambda: __import__("skalign").LinearRegressionScorer(),
+    ],
+    ids=["procrustes", "procrustes_alpha0.5", "ridge"],
+)
+def test_fitted_scorers_take_dask_train_and_test_rows(make):
+    X, Y = _pair(4, n=700, offset=1e5)
+    tr, te = slice(0, 500), slice(500, None)
+    dask_est = make().fit(da.from_array(X[tr], chunks=77), da.from_array(Y[tr], chunks=101))
+    ours = dask_est.score(da.from_array(X[te], chunks=50), da.from_array(Y[te], chunks=64))
+    ref = make().fit(X[tr], Y[tr]).score(X[te], Y[te])
+    assert abs(ours - ref) < 1e-10
+    with _Computes() as c:
+        make().fit(da.from_array(X[tr], chunks=77), Y[tr])
+    assert c.n >= 1  # a fitted scorer reads its training rows in fit (a few graphs, not one per chunk)
+    assert c.n <= 4

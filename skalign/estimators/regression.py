@@ -83,6 +83,10 @@ class LinearRegressionScorer(BasePairedScorer):
     With ``sklearn.set_config(array_api_dispatch=True)``, CuPy or PyTorch input
     is fitted and scored on its own device (see :mod:`skalign.regression`).
 
+    ``dask.array`` input (training or test rows): the ridge fit (leave-one-out
+    alpha choice included) and the held-out R² come from d x d sums over row
+    chunks, computed on the cluster (see :mod:`skalign.regression`).
+
     References
     ----------
     Hoerl & Kennard (1970). Ridge regression: biased estimation for
@@ -113,6 +117,7 @@ class LinearRegressionScorer(BasePairedScorer):
         }
 
     _array_api = True
+    _dask = True
 
     _parameter_constraints: dict = {**RIDGE_PARAMETER_CONSTRAINTS}
 

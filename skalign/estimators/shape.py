@@ -78,6 +78,11 @@ class ProcrustesScorer(BasePairedScorer):
     fitted and scored on its own device; the learned maps and ``rotation_`` are then
     arrays of that library (see :mod:`skalign.shape`).
 
+    ``dask.array`` input (training or test rows, either side): the d x d sums are
+    computed over row chunks on the cluster and the fit is finished in memory (see
+    :mod:`skalign.shape`); the score equals the in-memory one to rounding.
+    :meth:`prepare` needs in-memory arrays.
+
     References
     ----------
     .. [1] Williams, A. H., Kunz, E., Kornblith, S. & Linderman, S. W. (2021). Generalized
@@ -109,6 +114,7 @@ class ProcrustesScorer(BasePairedScorer):
         }
 
     _array_api = True
+    _dask = True
 
     _parameter_constraints: dict = {**SHAPE_PARAMETER_CONSTRAINTS}
 
