@@ -587,6 +587,12 @@ def ridge_regression_score(
     -------
     float
         R² in (-inf, 1] or r in [-1, 1]; higher = Y is better predicted linearly from X.
+
+    Notes
+    -----
+    The four arrays may be ``dask.array`` arrays (with ``cv=None``): the fit and the
+    scores are then formed from sums over row chunks on the active Dask scheduler
+    (see :mod:`skalign.regression`).
     """
     a = _check_alphas(alphas, cv, alpha_per_target)
     if (X_test is None) != (Y_test is None):

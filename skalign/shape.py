@@ -832,6 +832,12 @@ def procrustes_score(X, Y, *, alpha=1.0, center=True, scale=True, score_method="
         'angular': :math:`\\cos\\theta \\in [0, 1]`, 1 = equal up to rotation (and translation
         and scale). 'euclidean': :math:`-d_E \\le 0`, 0 = equal up to rotation.
 
+    Notes
+    -----
+    ``X`` and ``Y`` may be ``dask.array`` arrays: the :math:`d \\times d` sums are then
+    formed over row chunks on the active Dask scheduler (see :mod:`skalign.shape`,
+    "Dask arrays").
+
     Examples
     --------
     >>> import numpy as np
