@@ -38,9 +38,9 @@ Rows (stimuli) are resampled with replacement; with ``groups``, whole groups are
 The interval is the percentile interval, or the bias-corrected and accelerated
 (BCa) interval of Efron [3]_ with the acceleration from the jackknife (one
 leave-one-out evaluation per row, or per group). Duplicated rows would be each
-other's nearest neighbours, so for neighbourhood measures (scorers declaring the
-``'monotone_distance'`` invariance: TAS, k-NN measures, information imbalance) a
-resample is a half-sample drawn *without* replacement (each stimulus at most once,
+other's nearest neighbours, so for neighbourhood measures (scorers whose metadata
+declares ``neighbourhood=True``: TAS, the k-NN measures, CKNNA, information
+imbalance) a resample is a half-sample drawn *without* replacement (each stimulus at most once,
 so no row can be its own neighbour), whose spread matches the bootstrap's for a
 mean over stimuli [4]_; its values are recentred on the full-sample statistic.
 
@@ -498,7 +498,9 @@ def draw_permutations(n_samples, n_permutations, *, groups=None, random_state=No
     return np.stack([_permutation(rs, n_samples, codes) for _ in range(n_permutations)])
 
 
-def resampled_interval(observed, distribution, confidence_level=0.95, method="percentile", jackknife=None):
+def resampled_interval(
+    observed, distribution, confidence_level=0.95, method="percentile", jackknife=None, score_range=None
+):
     """The percentile or BCa interval of a bootstrap ``distribution``.
 
     Parameters
@@ -513,6 +515,9 @@ def resampled_interval(observed, distribution, confidence_level=0.95, method="pe
         ``'bca'`` needs ``jackknife``, the leave-one-out statistics.
     jackknife : ndarray, default=None
         Leave-one-out (or leave-one-group-out) statistics, for the acceleration.
+    score_range : tuple of two floats, default=None
+        The scorer's ``score_range``: the interval is clipped to it (recentred
+        half-sample values can lie beyond the range a score can take).
 
     Returns
     -------
@@ -525,8 +530,18 @@ def resampled_interval(observed, distribution, confidence_level=0.95, method="pe
     """
     if method == "bca" and jackknife is None:
         raise ValueError("method='bca' needs jackknife, the leave-one-out statistics.")
-    return _interval(float(observed), np.asarray(distribution, dtype=np.float64), confidence_level, method,
-                     None if jackknife is None else np.asarray(jackknife, dtype=np.float64))
+    ci = _interval(float(observed), np.asarray(distribution, dtype=np.float64), confidence_level, method,
+                   None if jackknife is None else np.asarray(jackknife, dtype=np.float64))
+    return ci if score_range is None else _clip(ci, score_range)
+
+
+def _clip(ci, score_range):
+    """The interval with both ends inside the range the score can take."""
+    low, high = (float(v) for v in score_range)
+    lo, hi = np.clip(ci.low, low, high), np.clip(ci.high, low, high)
+    if np.ndim(lo) == 0:
+        return ConfidenceInterval(float(lo), float(hi))
+    return ConfidenceInterval(lo, hi)
 
 
 def _permutation(rs, n, groups):
@@ -840,7 +855,9 @@ def permutation_test(
 
 # ----------------------------------------------------------------------------- bootstrap
 def _is_neighbourhood(scorer):
-    return "monotone_distance" in _final_scorer(scorer).metadata()["invariances"]
+    meta = _final_scorer(scorer).metadata()
+    # a scorer written before the neighbourhood key existed says so only through the invariance
+    return meta["neighbourhood"] or "monotone_distance" in meta["invariances"]
 
 
 def _interval(observed, dist, confidence_level, method, jackknife):
@@ -938,11 +955,11 @@ def bootstrap(
     ``groups``, whole groups are. The interval is the percentile interval of the
     resampled scores, or BCa [3]_ (bias-corrected and accelerated; the
     acceleration from a jackknife of one evaluation per row or group, so n extra
-    evaluations).
+    evaluations), clipped to the scorer's ``score_range``.
 
     Duplicates. A row drawn twice would be its own nearest neighbour, which
-    inflates every neighbourhood measure. For scorers that declare the
-    ``'monotone_distance'`` invariance (TAS, the k-NN measures, information
+    inflates every neighbourhood measure. For scorers whose metadata declares
+    ``neighbourhood=True`` (TAS, the k-NN measures, CKNNA, information
     imbalance) each resample is therefore a half-sample without replacement
     [4]_ (no stimulus twice), whose values are recentred on the full-sample
     statistic. Other scorers see the duplicated rows as they are. With ``cv``,
@@ -1006,7 +1023,8 @@ def bootstrap(
         observed, _bootstrap_values(ev, rs, n, codes, n_resamples, n_jobs, neighbourhood, verbose=verbose), neighbourhood
     )
     jack = _jackknife(ev, n, codes) if method == "bca" else None
-    ci = _interval(observed, dist, confidence_level, method, jack)
+    # recentred half-sample values may leave the range a score can take; its interval may not
+    ci = _clip(_interval(observed, dist, confidence_level, method, jack), ev.final.metadata()["score_range"])
     if ev.spectrum:
         se = np.std(dist, axis=0, ddof=1) if dist.shape[0] > 1 else np.full(observed.shape, np.nan)
     else:

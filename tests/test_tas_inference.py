@@ -147,3 +147,33 @@ def test_bad_input():
     for params in ({"n_resamples": -1}, {"confidence_level": 1.5}, {"confidence_level": 0}):
         with pytest.raises(InvalidParameterError, match=next(iter(params))):
             TopologicalAlignmentSpectrum(**params).fit(X, Y)
+
+
+def test_interval_stays_in_the_score_range():
+    # a perfect score: recentred half-sample values reach above 1, the interval may not
+    from skalign.datasets import make_alignment_pair
+
+    X, Y, _ = make_alignment_pair("jitter", random_state=0)
+    tas = TopologicalAlignmentSpectrum(n_neighbors=124)
+    res = bootstrap(tas, X, Y, n_resamples=99, random_state=0)
+    assert res.statistic == pytest.approx(1.0)
+    assert res.bootstrap_distribution.max() > 1.0  # the unclipped values do leave the range
+    assert -1.0 <= res.confidence_interval.low <= res.confidence_interval.high <= 1.0
+    est = TopologicalAlignmentSpectrum(n_neighbors=[10, 124], n_resamples=99, random_state=0).fit(X, Y)
+    assert np.all(est.ci_high_ <= 1.0) and np.all(est.ci_low_ >= -1.0)
+
+
+def test_metadata_per_metric():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(30, 3))
+    Y = X + rng.normal(size=(30, 3))
+    for metric in ("euclidean", "sqeuclidean", "cosine", "ip", "precomputed"):
+        meta = TopologicalAlignmentSpectrum(metric=metric).metadata()
+        assert meta["neighbourhood"] is True
+        assert ("translation" in meta["invariances"]) == (metric in ("euclidean", "sqeuclidean"))
+    shift = 5.0 * np.ones(3)
+    for metric in ("euclidean", "cosine"):
+        tas = TopologicalAlignmentSpectrum(n_neighbors=[3, 8], metric=metric)
+        moved = tas.fit(X + shift, Y).spectrum_
+        same = np.allclose(moved, tas.fit(X, Y).spectrum_)
+        assert same == ("translation" in tas.metadata()["invariances"])

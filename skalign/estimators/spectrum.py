@@ -56,7 +56,9 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
     chance : {'paper', 'exact'}, default='paper'
         ``'paper'``: ``E_k = k / (2(n-1) - k)`` as published; ``'exact'``: the
         expected Jaccard of two independent random k-subsets (hypergeometric overlap).
-    metric : {'euclidean', 'sqeuclidean', 'cosine', 'precomputed'}, default='euclidean'
+    metric : {'euclidean', 'sqeuclidean', 'cosine', 'ip', 'precomputed'}, default='euclidean'
+        Neighbours by distance, by cosine, or by raw inner product (``'ip'``, largest
+        first; exact search only); ``'precomputed'`` takes n x n distance matrices.
     algorithm : {'auto', 'brute', 'pynndescent', 'cuml'}, default='auto'
         Neighbour backend; 'auto' is exact up to 50,000 samples.
     n_permutations : int, default=0
@@ -124,17 +126,22 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
     """
 
     def _metadata(self):
+        if self.metric in ("euclidean", "sqeuclidean"):
+            invariances = ("translation", "isotropic_scaling", "orthogonal", "monotone_distance",
+                           "sample_permutation")
+        elif self.metric in ("cosine", "ip"):
+            # inner products keep their order under a positive scale and rotations, not under a
+            # translation, which moves each product by a different amount
+            invariances = ("isotropic_scaling", "orthogonal", "sample_permutation")
+        else:  # precomputed distances: only the order of the samples
+            invariances = ("sample_permutation",)
         return {
             "score_range": (-1.0, 1.0),
-            "invariances": (
-                "translation",
-                "isotropic_scaling",
-                "orthogonal",
-                "monotone_distance",
-                "sample_permutation",
-            ),
+            "invariances": invariances,
             "symmetric": True,
             "stateless": True,
+            # built from neighbour sets: resamples draw rows without replacement
+            "neighbourhood": True,
         }
 
     _parameter_constraints: dict = {
