@@ -1177,7 +1177,8 @@ def iter_rank_blocks(X, *, metric="euclidean", working_memory=None, n_copies=4, 
     """Full-rank mode: yield, block by block, the rank of every point from each row.
 
     For row i, ``ranks[i, j]`` is the position of sample j in i's neighbour list
-    sorted by exact distance (ties by index): 1 for the nearest neighbour,
+    sorted by exact distance (for 'ip', by decreasing inner product; ties by
+    index): 1 for the nearest neighbour,
     ``n - 1`` for the farthest, and 0 for i itself. A point j is among the k nearest
     neighbours of i exactly when ``1 <= ranks[i, j] <= k``.
 

@@ -377,3 +377,29 @@ def test_information_imbalance_uses_the_exact_order(rng):
     full = np.concatenate([r for _, r in iter_rank_blocks(B)])
     expected = 2.0 * np.take_along_axis(full, PA.neighbors, axis=1).mean() / 80
     assert information_imbalance_prepared(PA, PB) == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine", "ip"])
+def test_rank_blocks_do_not_depend_on_row_chunks(metric, monkeypatch):
+    """Rows are ranked in cache-sized chunks; ties off the exact grid and duplicated rows
+    are settled by the exact order, so one row per chunk and one chunk give equal ranks."""
+    import skalign.neighbors as neighbors
+
+    rng = np.random.default_rng(11)
+    X = rng.integers(-3, 4, size=(120, 3)) * 0.1 + 0.05
+    X[7] = X[3]
+    P = prepare_search(X, metric)
+    out = {}
+    for entries in (1, 13 * 120, 2**40):
+        monkeypatch.setattr(neighbors, "_CACHE_ENTRIES", entries)
+        for n_jobs in (1, 2):
+            out[entries, n_jobs] = np.concatenate(
+                [r for _, r in search_rank_blocks(P, working_memory=0.05, n_copies=1, n_jobs=n_jobs)]
+            )
+    ref = out[2**40, 1]
+    assert (np.diag(ref) == 0).all()
+    for got in out.values():
+        np.testing.assert_array_equal(got, ref)
+    # and they are the exact order of kneighbors, which takes another path (no full ranks)
+    ind = kneighbors(P, 9, metric=metric, return_distance=False)
+    np.testing.assert_array_equal(np.argsort(ref, axis=1)[:, 1:10], ind)
