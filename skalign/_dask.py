@@ -8,11 +8,14 @@ machine, or a zarr store opened with ``dask.array.from_zarr``) is reduced chunk
 by chunk on whatever scheduler is active (a ``dask.distributed.Client`` the
 user runs, or Dask's default), and never held whole anywhere.
 
-Two passes over the data. The first reads the first row, the column sums of the
-differences from it and the largest absolute value; the second centres each
-chunk (first row, then the mean, as the in-memory route does), multiplies it by
-the power of two that brings the largest absolute difference into [1/2, 1), and
-sums the products. The numbers equal the in-memory ones to rounding.
+Two passes over the data by default. The first reads the first row, the column
+sums of the differences from it and the largest absolute value; the second
+centres each chunk (first row, then the mean, as the in-memory route does),
+multiplies it by the power of two that brings the largest absolute difference
+into [1/2, 1), and sums the products. With ``passes=1``, one pass: each row
+block gives its moments about its own mean (to the fourth order in the squared
+row norms, for the debiased estimator) and the blocks are merged as below. The
+numbers equal the in-memory ones to rounding either way.
 
 The shape metrics and ridge regression need the column means and the centred
 products of several arrays at once (:func:`dask_moments`): one task per row
@@ -83,6 +86,73 @@ def _check_dask(X, name, min_samples):
         raise ValueError(f"{name} has no features.")
 
 
+def _cka_block(blocks, e):
+    """Moments of one row block about its own mean, for linear CKA (see :func:`dask_linear_statistics`)."""
+    n = blocks[0].shape[0]
+    if n == 0:
+        return None
+    part = {"n": n}
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        dev = []
+        for key, b in zip("xy", blocks):
+            b = np.asarray(b)
+            part["max" + key], part["min" + key] = b.max(axis=0), b.min(axis=0)
+            D = np.ldexp(b.astype(np.float64), -e[key]) if e[key] else b.astype(np.float64, copy=True)
+            # the mean as the first row plus the mean of the differences (see dask_moments)
+            s = D[0].copy()
+            D -= s
+            m = D.mean(axis=0)
+            D -= m
+            part["s" + key], part["m" + key] = s, m
+            dev.append(D)
+        A, B = dev
+        ra, rb = np.einsum("ij,ij->i", A, A), np.einsum("ij,ij->i", B, B)
+        part.update(Gx=A.T @ A, Gy=B.T @ B, C=A.T @ B, Tx=ra.sum(), Ty=rb.sum(),
+                    Qxx=ra @ ra, Qyy=rb @ rb, Qxy=ra @ rb,
+                    Uxx=ra @ A, Uyx=rb @ A, Uxy=ra @ B, Uyy=rb @ B)
+    return part
+
+
+def _cka_shift(p, d, g):
+    """The moments of block ``p`` about a mean moved by ``-d`` (X) and ``-g`` (Y): rows a + d, b + g."""
+    n = p["n"]
+    D, E = d @ d, g @ g
+    Gd, Gg, Cg, Ctd = p["Gx"] @ d, p["Gy"] @ g, p["C"] @ g, p["C"].T @ d
+    return {
+        "Gx": p["Gx"] + n * np.outer(d, d), "Gy": p["Gy"] + n * np.outer(g, g), "C": p["C"] + n * np.outer(d, g),
+        "Tx": p["Tx"] + n * D, "Ty": p["Ty"] + n * E,
+        "Qxx": p["Qxx"] + 4 * (d @ p["Uxx"]) + 4 * (d @ Gd) + 2 * D * p["Tx"] + n * D * D,
+        "Qyy": p["Qyy"] + 4 * (g @ p["Uyy"]) + 4 * (g @ Gg) + 2 * E * p["Ty"] + n * E * E,
+        "Qxy": (p["Qxy"] + 2 * (g @ p["Uxy"]) + 2 * (d @ p["Uyx"]) + 4 * (d @ Cg) + E * p["Tx"] + D * p["Ty"]
+                + n * D * E),
+        "Uxx": p["Uxx"] + 2 * Gd + p["Tx"] * d + n * D * d,
+        "Uyx": p["Uyx"] + 2 * Cg + p["Ty"] * d + n * E * d,
+        "Uxy": p["Uxy"] + 2 * Ctd + p["Tx"] * g + n * D * g,
+        "Uyy": p["Uyy"] + 2 * Gg + p["Ty"] * g + n * E * g,
+    }
+
+
+def _cka_merge(*parts):
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    acc = parts[0]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for b in parts[1:]:
+            na, nb = acc["n"], b["n"]
+            n = na + nb
+            dx = (b["sx"] - acc["sx"]) + (b["mx"] - acc["mx"])
+            dy = (b["sy"] - acc["sy"]) + (b["my"] - acc["my"])
+            # each block's rows about the merged mean: a + (m_a - m), b + (m_b - m)
+            sa, sb = _cka_shift(acc, -dx * (nb / n), -dy * (nb / n)), _cka_shift(b, dx * (na / n), dy * (na / n))
+            merged = {k: sa[k] + sb[k] for k in sa}
+            merged.update(n=n, sx=acc["sx"], sy=acc["sy"], mx=acc["mx"] + dx * (nb / n), my=acc["my"] + dy * (nb / n),
+                          maxx=np.maximum(acc["maxx"], b["maxx"]), minx=np.minimum(acc["minx"], b["minx"]),
+                          maxy=np.maximum(acc["maxy"], b["maxy"]), miny=np.minimum(acc["miny"], b["miny"]))
+            acc = merged
+    return acc
+
+
 def _first_pass(X):
     """Lazy first row, column sums of the differences from it and max |difference|, in float64."""
     X = X.astype(np.float64)
@@ -91,7 +161,7 @@ def _first_pass(X):
     return x0, D.sum(axis=0), abs(D).max()
 
 
-def dask_linear_statistics(X, Y, *, min_samples=2, names=("X", "Y")):
+def dask_linear_statistics(X, Y, *, min_samples=2, names=("X", "Y"), passes=2):
     """The centred d x d statistics of linear CKA for two Dask arrays, in scaled units.
 
     Parameters
@@ -100,6 +170,14 @@ def dask_linear_statistics(X, Y, *, min_samples=2, names=("X", "Y")):
     Y : dask.array.Array of shape (n_samples, n_features_y)
     min_samples : int
     names : tuple of str
+    passes : {1, 2}, default=2
+        2: the first pass reads the first row, the column sums of the differences
+        from it and the largest absolute difference, the second the products of
+        the centred rows. 1: one pass of per-block moments merged in a tree (see
+        the module docstring); the statistics are then scaled by the power of
+        two of the largest column range rather than of the largest difference
+        from the first row, which changes no ratio of them. Both equal the
+        in-memory numbers to rounding.
 
     Returns
     -------
@@ -116,6 +194,10 @@ def dask_linear_statistics(X, Y, *, min_samples=2, names=("X", "Y")):
     """
     import dask
 
+    if passes == 1:
+        return _linear_statistics_one_pass(X, Y, min_samples, names)
+    if passes != 2:
+        raise ValueError(f"passes must be 1 or 2; got {passes!r}.")
     for A, name in ((X, names[0]), (Y, names[1])):
         _check_dask(A, name, min_samples)
     check_same_samples(X.shape[0], Y.shape[0], names=names)
@@ -145,6 +227,58 @@ def dask_linear_statistics(X, Y, *, min_samples=2, names=("X", "Y")):
     return {
         "n": n, "xx": float(np.vdot(Gx, Gx)), "yy": float(np.vdot(Gy, Gy)), "xy": float(np.vdot(Gxy, Gxy)),
         "tx": float(tx), "ty": float(ty), "dxx": float(dxx), "dyy": float(dyy), "dxy": float(dxy),
+    }
+
+
+#: Ranges beyond 2**±this are rescaled before the fourth powers of the debiased
+#: estimator are summed (they would overflow or underflow near 2**±256).
+_CKA_RESCALE_EXPONENT = 100
+
+
+def _linear_statistics_one_pass(X, Y, min_samples, names):
+    """:func:`dask_linear_statistics` with ``passes=1``.
+
+    Each block's moments about its own mean are moved to the merged mean
+    (:func:`_cka_shift`) and added; data whose range lies beyond
+    :math:`2^{\\pm 100}` are read a second time, divided by their power of two, so
+    that the fourth powers neither overflow nor underflow.
+    """
+    import dask
+    from dask import delayed
+
+    for A, name in ((X, names[0]), (Y, names[1])):
+        _check_dask(A, name, min_samples)
+    check_same_samples(X.shape[0], Y.shape[0], names=names)
+    n = X.shape[0]
+    e = {"x": 0, "y": 0}
+    while True:
+        parts = [delayed(_cka_block, pure=True)(list(blocks), dict(e)) for blocks in _row_blocks([X, Y])]
+        (st,) = dask.compute(_tree(parts, _cka_merge))
+        want = {}
+        for key, name in (("x", names[0]), ("y", names[1])):
+            with np.errstate(over="ignore", invalid="ignore"):
+                top = float(np.max(st["max" + key].astype(np.float64) - st["min" + key].astype(np.float64)))
+            if not math.isfinite(top):
+                raise ValueError(
+                    f"{name} contains NaN or inf values, or values near the largest float64; remove or "
+                    "impute them (or rescale) before comparing representations."
+                )
+            if not top > 0:
+                raise ValueError(f"{name} has zero variance (every row is the same point); CKA is undefined.")
+            # the range in the units of this pass
+            top = math.ldexp(top, -e[key])
+            want[key] = math.frexp(top)[1]
+        if all(abs(want[k]) <= _CKA_RESCALE_EXPONENT or e[k] for k in "xy"):
+            break
+        e = {k: (want[k] + e[k] if abs(want[k]) > _CKA_RESCALE_EXPONENT else e[k]) for k in "xy"}
+    # exact powers of two: the range of each side in [1/2, 1)
+    kx, ky = want["x"], want["y"]
+    Gx, Gy, C = np.ldexp(st["Gx"], -2 * kx), np.ldexp(st["Gy"], -2 * ky), np.ldexp(st["C"], -kx - ky)
+    return {
+        "n": n, "xx": float(np.vdot(Gx, Gx)), "yy": float(np.vdot(Gy, Gy)), "xy": float(np.vdot(C, C)),
+        "tx": math.ldexp(float(st["Tx"]), -2 * kx), "ty": math.ldexp(float(st["Ty"]), -2 * ky),
+        "dxx": math.ldexp(float(st["Qxx"]), -4 * kx), "dyy": math.ldexp(float(st["Qyy"]), -4 * ky),
+        "dxy": math.ldexp(float(st["Qxy"]), -2 * kx - 2 * ky),
     }
 
 

@@ -343,6 +343,12 @@ def test_dask_reads_each_chunk_once_per_pass(client):
     assert reads() == {1}
     procrustes_score(Xc * 1e200, Yd)
     assert reads() == {2}  # the power of two is known only after the first pass
+    from skalign._dask import dask_linear_statistics
+
+    dask_linear_statistics(Xc, Yd, passes=1)
+    assert reads() == {1}
+    dask_linear_statistics(Xc, Yd)
+    assert reads() == {2}
 
 
 def test_dask_shape_and_ridge_errors_name_the_argument(client):
@@ -399,3 +405,22 @@ def test_dask_shape_and_ridge_on_a_process_cluster():
     assert got_shape == pytest.approx(procrustes_score(X, Y, alpha=0.5), abs=1e-10)
     assert got_ridge == pytest.approx(ridge_regression_score(X[:160], Y[:160], X[160:], Y[160:], symmetric=True),
                                       abs=1e-10)
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0, 1e4, 1e6])
+@pytest.mark.parametrize("debiased", [False, True])
+@pytest.mark.parametrize("scale", [1.0, 1e-150, 1e150])
+def test_dask_cka_in_one_pass(client, monkeypatch, offset, debiased, scale):
+    """CKA from the one-pass statistics (moments of each block moved to the merged mean) against brute force."""
+    import functools
+
+    import skalign._dask
+    import skalign.kernels
+
+    monkeypatch.setattr(skalign.kernels, "dask_linear_statistics",
+                        functools.partial(skalign._dask.dask_linear_statistics, passes=1))
+    rng = np.random.default_rng(23)
+    X, Y, X0, Y0 = _offset_pair(rng, n=257, dx=11, dy=6, offset=offset)
+    Xd, Yd = _chunked(X * scale, Y)
+    assert cka(Xd, Yd, debiased=debiased) == pytest.approx(_brute_cka(X0, Y0, debiased), abs=1e-10)
+    assert cka(Xd, Yd, debiased=debiased) == pytest.approx(cka(X0, Y0, debiased=debiased), abs=1e-10)
