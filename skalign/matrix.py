@@ -283,10 +283,12 @@ def alignment_matrix(
     with the same int ``random_state`` (and with the same ``cv``). The R
     resamples are drawn once too: rows drawn with replacement, except for
     neighbourhood measures (scorers whose metadata declares
-    ``neighbourhood=True``), where a duplicated row would be its own neighbour:
-    those get half-samples without replacement whose values are recentred on the
-    full-sample score, as in :func:`skalign.inference.bootstrap`, whose interval
-    a cell's equals for the same int ``random_state``.
+    ``neighbourhood=True``, or the ``'monotone_distance'`` invariance), where a
+    duplicated row would be its own neighbour: those get half-samples without
+    replacement whose values are recentred on the full-sample score. The
+    interval is clipped to the scorer's ``score_range``. All of this is as in
+    :func:`skalign.inference.bootstrap`, whose interval a cell's equals for the
+    same int ``random_state``.
 
     Reuse. Without ``cv``, the layers prepared for the scores are reused: per
     permutation, each column layer b is reordered once with
@@ -1238,7 +1240,10 @@ def _draws(plan, n):
 
 
 def _is_neighbourhood(scorer):
-    return scorer.metadata()["neighbourhood"]
+    meta = scorer.metadata()
+    # as skalign.inference.bootstrap decides: a scorer written before the neighbourhood
+    # key existed says so only through the invariance
+    return meta["neighbourhood"] or "monotone_distance" in meta["invariances"]
 
 
 def _run_inference(plan, todo, results, store, on_error, verbose, prepared, failed):
@@ -1351,6 +1356,7 @@ def _finish_scorer(plan, s, ks, parts, results, store, on_error):
             by_kind.setdefault(kind, []).append(values)
     stacked = {kind: np.concatenate(v) for kind, v in by_kind.items()}
     neighbourhood = _is_neighbourhood(plan.scorers[s])
+    score_range = plan.scorers[s].metadata()["score_range"]
     for c, k in enumerate(ks):
         score = results[k][0][0]
         exc = errors.get(c)
@@ -1368,7 +1374,9 @@ def _finish_scorer(plan, s, ks, parts, results, store, on_error):
                 if neighbourhood:
                     # a half-sample's level differs from the full sample's; its spread does not
                     dist = dist - dist.mean() + score
-                lo, hi = resampled_interval(score, dist, plan.confidence_level, "percentile")
+                lo, hi = resampled_interval(
+                    score, dist, plan.confidence_level, "percentile", score_range=score_range
+                )
         if exc is not None:
             context = plan.describe_cell(k, "could not test")
             if on_error == "raise":

@@ -782,14 +782,31 @@ def test_neighbourhood_interval_brute_force_over_half_samples(loose):
         s = mean_corr_brute(A, B)
         dist = np.array([mean_corr_brute(A[h], B[h]) for h in halves])
         dist = dist - dist.mean() + s  # recentred on the full-sample score
-        lo, hi = np.quantile(dist, [0.025, 0.975])
+        lo, hi = np.clip(np.quantile(dist, [0.025, 0.975]), -1, 1)  # within score_range
         row = _row(df, a, b)
         assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi), rel=1e-10)
 
 
+class TopOnAllRows(NeighbourhoodMeanCorr):
+    """A neighbourhood measure in [0, 1] at its top, 1, on all rows: its recentred
+    half-sample values spread around 1, beyond the range."""
+
+    score_range = (0.0, 1.0)
+
+    def combine(self, PX, PY):
+        return 1.0 if PX[1].size == 40 else abs(super().combine(PX, PY))
+
+
+def test_intervals_are_clipped_to_the_score_range(loose):
+    df = alignment_matrix(loose, scorer=TopOnAllRows(), n_resamples=39, random_state=0)
+    for a, b in _pairs(df):
+        row = _row(df, a, b)
+        assert row.score == 1.0 and row.ci_high == 1.0 and 0.0 <= row.ci_low < 1.0
+
+
 @pytest.mark.parametrize(
-    "make", [skalign.CKAScorer, RidgeR2, DeclaredMutualKNN],
-    ids=["resampled", "fitted", "neighbourhood-half-samples"],
+    "make", [skalign.CKAScorer, RidgeR2, DeclaredMutualKNN, skalign.MutualKNNScorer],
+    ids=["resampled", "fitted", "neighbourhood-half-samples", "neighbourhood-by-invariance"],
 )
 def test_interval_of_each_cell_equals_bootstrap(loose, make):
     df = alignment_matrix(loose, scorer=make(), n_resamples=39, random_state=11)
