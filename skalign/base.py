@@ -238,6 +238,11 @@ class BasePairedScorer(BaseEstimator):
         prepared : object
             Input of :meth:`combine`.
         """
+        if is_dask_array(X):
+            raise TypeError(
+                f"{name} is a Dask array: prepare keeps a representation in memory. Score Dask arrays with "
+                "fit/score (scorers that take them say so) or the functions of skalign.metrics."
+            )
         return check_representation(X, name=name, min_samples=self._min_samples())
 
     def combine(self, PX, PY):

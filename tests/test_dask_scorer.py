@@ -102,3 +102,12 @@ def test_fitted_scorers_take_dask_train_and_test_rows(make):
         make().fit(da.from_array(X[tr], chunks=77), Y[tr])
     assert c.n >= 1  # a fitted scorer reads its training rows in fit (a few graphs, not one per chunk)
     assert c.n <= 4
+
+
+def test_prepare_refuses_dask_instead_of_loading_it():
+    from skalign import LinearRegressionScorer, ProcrustesScorer
+
+    X, _ = _pair(5, n=100)
+    for est in (CKAScorer(), ProcrustesScorer(), LinearRegressionScorer()):
+        with pytest.raises(TypeError, match="layer is a Dask array"):
+            est.prepare(da.from_array(X, chunks=30), name="layer")
