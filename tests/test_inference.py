@@ -369,6 +369,13 @@ def test_calibrated_layers_one_layer_is_calibrated_score():
         assert lay.statistic == one.statistic and lay.threshold == one.threshold
         assert lay.calibrated_score == one.calibrated_score and lay.pvalue == one.pvalue
         assert lay.best_pair == ("x", "y")
+    groups = np.repeat(np.arange(4), 10)
+    one = calibrated_score(CKAScorer(), X, Y, n_permutations=59, groups=groups, random_state=3)
+    lay = calibrated_layers(CKAScorer(), [X], [Y], n_permutations=59, groups=groups, random_state=3)
+    np.testing.assert_array_equal(lay.null_distribution, one.null_distribution)
+    assert lay.calibrated_score == one.calibrated_score
+    with pytest.raises(ValueError, match="groups"):
+        calibrated_layers(CKAScorer(), [X], [Y], n_permutations=59, groups=groups[:-1])
 
 
 def test_calibrated_layers_one_permutation_for_every_layer():
