@@ -257,7 +257,8 @@ def _dask_cka(X, Y, kernel, debiased):
     import dask.array as da
 
     X, Y = (A if is_dask_array(A) else da.from_array(np.asarray(A)) for A in (X, Y))
-    st = dask_linear_statistics(X, Y, min_samples=4 if debiased else 2)
+    # one read of each array: per-chunk moments merged in a tree (see skalign._dask)
+    st = dask_linear_statistics(X, Y, min_samples=4 if debiased else 2, passes=1)
     if not debiased:
         return float(min(max(st["xy"] / math.sqrt(st["xx"] * st["yy"]), 0.0), 1.0))
     n = st["n"]
