@@ -80,6 +80,7 @@ __all__ = [
     "cross_inner",
     "hsic_from_prepared",
     "unbiased_numerator",
+    "with_unbiased_terms",
     "hsic_units",
     "check_rbf_size",
     "unbiased_hsic_sum",
@@ -261,7 +262,7 @@ def prepare_kernel(X, *, kernel, sigma, sigma_fraction, debiased, method, name, 
     """
     xp = get_namespace(X) if xp is None else xp
     if kernel == "linear":
-        return _prepare_linear(X, method, name, xp)
+        return _prepare_linear(X, method, name, xp, unbiased=debiased)
     # the RBF route (row blocks, median, in-place exp) is NumPy code: on a host copy
     return _prepare_rbf(to_numpy(X, xp), sigma, sigma_fraction, debiased, name)
 
@@ -317,34 +318,73 @@ _UNCENTRED_MEAN_FRACTION = 0.8
 _UNCENTRED_RANGE = (2.0**-600, 2.0**600)
 
 
-def _prepare_linear(X, method, name, xp):
+def _prepare_linear(X, method, name, xp, unbiased=True):
     n, d = X.shape
     gram_route = method == "gram" or (method == "auto" and d >= n)
     # NumPy float64 only: the cancellation bound is read against float64 rounding (in
     # float32 a factor 5 on ~1e-6 is not safe); other namespaces keep the one code path.
     if not gram_route and is_numpy_namespace(xp) and X.dtype == np.float64:
-        P = _prepare_linear_uncentred(X, n, name)
+        P = _prepare_linear_uncentred(X, n, name, unbiased)
         if P is not None:
             return P
     acc = acc_dtype(xp, X)
     Xc, e = _centred_scaled(X, xp)
-    diag = sq_sum(Xc, xp, axis=1)
-    trace = float(xp.sum(diag))
-    _check_varies(X, name, xp, trace)
     if gram_route:
+        diag = sq_sum(Xc, xp, axis=1)
+        trace = float(xp.sum(diag))
+        _check_varies(X, name, xp, trace)
         Xc = xp.astype(Xc, acc)
         gram = Xc @ Xc.T
-        self_inner = _inner(gram, gram, xp)
-        features = None
+        P = PreparedKernel("linear", n, None, gram, diag, trace, _inner(gram, gram, xp), None, log2_scale=e)
+        return with_unbiased_terms(P)
+    G = xp.astype(Xc.T @ Xc, acc)
+    if unbiased:
+        diag = sq_sum(Xc, xp, axis=1)
+        trace = float(xp.sum(diag))
     else:
-        G = xp.astype(Xc.T @ Xc, acc)
-        self_inner = _inner(G, G, xp)
-        features, gram = Xc, None
-    self_unb = _centred_unbiased(self_inner, diag, diag, trace, trace, n, xp) if n >= 4 else None
-    return PreparedKernel("linear", n, features, gram, diag, trace, self_inner, self_unb, log2_scale=e)
+        # the debiased estimator alone needs the row norms: the trace of XᶜᵀXᶜ is ||Xᶜ||²_F
+        diag, trace = None, _trace(G, xp)
+    _check_varies(X, name, xp, trace)
+    P = PreparedKernel("linear", n, Xc, None, diag, trace, _inner(G, G, xp), None, log2_scale=e)
+    return with_unbiased_terms(P) if unbiased else P
 
 
-def _prepare_linear_uncentred(X, n, name):
+def _trace(G, xp):
+    linalg = getattr(xp, "linalg", None)
+    if linalg is not None and hasattr(linalg, "diagonal"):
+        return float(xp.sum(linalg.diagonal(G)))
+    return float(np.trace(to_numpy(G, xp)))
+
+
+def with_unbiased_terms(P):
+    """``P`` with the row norms and self-term of the debiased estimator, computed if missing.
+
+    A linear feature-route representation prepared for biased CKA leaves them out
+    (two passes over the data it does not need); a debiased combine fills them in
+    from the centred data here.
+    """
+    if P.kernel != "linear" or P.n < 4 or (P.diag is not None and P.self_unbiased is not None):
+        return P
+    if P.diag is None:
+        xp = get_namespace(P.features)
+        if P.mean is None:
+            diag = sq_sum(P.features, xp, axis=1)
+            # the trace as the debiased route has always formed it, from the row norms
+            P = replace(P, trace=float(xp.sum(diag)))
+        else:
+            # ||x_i - μ||² = ||x_i||² - 2 x_i·μ + ||μ||², in the scaled units of the other terms
+            X, mu = P.features, P.mean
+            diag = np.einsum("ij,ij->i", X, X)
+            diag -= 2.0 * (X @ mu)
+            diag += float(mu @ mu)
+            diag *= math.ldexp(1.0, -2 * P.log2_scale)
+        P = replace(P, diag=diag)
+    xp = get_namespace(P.diag)
+    self_unb = _centred_unbiased(P.self_inner, P.diag, P.diag, P.trace, P.trace, P.n, xp)
+    return replace(P, self_unbiased=self_unb)
+
+
+def _prepare_linear_uncentred(X, n, name, unbiased=True):
     """The feature route without an n x d centred copy, or None where it is not safe.
 
     XᶜᵀXᶜ = XᵀX - n μμᵀ and ||x_i - μ||² = ||x_i||² - 2 x_i·μ + ||μ||²: the data
@@ -372,15 +412,11 @@ def _prepare_linear_uncentred(X, n, name):
     e = math.frexp(g_max)[1] // 2
     unit = math.ldexp(1.0, -2 * e)  # exact: |2e| <= 600
     G *= unit
-    diag = np.einsum("ij,ij->i", X, X)
-    diag -= 2.0 * (X @ mu)
-    diag += float(mu @ mu)
-    diag *= unit
     trace = float(np.trace(G))
     _check_varies(X, name, np, trace)
     self_inner = _inner(G, G, np)
-    self_unb = _centred_unbiased(self_inner, diag, diag, trace, trace, n, np) if n >= 4 else None
-    return PreparedKernel("linear", n, X, None, diag, trace, self_inner, self_unb, log2_scale=e, mean=mu)
+    P = PreparedKernel("linear", n, X, None, None, trace, self_inner, None, log2_scale=e, mean=mu)
+    return with_unbiased_terms(P) if unbiased else P
 
 
 def _centred_features(P, xp):
@@ -557,6 +593,7 @@ def unbiased_numerator(PX, PY, inner=None):
     """
     n = PX.n
     inner = cross_inner(PX, PY) if inner is None else inner
+    PX, PY = with_unbiased_terms(PX), with_unbiased_terms(PY)
     if PX.debiased or PY.debiased:  # U-centred RBF Gram matrices: the direct estimator
         return unbiased_hsic_sum(inner, PX.total, PY.total, float(PX.rowsum @ PY.rowsum), n)
     xp = get_namespace(PX.diag, PY.diag)

@@ -103,6 +103,7 @@ from ._hsic import (
     prepare_kernel,
     unbiased_hsic_sum,
     unbiased_numerator,
+    with_unbiased_terms,
 )
 from ._dask import dask_linear_statistics, is_dask_array
 from ._validation import check_representation_xp, check_same_samples
@@ -219,6 +220,9 @@ def combine_cka(PX, PY, *, debiased=False):
     float
         In [0, 1] (biased) or [-1, 1] (debiased).
     """
+    if debiased:
+        # a linear representation prepared for biased CKA gets its row norms now
+        PX, PY = with_unbiased_terms(PX), with_unbiased_terms(PY)
     _check_combinable(PX, PY, debiased)
     return _combine(PX, PY, debiased)
 

@@ -130,8 +130,14 @@ def test_linear_cka_matches_numpy(dispatch, data, lib, dtype, tol):
 @pytest.mark.parametrize("lib,dtype,tol", BACKENDS)
 def test_cka_prepared_data_stays_in_its_library(dispatch, data, lib, dtype, tol):
     X, _ = data
-    P = prepare_cka(_to(X, lib, dtype))
+    P = prepare_cka(_to(X, lib, dtype), debiased=True)
     assert _is_lib(P.features, lib) and _is_lib(P.diag, lib)
+    # prepared for biased CKA: no row norms, until a debiased combine asks for them
+    Pb = prepare_cka(_to(X, lib, dtype))
+    assert Pb.diag is None
+    from skalign._hsic import with_unbiased_terms
+
+    assert _is_lib(with_unbiased_terms(Pb).diag, lib)
     assert P.features.dtype == getattr(_lib(lib), dtype)  # products stay in the input precision
     scorer = CKAScorer()
     assert scorer.combine(scorer.prepare(_to(X, lib, dtype)), scorer.prepare(_to(X[:, ::-1], lib, dtype))) \

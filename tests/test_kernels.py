@@ -558,3 +558,20 @@ def test_sigma_median_all_is_kornblith_median_over_all_entries(n):
     L = H @ np.exp(-cdist(Y, Y, "sqeuclidean") / (2 * sig["Y"] ** 2)) @ H
     want = np.sum(K * L) / np.sqrt(np.sum(K * K) * np.sum(L * L))
     assert cka(X, Y, kernel="rbf", sigma="median_all") == pytest.approx(want, rel=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("offset", [0.0, 50.0])
+@pytest.mark.parametrize("method", ["feature", "gram"])
+def test_prepared_for_biased_serves_debiased_too(rng, dtype, offset, method):
+    # biased preparation skips the row norms; a debiased combine forms them, equal to preparing for it
+    X, Y = _pair(rng, n=60, dx=8, dy=12)
+    X, Y = (X + offset).astype(dtype), (Y - offset).astype(dtype)
+    for deb in (False, True):
+        lazy = combine_cka(prepare_cka(X, method=method), prepare_cka(Y, method=method), debiased=deb)
+        eager = combine_cka(
+            prepare_cka(X, method=method, debiased=True), prepare_cka(Y, method=method, debiased=True), debiased=deb
+        )
+        assert lazy == eager
+        assert lazy == pytest.approx(linear_cka(X.astype(np.float64), Y.astype(np.float64), debiased=deb),
+                                     abs=1e-5 if dtype == np.float32 else 1e-12)
