@@ -92,9 +92,11 @@ METADATA_DEFAULTS = {
     "invariances": (),
     "symmetric": True,
     "stateless": True,
-    # the score is built from each row's nearest neighbours, so a duplicated row
-    # would be its partner's neighbour: resampling then draws rows without replacement
-    "neighbourhood": False,
+    # the score assumes distinct rows: a duplicated row would be its copy's nearest
+    # neighbour (TAS, k-NN measures), a zero dissimilarity (RSA) or an off-diagonal
+    # term of a U-statistic (debiased CKA, bias-corrected distance correlation);
+    # resamples then draw rows without replacement
+    "distinct_rows": False,
 }
 
 #: Metadata keys that are also attributes of every scorer.
@@ -152,9 +154,9 @@ class BasePairedScorer(BaseEstimator):
     symmetric = _Declared()
     #: whether fit learns nothing beyond input checks.
     stateless = _Declared()
-    #: whether the score is built from nearest-neighbour sets (resampling then
-    #: draws rows without replacement, so no row is its own copy's neighbour).
-    neighbourhood = _Declared()
+    #: whether the score assumes distinct rows (nearest-neighbour sets, RDMs,
+    #: U-statistics): resamples then draw rows without replacement.
+    distinct_rows = _Declared()
 
     _parameter_constraints: dict = {}
 
@@ -338,8 +340,8 @@ class BasePairedScorer(BaseEstimator):
         metadata : dict
             ``name`` (the class name), ``score_range`` (tuple of two floats),
             ``invariances`` (tuple of str, see :data:`INVARIANCES`), ``symmetric``,
-            ``stateless`` and ``neighbourhood`` (bool: the score is built from
-            nearest-neighbour sets, so resamples must not duplicate rows).
+            ``stateless`` and ``distinct_rows`` (bool: the score assumes distinct
+            rows, so resamples must not duplicate them).
         """
         meta = {**METADATA_DEFAULTS, **self._metadata()}
         for key in _DECLARED_KEYS:
@@ -354,7 +356,7 @@ class BasePairedScorer(BaseEstimator):
             "invariances": tuple(meta["invariances"]),
             "symmetric": bool(meta["symmetric"]),
             "stateless": bool(meta["stateless"]),
-            "neighbourhood": bool(meta["neighbourhood"]),
+            "distinct_rows": bool(meta["distinct_rows"]),
         }
 
     # -- hooks -------------------------------------------------------------

@@ -38,11 +38,12 @@ Rows (stimuli) are resampled with replacement; with ``groups``, whole groups are
 The interval is the percentile interval, or the bias-corrected and accelerated
 (BCa) interval of Efron [3]_ with the acceleration from the jackknife (one
 leave-one-out evaluation per row, or per group). Duplicated rows would be each
-other's nearest neighbours, so for neighbourhood measures (scorers whose metadata
-declares ``neighbourhood=True``: TAS, the k-NN measures, CKNNA, information
-imbalance) a resample is a half-sample drawn *without* replacement (each stimulus at most once,
-so no row can be its own neighbour), whose spread matches the bootstrap's for a
-mean over stimuli [4]_; its values are recentred on the full-sample statistic.
+other's nearest neighbours, zero dissimilarities of an RDM, or off-diagonal terms
+of a U-statistic, so for scorers whose metadata declares ``distinct_rows=True``
+(TAS, the k-NN measures, CKNNA, information imbalance, RSA, debiased CKA,
+bias-corrected distance correlation) a resample is a half-sample drawn *without*
+replacement (each stimulus at most once), whose spread matches the bootstrap's
+for a mean over stimuli [4]_; its values are recentred on the full-sample statistic.
 
 Calibrated score
 ----------------
@@ -855,9 +856,8 @@ def permutation_test(
 
 # ----------------------------------------------------------------------------- bootstrap
 def _is_neighbourhood(scorer):
-    meta = _final_scorer(scorer).metadata()
-    # a scorer written before the neighbourhood key existed says so only through the invariance
-    return meta["neighbourhood"] or "monotone_distance" in meta["invariances"]
+    """Whether resamples of ``scorer`` must hold each stimulus at most once."""
+    return _final_scorer(scorer).metadata()["distinct_rows"]
 
 
 def _interval(observed, dist, confidence_level, method, jackknife):
@@ -958,9 +958,11 @@ def bootstrap(
     evaluations), clipped to the scorer's ``score_range``.
 
     Duplicates. A row drawn twice would be its own nearest neighbour, which
-    inflates every neighbourhood measure. For scorers whose metadata declares
-    ``neighbourhood=True`` (TAS, the k-NN measures, CKNNA, information
-    imbalance) each resample is therefore a half-sample without replacement
+    inflates every neighbourhood measure, and biases RSA and the U-statistics
+    (debiased CKA: duplicated rows inflated its intervals above the statistic).
+    For scorers whose metadata declares ``distinct_rows=True`` (TAS, the k-NN
+    measures, CKNNA, information imbalance, RSA, debiased CKA, bias-corrected
+    distance correlation) each resample is therefore a half-sample without replacement
     [4]_ (no stimulus twice), whose values are recentred on the full-sample
     statistic. Other scorers see the duplicated rows as they are. With ``cv``,
     the copies of one stimulus always fall on the same side of a split.

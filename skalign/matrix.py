@@ -282,9 +282,9 @@ def alignment_matrix(
     which is what :func:`skalign.inference.permutation_test` gives for that pair
     with the same int ``random_state`` (and with the same ``cv``). The R
     resamples are drawn once too: rows drawn with replacement, except for
-    neighbourhood measures (scorers whose metadata declares
-    ``neighbourhood=True``, or the ``'monotone_distance'`` invariance), where a
-    duplicated row would be its own neighbour: those get half-samples without
+    scorers whose metadata declares
+    ``distinct_rows=True``: neighbourhood measures, RSA, the U-statistics), where a
+    duplicated row would bias the score: those get half-samples without
     replacement whose values are recentred on the full-sample score. The
     interval is clipped to the scorer's ``score_range``. All of this is as in
     :func:`skalign.inference.bootstrap`, whose interval a cell's equals for the
@@ -1240,10 +1240,8 @@ def _draws(plan, n):
 
 
 def _is_neighbourhood(scorer):
-    meta = scorer.metadata()
-    # as skalign.inference.bootstrap decides: a scorer written before the neighbourhood
-    # key existed says so only through the invariance
-    return meta["neighbourhood"] or "monotone_distance" in meta["invariances"]
+    # as skalign.inference.bootstrap decides
+    return scorer.metadata()["distinct_rows"]
 
 
 def _run_inference(plan, todo, results, store, on_error, verbose, prepared, failed):

@@ -553,3 +553,20 @@ def test_verbose_reports_progress_and_changes_no_number(capsys):
     np.testing.assert_array_equal(loud.bootstrap_distribution, boot.bootstrap_distribution)
     out = capsys.readouterr()
     assert "39" in out.err + out.out
+
+
+@pytest.mark.parametrize("make", [lambda: CKAScorer(debiased=True), lambda: __import__("skalign").RSAScorer()],
+                         ids=["debiased_cka", "rsa"])
+def test_scorers_biased_by_duplicates_resample_half_samples(make):
+    # a duplicated row is an off-diagonal term of debiased CKA's U-statistic (and a zero
+    # dissimilarity of an RDM): resamples hold each stimulus once, recentred on the statistic
+    rng = np.random.default_rng(11)
+    n = 40
+    X, Y = rng.normal(size=(n, 5)), rng.normal(size=(n, 4))
+    res = bootstrap(make(), X, Y, n_resamples=30, random_state=2)
+    rs = np.random.RandomState(2)
+    halves = [np.sort(rs.permutation(n)[: n // 2]) for _ in range(30)]
+    brute = np.array([make().fit(X[h], Y[h]).score(X[h], Y[h]) for h in halves])
+    s = make().fit(X, Y).score(X, Y)
+    np.testing.assert_allclose(res.bootstrap_distribution, brute - brute.mean() + s, rtol=1e-10, atol=1e-12)
+    assert res.confidence_interval.low <= s <= res.confidence_interval.high

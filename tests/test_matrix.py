@@ -763,14 +763,14 @@ class NeighbourhoodMeanCorr(MeanCorr):
     """MeanCorr declared a neighbourhood measure, so that it is resampled by half-samples."""
 
     def _metadata(self):
-        return {"neighbourhood": True}
+        return {"distinct_rows": True}
 
 
 class DeclaredMutualKNN(skalign.MutualKNNScorer):
     """MutualKNNScorer that declares itself a neighbourhood measure in its metadata."""
 
     def _metadata(self):
-        return {**super()._metadata(), "neighbourhood": True}
+        return {**super()._metadata(), "distinct_rows": True}
 
 
 def test_neighbourhood_interval_brute_force_over_half_samples(loose):

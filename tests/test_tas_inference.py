@@ -169,7 +169,7 @@ def test_metadata_per_metric():
     Y = X + rng.normal(size=(30, 3))
     for metric in ("euclidean", "sqeuclidean", "cosine", "ip", "precomputed"):
         meta = TopologicalAlignmentSpectrum(metric=metric).metadata()
-        assert meta["neighbourhood"] is True
+        assert meta["distinct_rows"] is True
         assert ("translation" in meta["invariances"]) == (metric in ("euclidean", "sqeuclidean"))
     shift = 5.0 * np.ones(3)
     for metric in ("euclidean", "cosine"):

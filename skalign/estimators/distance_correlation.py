@@ -74,6 +74,8 @@ class DistanceCorrelationScorer(BasePairedScorer):
             "invariances": ("translation", "isotropic_scaling", "orthogonal", "permutation", "sample_permutation"),
             "symmetric": True,
             "stateless": True,
+            # the U-statistic leaves out i = j terms, which a duplicated row brings back
+            "distinct_rows": self.bias_corrected,
         }
 
     def _min_samples(self):

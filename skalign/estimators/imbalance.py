@@ -86,6 +86,7 @@ class InformationImbalance(BasePairedScorer):
             # one direction of the imbalance is the point of the measure: only the average is symmetric
             "symmetric": self.direction == "both",
             "stateless": True,
+            "distinct_rows": True,
         }
 
     _parameter_constraints: dict = {

@@ -95,6 +95,7 @@ class CKNNAScorer(BasePairedScorer):
             # (non-symmetric) kernels swap places: a small but real asymmetry
             "symmetric": False,
             "stateless": True,
+            "distinct_rows": True,
         }
 
     def _min_samples(self):
@@ -151,7 +152,10 @@ class _NeighbourOverlapScorer(BasePairedScorer):
             invariances = ("isotropic_scaling", "orthogonal", "permutation", "sample_permutation")
         else:  # precomputed distances: only the order of the samples
             invariances = ("sample_permutation",)
-        return {"score_range": (0.0, 1.0), "invariances": invariances, "symmetric": True, "stateless": True}
+        return {
+            "score_range": (0.0, 1.0), "invariances": invariances, "symmetric": True, "stateless": True,
+            "distinct_rows": True,
+        }
 
     def _min_samples(self):
         return MIN_SAMPLES

@@ -87,6 +87,8 @@ class RSAScorer(BasePairedScorer):
             "invariances": invariances,
             "symmetric": True,
             "stateless": True,
+            # a stimulus drawn twice adds zero dissimilarities to both RDMs
+            "distinct_rows": True,
         }
 
     def _min_samples(self):

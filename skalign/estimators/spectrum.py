@@ -141,7 +141,7 @@ class TopologicalAlignmentSpectrum(BasePairedScorer):
             "symmetric": True,
             "stateless": True,
             # built from neighbour sets: resamples draw rows without replacement
-            "neighbourhood": True,
+            "distinct_rows": True,
         }
 
     _parameter_constraints: dict = {
