@@ -140,6 +140,9 @@ LIST_PATH_MAX_FRACTION = 0.25
 #: row blocks so that both streams together stay near ``working_memory``.
 _N_COPIES = 8
 
+#: Entries of a block's rank rows per chunk when their overlaps are counted.
+_OVERLAP_CHUNK_ENTRIES = 2**17
+
 CHANCE_LEVELS = ("paper", "exact")
 SUMMARIES = ("mean", "max", "min")
 
@@ -551,6 +554,12 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
     block x n is stored, which at n=4,000 halves the time of this step), the others
     keep theirs and they are added after, in order. The overlaps are integers,
     whose sums are exact in any order.
+
+    Rows go in chunks of about :data:`_OVERLAP_CHUNK_ENTRIES` entries, one
+    histogram and one cumulative sum per chunk: ``bincount`` and ``cumsum`` hold
+    the GIL, and called once per row they left a second thread waiting on it (two
+    threads were slower than one at n=4,000); per chunk, the threads share the
+    cores.
     """
     b, L = rx.shape
     kf = ks.astype(np.float64)
@@ -558,27 +567,30 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
     # every k from k0 on (the default sweep) is a slice of the cumulated counts
     k0 = int(ks[0])
     contiguous = bool(ks.size == int(ks[-1]) - k0 + 1)
+    step = max(_OVERLAP_CHUNK_ENTRIES // max(L, 1), 1)
     parts = {}
 
     def fill(lo, hi):
         jac = np.zeros(ks.size)
         ovl = np.zeros(ks.size)
         rows_q = None if lo == 0 else np.empty((hi - lo, ks.size))
-        m = np.empty(L, dtype=np.result_type(rx.dtype, ry.dtype))
-        cum = np.empty(L)
-        tmp = np.empty(ks.size)
-        for r in range(lo, hi):
-            np.maximum(rx[r], ry[r], out=m)
-            h = np.bincount(m, minlength=L)
-            h[0] -= 1  # the point itself, at rank 0 in both
-            np.cumsum(h, dtype=np.float64, out=cum)
-            o = cum[k0 : k0 + ks.size] if contiguous else cum.take(ks)
-            ovl += o  # integers below 2**53: exact
-            q = tmp if rows_q is None else rows_q[r - lo]
+        for c in range(lo, hi, step):
+            e = min(c + step, hi)
+            m = np.maximum(rx[c:e], ry[c:e])
+            # row r's values moved to [r L, (r + 1) L): one histogram for the chunk
+            m = m.astype(np.result_type(m.dtype, np.min_scalar_type(-(e - c) * L)), copy=False)
+            m += (np.arange(e - c, dtype=m.dtype) * L)[:, None]
+            cum = np.cumsum(np.bincount(m.ravel(), minlength=(e - c) * L).reshape(e - c, L), axis=1)
+            o = cum[:, k0 : k0 + ks.size] if contiguous else cum[:, ks]
+            o = o.astype(np.float64)
+            o -= 1.0  # the point itself, at rank 0 in both
+            ovl += o.sum(axis=0)  # integers below 2**53: exact in any order
+            q = np.empty_like(o) if rows_q is None else rows_q[c - lo : e - lo]
             np.subtract(two_k, o, out=q)
             np.divide(o, q, out=q)
             if rows_q is None:
-                jac += q
+                for row in q:
+                    jac += row
         parts[lo] = (jac, ovl, rows_q)
 
     map_row_ranges(fill, b, n_jobs)

@@ -643,6 +643,7 @@ def _reference_jaccard_sums(X, Y):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_k_sums_are_bit_identical_for_any_chunking_and_threads(seed, monkeypatch):
     import skalign.neighbors as neighbors
+    import skalign.spectrum as spectrum
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(70, 4))
@@ -650,6 +651,7 @@ def test_every_k_sums_are_bit_identical_for_any_chunking_and_threads(seed, monke
     ref_jac, ref_ovl = _reference_jaccard_sums(X, Y)
     for entries in (1, 7 * 70, 2**40):  # one row per chunk, a few rows, one chunk
         monkeypatch.setattr(neighbors, "_CACHE_ENTRIES", entries)
+        monkeypatch.setattr(spectrum, "_OVERLAP_CHUNK_ENTRIES", entries)  # rows per overlap chunk
         for n_jobs in (1, 2, 3):
             res = tas_spectrum(X, Y, algorithm="brute", n_jobs=n_jobs)
             np.testing.assert_array_equal(res.jaccard, ref_jac)
