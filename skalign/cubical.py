@@ -277,19 +277,26 @@ def _cripser_diagrams(block, dims, construction, sign):
     essential = np.finfo(np.float64).max
     grids = np.ascontiguousarray(sign * np.asarray(block, dtype=np.float64))
     top = min(max(dims), grids.ndim - 2)  # no homology at or above the grid's dimension
-    wanted = np.asarray(dims, dtype=np.float64)
-    out = []
-    for a in grids:
-        ph = compute(a, maxdim=top, location="none")
-        bars = ph[:, 1:3]
-        bars[bars[:, 1] == essential, 1] = np.inf
-        ph = ph[bars[:, 0] < bars[:, 1]]
-        # bars of one dimension are contiguous runs once sorted by dimension
-        ph = ph[np.argsort(ph[:, 0], kind="stable")]
-        lo = np.searchsorted(ph[:, 0], wanted, side="left")
-        hi = np.searchsorted(ph[:, 0], wanted, side="right")
-        out.append([ph[i:j, 1:3] for i, j in zip(lo, hi)])
-    return out
+    phs = [compute(a, maxdim=top, location="none") for a in grids]
+    # the bars of the whole block at once: per-image numpy calls cost more than cripser
+    # itself on small images
+    image = np.repeat(np.arange(len(phs)), [p.shape[0] for p in phs])
+    ph = np.concatenate(phs) if phs else np.empty((0, 3))
+    ph[ph[:, 2] == essential, 2] = np.inf
+    keep = ph[:, 1] < ph[:, 2]
+    ph, image = ph[keep], image[keep]
+    # (image, dimension) runs, cripser's order kept inside each run; cripser lists the
+    # bars by dimension already, so the stable sort is needed only if it ever does not
+    stride = max(dims) + 2
+    key = image * stride + ph[:, 0].astype(np.int64)
+    if key.size and not bool(np.all(key[1:] >= key[:-1])):
+        order = np.argsort(key, kind="stable")
+        ph, key = ph[order], key[order]
+    targets = np.arange(len(phs))[:, None] * stride + np.asarray(dims, dtype=np.int64)[None, :]
+    lo = np.searchsorted(key, targets, side="left")
+    hi = np.searchsorted(key, targets, side="right")
+    bars = ph[:, 1:3]
+    return [[bars[i:j] for i, j in zip(row_lo, row_hi)] for row_lo, row_hi in zip(lo.tolist(), hi.tolist())]
 
 
 def _split(grids, n_jobs):
