@@ -1138,13 +1138,17 @@ class _InferenceJob:
                     errors[c] = _note_traceback(exc)
 
     def _on_rows(self, rows, out, errors):
+        self._combine_rows(rows, errors, out.__setitem__)
+
+    def _combine_rows(self, rows, errors, emit):
+        """Every live pair scored on ``rows``, each layer prepared once on them; ``emit(c, score)``."""
         cache = {}
         for c, (ia, ib) in enumerate(self.pairs):
             if c in errors:
                 continue
             try:
                 PA, PB = (self._prepared_rows(cache, ident, rows) for ident in (ia, ib))
-                out[c] = float(self.scorer.combine(PA, PB))
+                emit(c, float(self.scorer.combine(PA, PB)))
             except Exception as exc:
                 errors[c] = _note_traceback(exc)
 
@@ -1167,15 +1171,7 @@ class _InferenceJob:
                     errors[c] = _note_traceback(exc)
             return
         if kind == "boot":
-            cache = {}
-            for c, (ia, ib) in enumerate(self.pairs):
-                if c in errors:
-                    continue
-                try:
-                    PA, PB = (self._prepared_rows(cache, ident, a_test) for ident in (ia, ib))
-                    per_fold[c].append(float(scorer.combine(PA, PB)))
-                except Exception as exc:
-                    errors[c] = _note_traceback(exc)
+            self._combine_rows(a_test, errors, lambda c, value: per_fold[c].append(value))
             return
         # a permutation: the row layers' test rows are as prepared for the scores
         for ib, members in self._columns().items():

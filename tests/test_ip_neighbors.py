@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
+from test_knn_scorers import dense_cknna
 
 from skalign import (
     CKNNAScorer,
@@ -204,40 +205,10 @@ def test_ties_off_the_exact_grid_against_rational_brute_force(make, on_grid):
     np.testing.assert_array_equal(t, np.broadcast_to(np.arange(4, 10), t.shape))
 
 
-def _dense_cknna_ip(A, B, k):
-    """Huh et al.'s CKNNA on raw features: kernels A A^T, B B^T, masks their top-k."""
-    K, L = A @ A.T, B @ B.T
-    n = len(A)
-
-    def hsic_u(P, Q):
-        P, Q = P.copy(), Q.copy()
-        np.fill_diagonal(P, 0.0)
-        np.fill_diagonal(Q, 0.0)
-        return (np.sum(P * Q.T) + P.sum() * Q.sum() / ((n - 1) * (n - 2))
-                - 2 * np.sum(P @ Q) / (n - 2)) / (n * (n - 3))
-
-    def mask(S):
-        m = np.zeros((n, n))
-        np.put_along_axis(m, _platonic_knn_from_kernel(S, k), 1.0, axis=1)
-        return m
-
-    def sim(P, Q):
-        m = mask(P) * mask(Q)
-        return hsic_u(m * P, m * Q)
-
-    return sim(K, L) / np.sqrt(sim(K, K) * sim(L, L))
-
-
-def _platonic_knn_from_kernel(S, k):
-    S = S.copy()
-    np.fill_diagonal(S, -np.inf)
-    return np.argsort(-S, axis=1, kind="stable")[:, :k]
-
-
 @pytest.mark.parametrize("k", [3, 10])
 def test_cknna_ip_equals_dense_formula(k):
     X, Y = _pair(n=60, seed=2)
-    ref = _dense_cknna_ip(X, Y, k)
+    ref = dense_cknna(X, Y, k, normalize=False)
     assert cknna(X, Y, k, metric="ip") == pytest.approx(ref, abs=1e-12)
     est = CKNNAScorer(n_neighbors=k, metric="ip").fit(X, Y)
     assert est.score(X, Y) == pytest.approx(ref, abs=1e-12)

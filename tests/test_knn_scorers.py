@@ -16,11 +16,13 @@ def _pair(n=80, seed=0):
     return X, Y
 
 
-def _dense_cknna(A, B, k):
-    """Huh et al.'s definition on dense n x n matrices: top-k of the cosine kernel (self
-    excluded), the intersection mask, unbiased HSIC of the masked kernels, no epsilon."""
-    A = A / np.linalg.norm(A, axis=1, keepdims=True)
-    B = B / np.linalg.norm(B, axis=1, keepdims=True)
+def dense_cknna(A, B, k, normalize=True):
+    """Huh et al.'s definition on dense n x n matrices: top-k of the cosine kernel (the raw
+    inner-product kernel with ``normalize=False``; self excluded), the intersection mask,
+    unbiased HSIC of the masked kernels, no epsilon."""
+    if normalize:
+        A = A / np.linalg.norm(A, axis=1, keepdims=True)
+        B = B / np.linalg.norm(B, axis=1, keepdims=True)
     K, L = A @ A.T, B @ B.T
     n = len(A)
 
@@ -49,9 +51,9 @@ def _dense_cknna(A, B, k):
 @pytest.mark.parametrize("n, k", [(60, 5), (150, 10), (30, 29), (12, 2)])
 def test_cknna_equals_dense_formula(n, k):
     X, Y = _pair(n)
-    assert cknna(X, Y, n_neighbors=k) == pytest.approx(_dense_cknna(X, Y, k), abs=1e-12)
+    assert cknna(X, Y, n_neighbors=k) == pytest.approx(dense_cknna(X, Y, k), abs=1e-12)
     # not symmetric, as in the authors' code, and the dense formula agrees both ways
-    assert cknna(Y, X, n_neighbors=k) == pytest.approx(_dense_cknna(Y, X, k), abs=1e-12)
+    assert cknna(Y, X, n_neighbors=k) == pytest.approx(dense_cknna(Y, X, k), abs=1e-12)
 
 
 def test_cknna_identity_invariances_chance():
