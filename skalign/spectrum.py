@@ -49,8 +49,11 @@ of that maximum, cumulated, gives :math:`o_i(k)` for every k at once, in
 :func:`skalign.neighbors.search_rank_blocks`, so memory stays bounded by
 ``working_memory``. With ``n_jobs`` > 1 the rows of each block (its distances,
 sorts and histograms) are shared out among threads, which numpy's sorts and BLAS
-let run in parallel; the blocks, and so every sum, are the same for any
-``n_jobs``, and so are the results, bit for bit. With k_max-neighbour lists (approximate search, or few small
+let run in parallel. The ranks of Y, used once by :func:`tas_score`, are not held
+but computed inside those threads, so that one thread's sorts overlap the other's
+counting (which holds the GIL). Per-row values are summed in row order whatever
+the blocks, the threads and which ranks are held, so the results are the same
+bit for bit. With k_max-neighbour lists (approximate search, or few small
 k), a neighbour present in both lists counts from k = the larger of its two list
 positions, which gives the spectrum for :math:`k \le k_{\max}` in
 :math:`O(n k_{\max})`.
@@ -94,8 +97,10 @@ from .neighbors import (
     prepare_search,
     resolve_algorithm,
     search_kneighbors,
+    rank_row_chunks,
     search_rank_blocks,
 )
+from ._progress import progress
 
 __all__ = [
     "CHANCE_LEVELS",
@@ -538,29 +543,52 @@ def _held_rows(P, rows, perm=None):
     return P.data[perm[rows]][:, perm]
 
 
-def _stream(P, working_memory, perm=None):
-    """Rank blocks of a representation held as points (rows permuted by ``perm``)."""
-    points = P.data if perm is None else P.data.take(perm)
-    return search_rank_blocks(points, working_memory=working_memory, n_copies=_N_COPIES, n_jobs=P.n_jobs)
+def _stream(P, working_memory):
+    """Rank blocks of a representation held as points."""
+    return search_rank_blocks(P.data, working_memory=working_memory, n_copies=_N_COPIES, n_jobs=P.n_jobs)
+
+
+def _rank_chunks(R, lo, hi, step):
+    """``(c, e, ranks of the block's rows c:e)`` over ``[lo, hi)``.
+
+    R is a block of held ranks, cut into ``step`` rows, or ``(points, first)``: the
+    block's rows of a streamed representation, ranked here, in the caller's thread,
+    so that their sorts (which release the GIL) overlap another thread's counting
+    (which holds it), and their ranks are used while still in cache.
+    """
+    if isinstance(R, np.ndarray):
+        for c in range(lo, hi, step):
+            yield c, min(c + step, hi), R[c : min(c + step, hi)]
+        return
+    points, first = R
+    for c, e, ranks in rank_row_chunks(points, first + lo, first + hi):
+        yield c - first, e - first, ranks
 
 
 def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
     """Add one block's per-row overlaps at ``ks`` into running sums.
 
     ``M[r, j] = max(rank_X, rank_Y)``; row r's histogram of it, cumulated, counts
-    for every k the j with both ranks <= k (self, at 0, is taken out). The per-row
-    Jaccard values are added into the block's sum in row order, whatever
-    ``n_jobs``: the first thread adds its rows as it goes (nothing of size
-    block x n is stored, which at n=4,000 halves the time of this step), the others
-    keep theirs and they are added after, in order. The overlaps are integers,
-    whose sums are exact in any order.
+    for every k the j with both ranks <= k (self, at 0, is taken out). ``rx`` and
+    ``ry`` are held rank rows, or one of them ``(points, first row)`` to be ranked
+    chunk by chunk in the threads (:func:`_rank_chunks`).
+
+    The per-row Jaccard values are added into ``jac_sum`` one row at a time in row
+    order, whatever ``n_jobs`` and the blocks: the first thread adds its rows as it
+    goes (nothing of size block x n is stored, which at n=4,000 halves the time of
+    this step), the others keep theirs and they are added after, in order. Every
+    sum is then the plain row-order sum. The overlaps are integers, whose sums are
+    exact in any order.
 
     Rows go in chunks of about :data:`_OVERLAP_CHUNK_ENTRIES` entries, one
-    histogram and one cumulative sum per chunk: ``bincount`` and ``cumsum`` hold
-    the GIL, and called once per row they left a second thread waiting on it (two
-    threads were slower than one at n=4,000); per chunk, the threads share the
-    cores.
+    histogram and one cumulative sum per chunk: ``bincount`` holds the GIL, and
+    called once per row it left a second thread waiting on it (two threads were
+    slower than one at n=4,000). The cumulative sum runs over the flattened
+    chunk, which releases the GIL where a 2-D one along rows does not; every row
+    has L entries, so row r's counts are the flat ones less r L.
     """
+    if not isinstance(rx, np.ndarray):
+        rx, ry = ry, rx  # max is symmetric: the held block drives the loop
     b, L = rx.shape
     kf = ks.astype(np.float64)
     two_k = 2.0 * kf
@@ -571,67 +599,65 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
     parts = {}
 
     def fill(lo, hi):
-        jac = np.zeros(ks.size)
         ovl = np.zeros(ks.size)
         rows_q = None if lo == 0 else np.empty((hi - lo, ks.size))
-        for c in range(lo, hi, step):
-            e = min(c + step, hi)
-            m = np.maximum(rx[c:e], ry[c:e])
-            # row r's values moved to [r L, (r + 1) L): one histogram for the chunk
-            m = m.astype(np.result_type(m.dtype, np.min_scalar_type(-(e - c) * L)), copy=False)
-            m += (np.arange(e - c, dtype=m.dtype) * L)[:, None]
-            cum = np.cumsum(np.bincount(m.ravel(), minlength=(e - c) * L).reshape(e - c, L), axis=1)
-            o = cum[:, k0 : k0 + ks.size] if contiguous else cum[:, ks]
-            o = o.astype(np.float64)
-            o -= 1.0  # the point itself, at rank 0 in both
-            ovl += o.sum(axis=0)  # integers below 2**53: exact in any order
-            q = np.empty_like(o) if rows_q is None else rows_q[c - lo : e - lo]
-            np.subtract(two_k, o, out=q)
-            np.divide(o, q, out=q)
-            if rows_q is None:
-                for row in q:
-                    jac += row
-        parts[lo] = (jac, ovl, rows_q)
+        for c0, e0, ranks in _rank_chunks(ry, lo, hi, step):
+            for c in range(c0, e0, step):
+                e = min(c + step, e0)
+                m = np.maximum(rx[c:e], ranks[c - c0 : e - c0])
+                # row r's values moved to [r L, (r + 1) L): one histogram for the chunk
+                m = m.astype(np.result_type(m.dtype, np.min_scalar_type(-(e - c) * L)), copy=False)
+                m += (np.arange(e - c, dtype=m.dtype) * L)[:, None]
+                cum = np.cumsum(np.bincount(m.ravel(), minlength=(e - c) * L)).reshape(e - c, L)
+                o = cum[:, k0 : k0 + ks.size] if contiguous else cum[:, ks]
+                o = o.astype(np.float64)
+                # less the rows before, and the point itself (at rank 0 in both)
+                o -= (np.arange(e - c, dtype=np.float64) * L + 1.0)[:, None]
+                ovl += o.sum(axis=0)  # integers below 2**53: exact in any order
+                q = np.empty_like(o) if rows_q is None else rows_q[c - lo : e - lo]
+                np.subtract(two_k, o, out=q)
+                np.divide(o, q, out=q)
+                if rows_q is None:
+                    for row in q:
+                        np.add(jac_sum, row, out=jac_sum)
+        parts[lo] = (ovl, rows_q)
 
     map_row_ranges(fill, b, n_jobs)
-    block_jac = None
-    block_ovl = np.zeros(ks.size)
     for lo in sorted(parts):
-        jac, ovl, rows_q = parts[lo]
-        block_ovl += ovl
-        if rows_q is None:
-            block_jac = jac
-        else:
+        ovl, rows_q = parts[lo]
+        ovl_sum += ovl
+        if rows_q is not None:
             for q in rows_q:
-                block_jac += q
-    jac_sum += block_jac
-    ovl_sum += block_ovl
+                jac_sum += q
 
 
-def _overlap_ranks(PX, PY, ks, working_memory, perm=None):
+def _overlap_ranks(PX, PY, ks, working_memory, perm=None, verbose=0):
+    """Overlap sums from full ranks, held or streamed; Y's rows permuted by ``perm``.
+
+    A streamed representation (Y when both are) is ranked inside the overlap's
+    threads (:func:`_overlap_from_max_rank`); the other's rows are held, or
+    ranked block by block first.
+    """
     n = PX.n_samples
     jac = np.zeros(ks.size)
     ovl = np.zeros(ks.size)
-    sx, sy = PX.mode == "points", PY.mode == "points"
-    if sx and sy:
-        # both streams size their blocks from n and working_memory alone: same rows
-        pairs = (
-            (rx, ry)
-            for (_, rx), (_, ry) in zip(
-                _stream(PX, working_memory), _stream(PY, working_memory, perm)
+    if PX.mode == "points" or PY.mode == "points":
+        S, H = (PY, PX) if PY.mode == "points" else (PX, PY)
+        points = S.data.take(perm) if (S is PY and perm is not None) else S.data
+        if H.mode == "points":  # both streamed: H is X
+            held = _stream(H, working_memory)
+        else:
+            rows_per_block = block_rows(n, working_memory, n_copies=_N_COPIES)
+            held = (
+                (rows, _held_rows(H, rows, perm if H is PY else None))
+                for rows in gen_batches(n, rows_per_block)
             )
-        )
-    elif sx:
-        pairs = ((rx, _held_rows(PY, rows, perm)) for rows, rx in _stream(PX, working_memory))
-    elif sy:
-        pairs = ((_held_rows(PX, rows), ry) for rows, ry in _stream(PY, working_memory, perm))
-    else:
-        pairs = (
-            (_held_rows(PX, rows), _held_rows(PY, rows, perm))
-            for rows in gen_batches(n, block_rows(n, working_memory, n_copies=2 * _N_COPIES))
-        )
-    for rx, ry in pairs:
-        _overlap_from_max_rank(rx, ry, ks, jac, ovl, PX.n_jobs)
+        total = -(-n // block_rows(n, working_memory, n_copies=_N_COPIES))
+        for rows, r in progress(held, total, verbose=verbose, desc="neighbour overlaps", unit="block"):
+            _overlap_from_max_rank(r, (points, rows.start), ks, jac, ovl, PX.n_jobs)
+        return jac, ovl
+    for rows in gen_batches(n, block_rows(n, working_memory, n_copies=2 * _N_COPIES)):
+        _overlap_from_max_rank(_held_rows(PX, rows), _held_rows(PY, rows, perm), ks, jac, ovl, PX.n_jobs)
     return jac, ovl
 
 
@@ -683,13 +709,13 @@ def _check_compatible(PX, PY):
         )
 
 
-def _combine(PX, PY, working_memory=None, perm=None):
+def _combine(PX, PY, working_memory=None, perm=None, verbose=0):
     """Mean Jaccard and mean overlap at every k, of compatible preparations (Y permuted)."""
     ks = PX.ks
     if PX.mode == "lists":
         jac, ovl = _overlap_lists(PX.data, PY.data, ks, perm=perm)
     else:
-        jac, ovl = _overlap_ranks(PX, PY, ks, working_memory, perm=perm)
+        jac, ovl = _overlap_ranks(PX, PY, ks, working_memory, perm=perm, verbose=verbose)
     return jac / PX.n_samples, ovl / PX.n_samples
 
 
@@ -751,7 +777,9 @@ def combine_tas(PX, PY, *, summary="mean", chance="paper", working_memory=None):
 
 
 # -- public functions -------------------------------------------------------------
-def _prepare_pair(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose=0):
+def _prepare_pair(
+    X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose=0, hold_y=False
+):
     # X and Y are prepared exactly as the estimator's prepare() does (same seed for
     # both), so its score and this function agree on the approximate path too
     kw = dict(
@@ -763,7 +791,11 @@ def _prepare_pair(X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, wo
         verbose=verbose,
     )
     PX = prepare_neighborhoods(X, n_neighbors, name="X", **kw)
-    PY = prepare_neighborhoods(Y, n_neighbors, name="Y", **kw)
+    # Y's full ranks, used once, are not held but ranked inside the combination's
+    # threads, where their sorts overlap the counting (which holds the GIL); held,
+    # they would be kept for the permutations
+    cache = None if hold_y else 0
+    PY = prepare_neighborhoods(Y, n_neighbors, name="Y", rank_cache_bytes=cache, **kw)
     check_same_samples(PX.n_samples, PY.n_samples)
     return PX, PY
 
@@ -890,9 +922,10 @@ def tas_spectrum(
         ``n_samples`` and ``mode`` (how it was computed).
     """
     PX, PY = _prepare_pair(
-        X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose
+        X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose,
+        hold_y=bool(n_permutations),
     )
-    jac, ovl = _combine(PX, PY, working_memory)  # prepared alike: compatible
+    jac, ovl = _combine(PX, PY, working_memory, verbose=verbose)  # prepared alike: compatible
     E = tas_chance(PX.ks, PX.n_samples, chance)
     pv = None
     if n_permutations:

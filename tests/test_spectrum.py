@@ -282,6 +282,12 @@ def test_permutation_pvalues_same_on_every_path(pair):
     np.testing.assert_array_equal(
         permutation_pvalues(PX, PY, obs, 20, 3, working_memory=0.005), ranks.p_value
     )
+    # one held, the other ranked inside the overlap (Y permuted on either side)
+    HX, HY = prepare_neighborhoods(X), prepare_neighborhoods(Y)
+    for A, B in ((HX, PY), (PX, HY)):
+        np.testing.assert_array_equal(
+            permutation_pvalues(A, B, obs, 20, 3, working_memory=0.005), ranks.p_value
+        )
 
 
 def test_permutation_pvalues_uniform_under_independence_small_under_alignment(rng):
@@ -653,6 +659,15 @@ def test_every_k_sums_are_bit_identical_for_any_chunking_and_threads(seed, monke
         monkeypatch.setattr(neighbors, "_CACHE_ENTRIES", entries)
         monkeypatch.setattr(spectrum, "_OVERLAP_CHUNK_ENTRIES", entries)  # rows per overlap chunk
         for n_jobs in (1, 2, 3):
-            res = tas_spectrum(X, Y, algorithm="brute", n_jobs=n_jobs)
-            np.testing.assert_array_equal(res.jaccard, ref_jac)
-            np.testing.assert_array_equal(res.overlap, ref_ovl)
+            # one block of rows, or one row per block; Y ranked inside the overlap
+            for wm in (None, 0.005):
+                res = tas_spectrum(X, Y, algorithm="brute", n_jobs=n_jobs, working_memory=wm)
+                np.testing.assert_array_equal(res.jaccard, ref_jac)
+                np.testing.assert_array_equal(res.overlap, ref_ovl)
+            # both held, both streamed, and each alone streamed
+            for cx, cy in ((None, None), (0, 0), (0, None), (None, 0)):
+                PX = prepare_neighborhoods(X, n_jobs=n_jobs, rank_cache_bytes=cx)
+                PY = prepare_neighborhoods(Y, n_jobs=n_jobs, rank_cache_bytes=cy)
+                res = combine_neighborhoods(PX, PY, working_memory=0.005)
+                np.testing.assert_array_equal(res.jaccard, ref_jac)
+                np.testing.assert_array_equal(res.overlap, ref_ovl)
