@@ -259,12 +259,13 @@ def _diagrams_of_block(block, dims, construction, sublevel=False, backend="gudhi
     return cp.fit_transform([sign * np.asarray(s, dtype=np.float64) for s in block])
 
 
-def _cripser_diagrams(block, dims, construction, sign):
-    """The diagrams of :func:`_diagrams_of_block` from Cubical Ripser, in gudhi's form.
+def _cripser_bars(block, dims, construction, sign):
+    """Every bar of ``block`` from Cubical Ripser, flat: ``(image, dimension, bars)``.
 
     Cubical Ripser marks an essential class by the largest float64 as its death,
     and reports no bar of zero length (gudhi drops them too), so its bars are
     gudhi's: ``inf`` restores the death and zero-length bars are dropped in case.
+    Bars come in cripser's order, which lists each image's bars by dimension.
     """
     try:
         import cripser
@@ -274,7 +275,6 @@ def _cripser_diagrams(block, dims, construction, sign):
             "backend='gudhi' needs nothing more."
         ) from exc
     compute = cripser.computePH_T if construction == "T" else cripser.computePH
-    essential = np.finfo(np.float64).max
     grids = np.ascontiguousarray(sign * np.asarray(block, dtype=np.float64))
     top = min(max(dims), grids.ndim - 2)  # no homology at or above the grid's dimension
     phs = [compute(a, maxdim=top, location="none") for a in grids]
@@ -282,20 +282,25 @@ def _cripser_diagrams(block, dims, construction, sign):
     # itself on small images
     image = np.repeat(np.arange(len(phs)), [p.shape[0] for p in phs])
     ph = np.concatenate(phs) if phs else np.empty((0, 3))
-    ph[ph[:, 2] == essential, 2] = np.inf
+    ph[ph[:, 2] == np.finfo(np.float64).max, 2] = np.inf
     keep = ph[:, 1] < ph[:, 2]
-    ph, image = ph[keep], image[keep]
+    return image[keep], ph[keep, 0].astype(np.int64), ph[keep, 1:3]
+
+
+def _cripser_diagrams(block, dims, construction, sign):
+    """The diagrams of :func:`_diagrams_of_block` from Cubical Ripser, in gudhi's form."""
+    image, dim, bars = _cripser_bars(block, dims, construction, sign)
+    n = len(block)
     # (image, dimension) runs, cripser's order kept inside each run; cripser lists the
     # bars by dimension already, so the stable sort is needed only if it ever does not
     stride = max(dims) + 2
-    key = image * stride + ph[:, 0].astype(np.int64)
+    key = image * stride + dim
     if key.size and not bool(np.all(key[1:] >= key[:-1])):
         order = np.argsort(key, kind="stable")
-        ph, key = ph[order], key[order]
-    targets = np.arange(len(phs))[:, None] * stride + np.asarray(dims, dtype=np.int64)[None, :]
+        bars, key = bars[order], key[order]
+    targets = np.arange(n)[:, None] * stride + np.asarray(dims, dtype=np.int64)[None, :]
     lo = np.searchsorted(key, targets, side="left")
     hi = np.searchsorted(key, targets, side="right")
-    bars = ph[:, 1:3]
     return [[bars[i:j] for i, j in zip(row_lo, row_hi)] for row_lo, row_hi in zip(lo.tolist(), hi.tolist())]
 
 
@@ -351,13 +356,18 @@ def _bars_to_curves(diagrams, levels_sorted, n_dims):
     array and taking the running sum counts the live bars at every level at once.
     """
     n = len(diagrams)
-    K = levels_sorted.size
     flat = [per_dim[j] for per_dim in diagrams for j in range(n_dims)]
     counts = np.fromiter((len(b) for b in flat), dtype=np.int64, count=len(flat))
     if not counts.any():
-        return np.zeros((n, n_dims, K), dtype=np.int64)
+        return np.zeros((n, n_dims, levels_sorted.size), dtype=np.int64)
     bars = np.concatenate([np.asarray(b, dtype=np.float64).reshape(-1, 2) for b in flat if len(b)])
     rows = np.repeat(np.arange(n * n_dims, dtype=np.int64), counts)
+    return _count_live_bars(rows, bars, n, n_dims, levels_sorted)
+
+
+def _count_live_bars(rows, bars, n, n_dims, levels_sorted):
+    """Curves of :func:`_bars_to_curves` from bars flat, ``rows = sample * n_dims + j``."""
+    K = levels_sorted.size
     lo = np.searchsorted(levels_sorted, bars[:, 0], side="left")
     hi = np.searchsorted(levels_sorted, bars[:, 1], side="left")
     width = K + 1
@@ -368,6 +378,15 @@ def _bars_to_curves(diagrams, levels_sorted, n_dims):
 
 
 def _curves_of_block(block, dims, construction, levels_sorted, sublevel=False, backend="gudhi"):
+    if backend == "cripser":
+        # cripser's flat bars go straight to the counts, not through per-sample lists
+        image, dim, bars = _cripser_bars(block, dims, construction, 1.0 if sublevel else -1.0)
+        position = np.full(max(dims) + 2, -1, dtype=np.int64)
+        position[list(dims)] = np.arange(len(dims))
+        j = position[np.minimum(dim, max(dims) + 1)]
+        wanted = j >= 0
+        rows = image[wanted] * len(dims) + j[wanted]
+        return _count_live_bars(rows, bars[wanted], len(block), len(dims), levels_sorted)
     diagrams = _diagrams_of_block(block, dims, construction, sublevel, backend)
     return _bars_to_curves(diagrams, levels_sorted, len(dims))
 
