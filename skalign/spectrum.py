@@ -85,6 +85,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import hypergeom
+from sklearn import get_config
 from sklearn.utils import Bunch, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
@@ -661,26 +662,43 @@ def _overlap_ranks(PX, PY, ks, working_memory, perm=None, verbose=0):
     return jac, ovl
 
 
-def _overlap_lists(IX, IY, ks, perm=None):
+def _overlap_lists(IX, IY, ks, perm=None, working_memory=None):
     """Overlap sums from k_max-neighbour lists: a shared neighbour counts from the
-    larger of its two list positions onwards."""
+    larger of its two list positions onwards.
+
+    Rows go in blocks of about ``working_memory`` (the sort inside ``intersect1d``
+    holds some twelve int64 arrays of block x k_max entries). The Jaccard sum is
+    the plain row-order one whatever the blocks: a cumulative sum down the rows
+    (``sum`` may pair them up instead), with the running total carried in each
+    block's first row.
+    """
     n = IX.shape[0]
     k_max = int(ks.max())
     IX = IX[:, :k_max]
     IY = IY[:, :k_max] if perm is None else _permute_lists(IY[:, :k_max], perm)
-    row = np.repeat(np.arange(n, dtype=np.int64), k_max)
-    pos = np.tile(np.arange(1, k_max + 1, dtype=np.int64), n)
-    ix, iy = IX.ravel().astype(np.int64), IY.ravel().astype(np.int64)
-    vx, vy = ix >= 0, iy >= 0  # approximate search may leave unfilled (-1) slots
-    kx = row[vx] * n + ix[vx]
-    ky = row[vy] * n + iy[vy]
-    common, ax, ay = np.intersect1d(kx, ky, assume_unique=True, return_indices=True)
-    first = np.maximum(pos[vx][ax], pos[vy][ay])
+    if working_memory is None:
+        working_memory = get_config()["working_memory"]
+    step = max(int(working_memory * 2**20 // (8 * k_max * 12)), 1)
+    pos = np.arange(1, k_max + 1, dtype=np.int64)
+    two_k = 2.0 * ks.astype(np.float64)
     L = k_max + 1
-    counts = np.bincount((common // n) * L + first, minlength=n * L).reshape(n, L)
-    o = np.cumsum(counts, axis=1, dtype=np.int64)[:, ks].astype(np.float64)
-    kf = ks.astype(np.float64)
-    return (o / (2.0 * kf - o)).sum(axis=0), o.sum(axis=0)
+    jac = np.zeros(ks.size)
+    ovl = np.zeros(ks.size)
+    for rows in gen_batches(n, step):
+        b = rows.stop - rows.start
+        ix, iy = IX[rows].astype(np.int64), IY[rows].astype(np.int64)
+        vx, vy = ix >= 0, iy >= 0  # approximate search may leave unfilled (-1) slots
+        local = np.arange(b, dtype=np.int64)[:, None] * n
+        kx, ky = (local + ix)[vx], (local + iy)[vy]
+        common, ax, ay = np.intersect1d(kx, ky, assume_unique=True, return_indices=True)
+        first = np.maximum(np.broadcast_to(pos, ix.shape)[vx][ax], np.broadcast_to(pos, iy.shape)[vy][ay])
+        counts = np.bincount((common // n) * L + first, minlength=b * L).reshape(b, L)
+        o = np.cumsum(counts, axis=1, dtype=np.int64)[:, ks].astype(np.float64)
+        q = o / (two_k - o)
+        q[0] += jac
+        jac = np.cumsum(q, axis=0)[-1]
+        ovl += o.sum(axis=0)  # integers below 2**53: exact in any order
+    return jac, ovl
 
 
 def _permute_lists(I, perm):
@@ -713,7 +731,7 @@ def _combine(PX, PY, working_memory=None, perm=None, verbose=0):
     """Mean Jaccard and mean overlap at every k, of compatible preparations (Y permuted)."""
     ks = PX.ks
     if PX.mode == "lists":
-        jac, ovl = _overlap_lists(PX.data, PY.data, ks, perm=perm)
+        jac, ovl = _overlap_lists(PX.data, PY.data, ks, perm=perm, working_memory=working_memory)
     else:
         jac, ovl = _overlap_ranks(PX, PY, ks, working_memory, perm=perm, verbose=verbose)
     return jac / PX.n_samples, ovl / PX.n_samples

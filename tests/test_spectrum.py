@@ -664,6 +664,11 @@ def test_every_k_sums_are_bit_identical_for_any_chunking_and_threads(seed, monke
                 res = tas_spectrum(X, Y, algorithm="brute", n_jobs=n_jobs, working_memory=wm)
                 np.testing.assert_array_equal(res.jaccard, ref_jac)
                 np.testing.assert_array_equal(res.overlap, ref_ovl)
+                # neighbour lists (k <= n / 4), in one block or one row per block
+                lists = tas_spectrum(X, Y, [1, 3, 9, 17], algorithm="brute", n_jobs=n_jobs, working_memory=wm)
+                assert lists.mode == "lists"
+                np.testing.assert_array_equal(lists.jaccard, ref_jac[[0, 2, 8, 16]])
+                np.testing.assert_array_equal(lists.overlap, ref_ovl[[0, 2, 8, 16]])
             # both held, both streamed, and each alone streamed
             for cx, cy in ((None, None), (0, 0), (0, None), (None, 0)):
                 PX = prepare_neighborhoods(X, n_jobs=n_jobs, rank_cache_bytes=cx)
