@@ -127,6 +127,7 @@ __all__ = [
     "pairwise_block",
     "prepare_points",
     "prepare_search",
+    "rank_chunk_rows",
     "rank_row_chunks",
     "ranks_from_distances",
     "resolve_algorithm",
@@ -1080,6 +1081,11 @@ def search_rank_blocks(P, *, working_memory=None, n_copies=4, n_jobs=None, verbo
         yield rows, out
 
 
+def rank_chunk_rows(n_samples):
+    """Rows per chunk of :func:`rank_row_chunks` (``_CACHE_ENTRIES`` distances)."""
+    return max(_CACHE_ENTRIES // max(int(n_samples), 1), 1)
+
+
 def rank_row_chunks(P, start, stop, positions=None):
     """Exact ranks of rows ``start:stop`` of P, in cache-sized chunks, without checks.
 
@@ -1103,12 +1109,13 @@ def rank_row_chunks(P, start, stop, positions=None):
     c, e : int
         The chunk's rows, ``c:e``.
     ranks : ndarray of shape (e - c, n_samples), int32
-        As in :func:`iter_rank_blocks`.
+        As in :func:`iter_rank_blocks`; ``e - c`` is :func:`rank_chunk_rows`
+        but in the last chunk.
     """
     n = P.n_samples
     if positions is None:
         positions = np.arange(n, dtype=np.int32)
-    chunk = max(_CACHE_ENTRIES // max(n, 1), 1)
+    chunk = rank_chunk_rows(n)
     G = _gram_rows(P.points, P.metric, slice(start, stop))
     for c in range(start, stop, chunk):
         e = min(c + chunk, stop)

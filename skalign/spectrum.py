@@ -45,15 +45,15 @@ One pass for every k
 j lies in both k-neighbourhoods of i exactly when
 :math:`\max(\mathrm{rank}_X(i,j), \mathrm{rank}_Y(i,j)) \le k`. A per-row histogram
 of that maximum, cumulated, gives :math:`o_i(k)` for every k at once, in
-:math:`O(n^2)` after the two rankings; rows are streamed in blocks through
-:func:`skalign.neighbors.search_rank_blocks`, so memory stays bounded by
-``working_memory``. With ``n_jobs`` > 1 the rows of each block (its distances,
+:math:`O(n^2)` after the two rankings; rows are streamed in blocks
+(:func:`skalign.neighbors.rank_row_chunks`), so memory stays bounded by
+``working_memory``. With ``n_jobs`` > 1 the rows of each block (their distances,
 sorts and histograms) are shared out among threads, which numpy's sorts and BLAS
-let run in parallel. The ranks of Y, used once by :func:`tas_score`, are not held
-but computed inside those threads, so that one thread's sorts overlap the other's
-counting (which holds the GIL). Per-row values are summed in row order whatever
-the blocks, the threads and which ranks are held, so the results are the same
-bit for bit. With k_max-neighbour lists (approximate search, or few small
+let run in parallel. Ranks used once, as in :func:`tas_score`, are not held but
+computed inside those threads, both representations chunk by chunk, so that one
+thread's sorts overlap the other's counting (which holds the GIL). Per-row values
+are summed in row order whatever the blocks, the threads and which ranks are
+held, so the results are the same bit for bit. With k_max-neighbour lists (approximate search, or few small
 k), a neighbour present in both lists counts from k = the larger of its two list
 positions, which gives the spectrum for :math:`k \le k_{\max}` in
 :math:`O(n k_{\max})`.
@@ -98,6 +98,7 @@ from .neighbors import (
     prepare_search,
     resolve_algorithm,
     search_kneighbors,
+    rank_chunk_rows,
     rank_row_chunks,
     search_rank_blocks,
 )
@@ -544,26 +545,21 @@ def _held_rows(P, rows, perm=None):
     return P.data[perm[rows]][:, perm]
 
 
-def _stream(P, working_memory):
-    """Rank blocks of a representation held as points."""
-    return search_rank_blocks(P.data, working_memory=working_memory, n_copies=_N_COPIES, n_jobs=P.n_jobs)
+def _rank_chunks(R, lo, hi, rows):
+    """The rank rows of a block, ``rows`` at a time, over ``[lo, hi)``.
 
-
-def _rank_chunks(R, lo, hi, step):
-    """``(c, e, ranks of the block's rows c:e)`` over ``[lo, hi)``.
-
-    R is a block of held ranks, cut into ``step`` rows, or ``(points, first)``: the
-    block's rows of a streamed representation, ranked here, in the caller's thread,
-    so that their sorts (which release the GIL) overlap another thread's counting
-    (which holds it), and their ranks are used while still in cache.
+    R is a block of held ranks, or ``(points, block)``: the block's rows of a
+    streamed representation, ranked here, in the caller's thread, so that their
+    sorts (which release the GIL) overlap another thread's counting (which holds
+    it), and their ranks are used while still in cache.
     """
     if isinstance(R, np.ndarray):
-        for c in range(lo, hi, step):
-            yield c, min(c + step, hi), R[c : min(c + step, hi)]
+        for c in range(lo, hi, rows):
+            yield R[c : min(c + rows, hi)]
         return
-    points, first = R
-    for c, e, ranks in rank_row_chunks(points, first + lo, first + hi):
-        yield c - first, e - first, ranks
+    points, block = R
+    for _, _, ranks in rank_row_chunks(points, block.start + lo, block.start + hi):
+        yield ranks
 
 
 def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
@@ -571,8 +567,8 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
 
     ``M[r, j] = max(rank_X, rank_Y)``; row r's histogram of it, cumulated, counts
     for every k the j with both ranks <= k (self, at 0, is taken out). ``rx`` and
-    ``ry`` are held rank rows, or one of them ``(points, first row)`` to be ranked
-    chunk by chunk in the threads (:func:`_rank_chunks`).
+    ``ry`` are held rank rows, or ``(points, block rows)`` to be ranked chunk by
+    chunk in the threads (:func:`_rank_chunks`).
 
     The per-row Jaccard values are added into ``jac_sum`` one row at a time in row
     order, whatever ``n_jobs`` and the blocks: the first thread adds its rows as it
@@ -588,24 +584,31 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
     chunk, which releases the GIL where a 2-D one along rows does not; every row
     has L entries, so row r's counts are the flat ones less r L.
     """
-    if not isinstance(rx, np.ndarray):
-        rx, ry = ry, rx  # max is symmetric: the held block drives the loop
-    b, L = rx.shape
+    held = [R for R in (rx, ry) if isinstance(R, np.ndarray)]
+    if held:
+        b, L = held[0].shape
+    else:
+        points, rows = rx
+        b, L = rows.stop - rows.start, points.n_samples
     kf = ks.astype(np.float64)
     two_k = 2.0 * kf
     # every k from k0 on (the default sweep) is a slice of the cumulated counts
     k0 = int(ks[0])
     contiguous = bool(ks.size == int(ks[-1]) - k0 + 1)
     step = max(_OVERLAP_CHUNK_ENTRIES // max(L, 1), 1)
+    # held rows go in the chunks in which rank_row_chunks computes the others
+    rows = step if len(held) == 2 else rank_chunk_rows(L)
     parts = {}
 
     def fill(lo, hi):
         ovl = np.zeros(ks.size)
         rows_q = None if lo == 0 else np.empty((hi - lo, ks.size))
-        for c0, e0, ranks in _rank_chunks(ry, lo, hi, step):
+        c0 = lo
+        for a, bb in zip(_rank_chunks(rx, lo, hi, rows), _rank_chunks(ry, lo, hi, rows)):
+            e0 = c0 + a.shape[0]
             for c in range(c0, e0, step):
                 e = min(c + step, e0)
-                m = np.maximum(rx[c:e], ranks[c - c0 : e - c0])
+                m = np.maximum(a[c - c0 : e - c0], bb[c - c0 : e - c0])
                 # row r's values moved to [r L, (r + 1) L): one histogram for the chunk
                 m = m.astype(np.result_type(m.dtype, np.min_scalar_type(-(e - c) * L)), copy=False)
                 m += (np.arange(e - c, dtype=m.dtype) * L)[:, None]
@@ -621,6 +624,7 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
                 if rows_q is None:
                     for row in q:
                         np.add(jac_sum, row, out=jac_sum)
+            c0 = e0
         parts[lo] = (ovl, rows_q)
 
     map_row_ranges(fill, b, n_jobs)
@@ -635,30 +639,23 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
 def _overlap_ranks(PX, PY, ks, working_memory, perm=None, verbose=0):
     """Overlap sums from full ranks, held or streamed; Y's rows permuted by ``perm``.
 
-    A streamed representation (Y when both are) is ranked inside the overlap's
-    threads (:func:`_overlap_from_max_rank`); the other's rows are held, or
-    ranked block by block first.
+    A streamed representation is ranked inside the overlap's threads, block by
+    block (:func:`_overlap_from_max_rank`), beside the other's held rows or its
+    own ranks computed there too.
     """
     n = PX.n_samples
     jac = np.zeros(ks.size)
     ovl = np.zeros(ks.size)
-    if PX.mode == "points" or PY.mode == "points":
-        S, H = (PY, PX) if PY.mode == "points" else (PX, PY)
-        points = S.data.take(perm) if (S is PY and perm is not None) else S.data
-        if H.mode == "points":  # both streamed: H is X
-            held = _stream(H, working_memory)
-        else:
-            rows_per_block = block_rows(n, working_memory, n_copies=_N_COPIES)
-            held = (
-                (rows, _held_rows(H, rows, perm if H is PY else None))
-                for rows in gen_batches(n, rows_per_block)
-            )
-        total = -(-n // block_rows(n, working_memory, n_copies=_N_COPIES))
-        for rows, r in progress(held, total, verbose=verbose, desc="neighbour overlaps", unit="block"):
-            _overlap_from_max_rank(r, (points, rows.start), ks, jac, ovl, PX.n_jobs)
-        return jac, ovl
-    for rows in gen_batches(n, block_rows(n, working_memory, n_copies=2 * _N_COPIES)):
-        _overlap_from_max_rank(_held_rows(PX, rows), _held_rows(PY, rows, perm), ks, jac, ovl, PX.n_jobs)
+    streamed = PX.mode == "points" or PY.mode == "points"
+    # a block's rank rows, int32, for each side; the Gram rows, float64, of a streamed one
+    step = block_rows(n, working_memory, n_copies=_N_COPIES if streamed else 2 * _N_COPIES)
+    y_points = PY.data if perm is None or PY.mode != "points" else PY.data.take(perm)
+    blocks = list(gen_batches(n, step))
+    desc = "neighbour ranks" if streamed else "neighbour overlaps"
+    for rows in progress(blocks, len(blocks), verbose=verbose, desc=desc, unit="block"):
+        rx = (PX.data, rows) if PX.mode == "points" else _held_rows(PX, rows)
+        ry = (y_points, rows) if PY.mode == "points" else _held_rows(PY, rows, perm)
+        _overlap_from_max_rank(rx, ry, ks, jac, ovl, PX.n_jobs)
     return jac, ovl
 
 
@@ -796,7 +793,7 @@ def combine_tas(PX, PY, *, summary="mean", chance="paper", working_memory=None):
 
 # -- public functions -------------------------------------------------------------
 def _prepare_pair(
-    X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose=0, hold_y=False
+    X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose=0, hold=False
 ):
     # X and Y are prepared exactly as the estimator's prepare() does (same seed for
     # both), so its score and this function agree on the approximate path too
@@ -808,11 +805,11 @@ def _prepare_pair(
         random_state=random_state,
         verbose=verbose,
     )
-    PX = prepare_neighborhoods(X, n_neighbors, name="X", **kw)
-    # Y's full ranks, used once, are not held but ranked inside the combination's
-    # threads, where their sorts overlap the counting (which holds the GIL); held,
-    # they would be kept for the permutations
-    cache = None if hold_y else 0
+    # full ranks used once are not held but computed inside the combination's
+    # threads, block by block, where one thread's sorts overlap another's counting
+    # (which holds the GIL); for permutations they are held
+    cache = None if hold else 0
+    PX = prepare_neighborhoods(X, n_neighbors, name="X", rank_cache_bytes=cache, **kw)
     PY = prepare_neighborhoods(Y, n_neighbors, name="Y", rank_cache_bytes=cache, **kw)
     check_same_samples(PX.n_samples, PY.n_samples)
     return PX, PY
@@ -937,11 +934,12 @@ def tas_spectrum(
     result : Bunch
         ``k``, ``tas``, ``jaccard``, ``chance``, ``overlap`` (mean ``o``), and
         ``p_value`` (None without permutations), arrays over the sizes in ``k``;
-        ``n_samples`` and ``mode`` (how it was computed).
+        ``n_samples`` and ``mode``: ``'ranks'`` (full ranks) or ``'lists'``
+        (k_max-neighbour lists).
     """
     PX, PY = _prepare_pair(
         X, Y, n_neighbors, metric, algorithm, random_state, n_jobs, working_memory, verbose,
-        hold_y=bool(n_permutations),
+        hold=bool(n_permutations),
     )
     jac, ovl = _combine(PX, PY, working_memory, verbose=verbose)  # prepared alike: compatible
     E = tas_chance(PX.ks, PX.n_samples, chance)
@@ -958,7 +956,7 @@ def tas_spectrum(
         overlap=ovl,
         p_value=pv,
         n_samples=PX.n_samples,
-        mode=PX.mode,
+        mode="lists" if PX.mode == "lists" else "ranks",
     )
 
 
