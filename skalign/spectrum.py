@@ -89,6 +89,7 @@ from sklearn import get_config
 from sklearn.utils import Bunch, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._progress import progress
 from ._validation import check_n_neighbors, check_random_state, check_same_samples
 from .neighbors import (
     NEIGHBOR_PARAMETER_CONSTRAINTS,
@@ -96,13 +97,12 @@ from .neighbors import (
     block_rows,
     map_row_ranges,
     prepare_search,
-    resolve_algorithm,
-    search_kneighbors,
     rank_chunk_rows,
     rank_row_chunks,
+    resolve_algorithm,
+    search_kneighbors,
     search_rank_blocks,
 )
-from ._progress import progress
 
 __all__ = [
     "CHANCE_LEVELS",
@@ -143,8 +143,9 @@ RANK_CACHE_MAX_BYTES = 256 * 2**20
 #: ranks (O(n^2)).
 LIST_PATH_MAX_FRACTION = 0.25
 
-#: (block x n) arrays alive per stream while combining two rank streams; sizes the
-#: row blocks so that both streams together stay near ``working_memory``.
+#: (block x n) float64-sized arrays alive per side when ranks are computed during the
+#: combination (int32 rank rows, and the float64 Gram rows of a computed side);
+#: sizes the row blocks so that both sides together stay near ``working_memory``.
 _N_COPIES = 8
 
 #: Entries of a block's rank rows per chunk when their overlaps are counted.
@@ -597,14 +598,14 @@ def _overlap_from_max_rank(rx, ry, ks, jac_sum, ovl_sum, n_jobs=None):
     contiguous = bool(ks.size == int(ks[-1]) - k0 + 1)
     step = max(_OVERLAP_CHUNK_ENTRIES // max(L, 1), 1)
     # held rows go in the chunks in which rank_row_chunks computes the others
-    rows = step if len(held) == 2 else rank_chunk_rows(L)
+    chunk_rows = step if len(held) == 2 else rank_chunk_rows(L)
     parts = {}
 
     def fill(lo, hi):
         ovl = np.zeros(ks.size)
         rows_q = None if lo == 0 else np.empty((hi - lo, ks.size))
         c0 = lo
-        for a, bb in zip(_rank_chunks(rx, lo, hi, rows), _rank_chunks(ry, lo, hi, rows)):
+        for a, bb in zip(_rank_chunks(rx, lo, hi, chunk_rows), _rank_chunks(ry, lo, hi, chunk_rows)):
             e0 = c0 + a.shape[0]
             for c in range(c0, e0, step):
                 e = min(c + step, e0)
