@@ -1117,25 +1117,33 @@ class _InferenceJob:
             columns.setdefault(ib, []).append((c, ia))
         return columns
 
-    def _permuted(self, perm, out, errors):
-        scorer = self.scorer
+    def _score_columns(self, prepare_column, prepared_row, errors, emit):
+        """Each column layer prepared once by ``prepare_column(ib)``, then combined
+        with ``prepared_row(ia)`` of its live pairs; ``emit(c, score)``."""
         for ib, members in self._columns().items():
             live = self._live(members, errors)
             if not live:
                 continue
             try:
-                P = scorer.permute_prepared(self.prepared[ib], perm)
-                if P is None:
-                    P = scorer.prepare(self.arrays[ib][perm], name=self.labels[ib])
+                P = prepare_column(ib)
             except Exception as exc:
                 _note_traceback(exc)
                 errors.update(dict.fromkeys((c for c, _ in live), exc))
                 continue
             for c, ia in live:
                 try:
-                    out[c] = float(scorer.combine(self.prepared[ia], P))
+                    emit(c, float(self.scorer.combine(prepared_row(ia), P)))
                 except Exception as exc:
                     errors[c] = _note_traceback(exc)
+
+    def _permuted(self, perm, out, errors):
+        scorer = self.scorer
+
+        def prepare_column(ib):
+            P = scorer.permute_prepared(self.prepared[ib], perm)
+            return scorer.prepare(self.arrays[ib][perm], name=self.labels[ib]) if P is None else P
+
+        self._score_columns(prepare_column, self.prepared.__getitem__, errors, out.__setitem__)
 
     def _on_rows(self, rows, out, errors):
         self._combine_rows(rows, errors, out.__setitem__)
@@ -1174,21 +1182,12 @@ class _InferenceJob:
             self._combine_rows(a_test, errors, lambda c, value: per_fold[c].append(value))
             return
         # a permutation: the row layers' test rows are as prepared for the scores
-        for ib, members in self._columns().items():
-            live = self._live(members, errors)
-            if not live:
-                continue
-            try:
-                P = scorer.prepare(self.arrays[ib][b_test], name=self.labels[ib])
-            except Exception as exc:
-                _note_traceback(exc)
-                errors.update(dict.fromkeys((c for c, _ in live), exc))
-                continue
-            for c, ia in live:
-                try:
-                    per_fold[c].append(float(scorer.combine(self.fold_prepared[(ia, f)], P)))
-                except Exception as exc:
-                    errors[c] = _note_traceback(exc)
+        self._score_columns(
+            lambda ib: scorer.prepare(self.arrays[ib][b_test], name=self.labels[ib]),
+            lambda ia: self.fold_prepared[(ia, f)],
+            errors,
+            lambda c, value: per_fold[c].append(value),
+        )
 
 
 def _note_traceback(exc):

@@ -67,21 +67,12 @@ def _set_overlaps(NA, NB):
 
 
 def _exact_ip_ranks(F):
-    """ranks[i, j] by exact rational products (larger nearer), then index; self 0."""
+    """ranks[i, j] by exact rational products (larger nearer), then index; self 0.
+
+    Floats and integers alike become Fractions, so every product and sum is exact.
+    """
     n = len(F)
-    rows = [[Fraction(float(v)) for v in r] for r in F]
-    ranks = np.zeros((n, n), dtype=np.int64)
-    for i in range(n):
-        keyed = sorted((-sum(a * b for a, b in zip(rows[i], rows[j])), j) for j in range(n) if j != i)
-        for r, (_, j) in enumerate(keyed, start=1):
-            ranks[i, j] = r
-    return ranks
-
-
-def _int_ip_ranks(L):
-    """The same for integer data, with Python ints: an independent, exact brute force."""
-    n = len(L)
-    rows = [[int(v) for v in r] for r in L]
+    rows = [[Fraction(v.item()) for v in r] for r in np.asarray(F)]
     ranks = np.zeros((n, n), dtype=np.int64)
     for i in range(n):
         keyed = sorted((-sum(a * b for a, b in zip(rows[i], rows[j])), j) for j in range(n) if j != i)
@@ -167,7 +158,7 @@ def test_integer_lattice_ties_against_python_brute_force(seed):
     rng = np.random.default_rng(seed)
     L = rng.integers(-2, 3, size=(70, 3))  # 125 lattice sites, many equal products
     L[5] = L[9]  # and a duplicated point
-    ref = _int_ip_ranks(L)
+    ref = _exact_ip_ranks(L)  # integer products, exactly
     X = L.astype(np.float64)
     R = np.vstack([b for _, b in iter_rank_blocks(X, metric="ip", working_memory=0.01)])
     np.testing.assert_array_equal(R, ref)

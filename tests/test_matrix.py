@@ -189,7 +189,9 @@ def test_symmetric_self_comparison_combines_each_unordered_pair_once(layers):
     assert set(logged) == expected
 
 
-def test_each_layer_prepared_once(layers, monkeypatch):
+@pytest.fixture
+def prepared_names(monkeypatch):
+    """The ``name`` of every ``MeanCorr.prepare`` call, in order."""
     seen = []
     original = MeanCorr.prepare
 
@@ -198,6 +200,11 @@ def test_each_layer_prepared_once(layers, monkeypatch):
         return original(self, X, name)
 
     monkeypatch.setattr(MeanCorr, "prepare", counting)
+    return seen
+
+
+def test_each_layer_prepared_once(layers, prepared_names):
+    seen = prepared_names
     alignment_matrix(layers, {"x": layers["l0"], "y": layers["l1"]}, scorer=MeanCorr())
     assert sorted(seen) == sorted(
         [f"reps_a[{k!r}]" for k in layers] + ["reps_b['x']", "reps_b['y']"]
@@ -863,15 +870,8 @@ def test_inference_parallel_equals_sequential(loose):
 
 
 @pytest.mark.filterwarnings("ignore:n_permutations=6:UserWarning")
-def test_each_layer_prepared_once_and_permuted_at_most_once_per_permutation(layers, monkeypatch):
-    seen = []
-    original = MeanCorr.prepare
-
-    def counting(self, X, name="X"):
-        seen.append(name)
-        return original(self, X, name)
-
-    monkeypatch.setattr(MeanCorr, "prepare", counting)
+def test_each_layer_prepared_once_and_permuted_at_most_once_per_permutation(layers, prepared_names, monkeypatch):
+    seen = prepared_names
     reps_b = {"x": layers["l0"], "y": layers["l1"]}
     alignment_matrix(layers, reps_b, scorer=MeanCorr(), n_permutations=6, random_state=0)
     # MeanCorr's prepared tuple has no permute hook: one new preparation per b layer per permutation
